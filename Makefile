@@ -1,0 +1,59 @@
+# Two commands on a fresh machine: `make setup`, then `make report`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+# Stages call `python -m stages.<name>`: the venv's python must come first.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# No network beyond the package registries: DVC must not phone home.
+export DVC_NO_ANALYTICS := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.DEFAULT_GOAL := help
+.PHONY: help setup data report test test-fast lint format bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: data $(VENV)/.installed ## install everything: Fashion-MNIST (apt), .venv with pinned deps, dvc config
+	$(VENV)/bin/dvc config core.analytics false
+	$(VENV)/bin/dvc config core.check_update false
+	@echo "setup done: 'make report' runs the pipeline, 'make test' the tests"
+
+data: ## Debian's dataset-fashion-mnist where apt exists (else the pipeline uses Keras' download)
+	@if [ -f /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ]; then \
+	  echo "Fashion-MNIST: /usr/share/datasets/fashion-mnist"; \
+	elif command -v apt-get >/dev/null; then \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get install -y dataset-fashion-mnist || { $$SUDO apt-get update && $$SUDO apt-get install -y dataset-fashion-mnist; }; \
+	else \
+	  echo "no apt-get: the prepare stage will use Keras' cache/download"; \
+	fi
+
+$(VENV)/.installed: requirements.txt
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -r requirements.txt
+	touch $@
+
+report: ## run the whole pipeline on params.yaml (dvc repro) and print where the report is
+	$(VENV)/bin/dvc repro
+	@echo "report: $(CURDIR)/reports/report.md"
+
+test: ## all tests, including one real dvc repro on tiny params
+	$(PYTHON) -m pytest -q
+
+test-fast: ## the unit tests only (no dvc repro)
+	$(PYTHON) -m pytest -q -m "not e2e"
+
+lint: ## ruff check and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: ## ruff fix and format
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean: ## remove caches (not results)
+	rm -rf .pytest_cache .ruff_cache .tmp
+	find . -name __pycache__ -prune -exec rm -rf {} +

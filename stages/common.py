@@ -1,0 +1,23 @@
+"""What every stage shares: quiet TensorFlow logs, params, and one-line errors."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+# Before TensorFlow is imported anywhere: keep its C++ start-up chatter out of the logs.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from uncertainty.config import load_params
+from uncertainty.errors import PipelineError
+
+
+def run(main: Callable[[dict[str, Any]], None]) -> None:
+    """Validate params.yaml, run the stage; a PipelineError becomes one line on stderr and exit 1."""
+    try:
+        main(load_params())
+    except PipelineError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)

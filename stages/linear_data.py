@@ -1,0 +1,26 @@
+"""Stage: the article's linear data (SPEC 1.1) -> data/linear.csv and its scatter plot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stages.common import run
+from uncertainty.data import linear_data
+from uncertainty.io import write_text
+from uncertainty.plots import plot_linear_data
+
+OUTPUT = "data/linear.csv"
+FIGURE = "reports/figures/linear_data.png"
+
+
+def main(params: dict[str, Any]) -> None:
+    p = params["linear_data"]
+    x, y = linear_data(p["n_points"], p["slope"], p["intercept"], p["noise_mean"], p["noise_std"], p["seed"])
+    rows = "".join(f"{xi:.1f},{yi:.6f}\n" for xi, yi in zip(x[:, 0], y[:, 0]))
+    write_text(OUTPUT, "x,y\n" + rows)
+    plot_linear_data(x, y, FIGURE)
+    print(f"linear_data: {len(x)} points -> {OUTPUT}")
+
+
+if __name__ == "__main__":
+    run(main)

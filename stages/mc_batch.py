@@ -1,0 +1,76 @@
+"""Stage: MC dropout on one test batch (SPEC 1.6, 1.8, 1.9).
+
+The same batch through the plain model and through T stochastic passes of
+the dropout model; the median over passes is the article's final prediction,
+the percentile band per class its 95 % interval.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from stages.common import run
+from uncertainty.data import CLASS_NAMES, to_model_input
+from uncertainty.io import load_npz, save_npz, write_json
+from uncertainty.mc import MCDropout
+from uncertainty.models import load_cnn, predict_probs
+from uncertainty.plots import plot_interval, plot_softmax_grid
+
+DATA = "data/fashion_mnist.npz"
+OUTPUT = "data/mc_batch.npz"
+METRICS = "reports/metrics/mc_batch.json"
+
+
+def main(params: dict[str, Any]) -> None:
+    p, engine = params["mc_batch"], params["mc_engine"]
+    data = load_npz(DATA, keys=("x_test", "y_test"))
+    start = p["batch_index"] * p["batch_size"]
+    images = to_model_input(data["x_test"][start : start + p["batch_size"]])  # (B, 28, 28, 1)
+    labels = data["y_test"][start : start + p["batch_size"]].astype(np.int64)  # (B,)
+
+    plain, _ = load_cnn("models/plain.npz")
+    dropout, _ = load_cnn("models/dropout.npz")
+    plain_probs = predict_probs(plain, images)  # (B, 10)
+    sampler = MCDropout(dropout, p["seed"], engine["chunk_passes"], engine["batch_size"])
+    passes = sampler.sample(images, p["passes"])  # (T, B, 10)
+    median = np.median(passes, axis=0)  # (B, 10); the article's final prediction
+    low, high = np.percentile(passes, p["percentiles"], axis=0)  # (B, 10) each
+    top = median.argmax(axis=1)
+    width = (high - low)[np.arange(len(top)), top]
+
+    save_npz(OUTPUT, {"passes": passes, "plain": plain_probs, "labels": labels, "images": images})
+    metrics = {
+        "accuracy_plain": float((plain_probs.argmax(1) == labels).mean()),
+        "accuracy_mc_median": float((top == labels).mean()),
+        "accuracy_mc_mean": float((passes.mean(0).argmax(1) == labels).mean()),
+        "passes": p["passes"],
+        "mean_interval_width_top_class": float(width.mean()),
+    }
+    write_json(METRICS, metrics)
+
+    grid = "reports/figures/softmax_{}_grid.png"
+    plot_softmax_grid(plain_probs, labels, CLASS_NAMES, grid.format("plain"), "Plain CNN")
+    plot_softmax_grid(
+        median, labels, CLASS_NAMES, grid.format("mc_median"), f"Median of {p['passes']} passes"
+    )
+    band = f"{p['percentiles'][0]:g}-{p['percentiles'][1]:g}th percentile"
+    for position in p["positions"]:
+        plot_interval(
+            plain_probs[position],
+            median[position],
+            low[position],
+            high[position],
+            CLASS_NAMES,
+            f"reports/figures/intervals/position_{position:03d}.png",
+            f"Batch position {position}: actual {labels[position]} ({CLASS_NAMES[labels[position]]}), {band}",
+        )
+    print(
+        f"mc_batch: accuracy plain {metrics['accuracy_plain']:.3f}, "
+        f"median of {p['passes']} passes {metrics['accuracy_mc_median']:.3f}"
+    )
+
+
+if __name__ == "__main__":
+    run(main)

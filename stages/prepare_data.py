@@ -1,0 +1,35 @@
+"""Stage: verified Fashion-MNIST (SPEC 1.3) -> data/fashion_mnist.npz (uint8, read by later stages).
+
+Source order: prepare.source_dir, else Debian's /usr/share/datasets/fashion-mnist,
+else Keras' own cache/download. Every file is checked (SHA-256 of the
+decompressed bytes, IDX header, sizes) before anything is written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stages.common import run
+from uncertainty.data import load_fashion_mnist, locate_fashion_mnist
+from uncertainty.io import save_npz
+
+OUTPUT = "data/fashion_mnist.npz"
+
+
+def main(params: dict[str, Any]) -> None:
+    p = params["prepare"]
+    directory = locate_fashion_mnist(p["source_dir"] or None)
+    data = load_fashion_mnist(directory)
+    # Limits keep the first images, so a tiny run sees a prefix of the real data.
+    for split, limit in (("train", p["train_limit"]), ("test", p["test_limit"])):
+        if limit:
+            data[f"x_{split}"] = data[f"x_{split}"][:limit]
+            data[f"y_{split}"] = data[f"y_{split}"][:limit]
+    save_npz(OUTPUT, data)
+    print(
+        f"prepare: {len(data['x_train'])} train / {len(data['x_test'])} test images from {directory} -> {OUTPUT}"
+    )
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,69 @@
+"""Stage: three seeded regressors on the same data (SPEC 1.2) and their extrapolation.
+
+Metrics: each model's prediction at x = predict_at, their mean and std, and the
+std across models inside the data and outside it (the weights are uncertain,
+and it shows most where there is no data).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from stages.common import run
+from uncertainty.config import format_number
+from uncertainty.io import write_json, write_text
+from uncertainty.models import build_regressor, seed_everything, train_regressors
+from uncertainty.plots import plot_extrapolation, plot_regressors
+
+DATA = "data/linear.csv"
+METRICS = "reports/metrics/regression.json"
+CURVE = "reports/plots/regression_extrapolation.csv"
+FIGURE_MODELS = "reports/figures/regression_models.png"
+FIGURE_EXTRAPOLATION = "reports/figures/regression_extrapolation.png"
+
+
+def main(params: dict[str, Any]) -> None:
+    p = params["regression"]
+    table = np.loadtxt(DATA, delimiter=",", skiprows=1, dtype=np.float32, ndmin=2)
+    x, y = table[:, :1], table[:, 1:]  # (n, 1) each
+    seed_everything(min(p["seeds"].values()))
+    models = {name: build_regressor(name, seed, p["units"]) for name, seed in p["seeds"].items()}
+    losses = train_regressors(x, y, models, p["epochs"], p["learning_rate"])
+
+    low, high = p["extrapolate_range"]
+    grid = np.linspace(low, high, round((high - low) * 4) + 1, dtype=np.float32)[:, None]
+    points = np.array([p["predict_at"], *p["spread_at"]], np.float32)[:, None]
+    curves = {name: model(grid, training=False).numpy()[:, 0] for name, model in models.items()}
+    at = {name: model(points, training=False).numpy()[:, 0] for name, model in models.items()}
+    stacked = np.stack(list(at.values()))  # (models, points)
+
+    tag = format_number(p["predict_at"])
+    metrics: dict[str, Any] = {
+        f"pred_at_{tag}": {name: values[0] for name, values in at.items()},
+        f"pred_at_{tag}_mean": stacked[:, 0].mean(),
+        f"pred_at_{tag}_std": stacked[:, 0].std(),
+        "final_mse": losses,
+    }
+    for index, where in enumerate(p["spread_at"], start=1):
+        metrics[f"spread_at_{format_number(where)}"] = stacked[:, index].std()
+    write_json(METRICS, metrics)
+
+    names = list(curves)
+    header = "x," + ",".join(names) + ",mean,std\n"
+    values = np.stack([curves[n] for n in names], axis=1)  # (grid, models)
+    rows = "".join(
+        ",".join(f"{v:.5f}" for v in (g, *row, row.mean(), row.std())) + "\n"
+        for g, row in zip(grid[:, 0], values)
+    )
+    write_text(CURVE, header + rows)
+    inside = (grid[:, 0] >= x.min()) & (grid[:, 0] <= x.max())
+    plot_regressors(x, y, grid[inside, 0], {n: c[inside] for n, c in curves.items()}, FIGURE_MODELS)
+    plot_extrapolation(x, y, grid[:, 0], curves, FIGURE_EXTRAPOLATION)
+    summary = ", ".join(f"{n} {v[0]:.2f}" for n, v in at.items())
+    print(f"regression: prediction at x={tag}: {summary}")
+
+
+if __name__ == "__main__":
+    run(main)

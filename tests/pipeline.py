@@ -1,0 +1,87 @@
+"""Helpers for the end-to-end tests: a copy of the project in a temporary git repo."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin"
+PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "uncertainty", ".gitignore")
+
+
+def tiny_params() -> dict[str, Any]:
+    """The real params.yaml shrunk: a few hundred images, 1 epoch, 20 passes, two ensemble members."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["regression"]["epochs"] = 50
+    params["prepare"]["train_limit"] = 300
+    params["prepare"]["test_limit"] = 256
+    params["train"]["epochs"] = 1
+    params["train"]["models"] = {
+        name: spec
+        for name, spec in params["train"]["models"].items()
+        if name in ("plain", "dropout", "ensemble_1")
+    }
+    params["noise"]["mean_passes"] = 10
+    params["mc_batch"]["passes"] = 20
+    return params
+
+
+def env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
+        "DVC_NO_ANALYTICS": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "GIT_AUTHOR_NAME": "test",
+        "GIT_AUTHOR_EMAIL": "test@example.com",
+        "GIT_COMMITTER_NAME": "test",
+        "GIT_COMMITTER_EMAIL": "test@example.com",
+    }
+
+
+def sh(
+    args: list[str], cwd: Path, check: bool = True, timeout: int = 900
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(args, cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
+    return result
+
+
+def write_params(repo: Path, params: dict[str, Any]) -> None:
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def make_repo(directory: Path, params: dict[str, Any] | None = None) -> Path:
+    """Copy the project's pipeline into `directory`, make it a git + DVC repo, commit."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, directory / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, directory / name)
+    write_params(directory, params or tiny_params())
+    sh(["git", "init", "-q", "-b", "main"], directory)
+    sh(["dvc", "init", "-q"], directory)
+    sh(["dvc", "config", "core.analytics", "false"], directory)
+    sh(["dvc", "config", "core.check_update", "false"], directory)
+    sh(["git", "add", "-A"], directory)
+    sh(["git", "commit", "-q", "-m", "tiny pipeline"], directory)
+    return directory
+
+
+def dvc_outputs(repo: Path) -> list[Path]:
+    """Every output path declared in dvc.yaml (outs, metrics, plots), foreach expanded."""
+    result = sh(["dvc", "stage", "list", "--all"], repo)  # forces dvc.yaml to parse
+    del result
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    return [repo / out["path"] for stage in lock["stages"].values() for out in stage.get("outs", [])]

@@ -1,0 +1,76 @@
+"""End to end: the real `dvc repro` on tiny params in a temporary git repo."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.pipeline import dvc_outputs, make_repo, sh
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    repo = make_repo(tmp_path_factory.mktemp("pipeline"))
+    sh(["dvc", "repro"], repo)
+    return repo
+
+
+def _leaves(value: object) -> list[float]:
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _leaves(item)]
+    return [value] if isinstance(value, (int, float)) else []
+
+
+def test_every_declared_output_exists(repo: Path) -> None:
+    outputs = dvc_outputs(repo)
+    stages = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
+    assert {
+        "check_params",
+        "regression",
+        "train@plain",
+        "train@dropout",
+        "train@ensemble_1",
+        "report",
+    } <= set(stages)
+    missing = [str(path) for path in outputs if not path.exists()]
+    assert outputs and not missing, missing
+
+
+def test_metrics_are_finite_and_readable_by_dvc(repo: Path) -> None:
+    files = sorted((repo / "reports/metrics").glob("*.json"))
+    names = {path.stem for path in files}
+    assert {"regression", "train_plain", "train_dropout", "noise", "mc_batch"} <= names
+    for path in files:
+        leaves = _leaves(json.loads(path.read_text()))
+        assert leaves and all(math.isfinite(v) for v in leaves), path
+    shown = json.loads(sh(["dvc", "metrics", "show", "--json"], repo).stdout)
+    flat = json.dumps(shown)
+    assert "test_accuracy" in flat and "accuracy_mc_median" in flat and "pred_at_15" in flat
+
+
+def test_metrics_follow_the_spec(repo: Path) -> None:
+    plain = json.loads((repo / "reports/metrics/train_plain.json").read_text())
+    noise = json.loads((repo / "reports/metrics/noise.json").read_text())
+    batch = json.loads((repo / "reports/metrics/mc_batch.json").read_text())
+    assert plain["params"] == 114954
+    assert noise["plain_repeat_max_abs_diff"] == 0.0  # deterministic model
+    assert noise["dropout_single_pass_std"] > 0.0  # dropout passes differ
+    assert batch["passes"] == 20
+
+
+def test_second_repro_does_nothing(repo: Path) -> None:
+    status = sh(["dvc", "status"], repo).stdout
+    assert "up to date" in status, status
+
+
+def test_report_mentions_the_article(repo: Path) -> None:
+    report = (repo / "reports/report.md").read_text()
+    assert "31.22" in report and "0.875" in report and "0.867" in report
+    for image in (repo / "reports/figures").rglob("*.png"):
+        assert f"figures/{image.relative_to(repo / 'reports/figures')}" in report, image

@@ -1,0 +1,1 @@
+"""Library behind the pipeline: data, models, MC sampling, uncertainty metrics, plots."""

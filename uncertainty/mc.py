@@ -1,0 +1,178 @@
+"""The MC dropout sampling engine every stage uses for stochastic passes.
+
+The article calls `model(x, training=True)` T times in a Python loop. Here:
+
+* the deterministic layers before the first Dropout run once per input, and
+  their output is reused by every pass;
+* many passes run in one compiled call: the prefix output (B, ...) is tiled to
+  (k*B, ...) for a chunk of k passes, so memory stays bounded for any T;
+* each Dropout mask comes from a counter-based hash of (seed, dropout layer,
+  pass index, input index, unit index). A pass's masks therefore do not depend
+  on how passes or inputs are chunked, so any chunk size gives the same array.
+
+Masks follow Keras' Dropout exactly: a unit is kept with probability 1 - rate
+and kept units are scaled by 1 / (1 - rate). Only Dropout layers are made
+stochastic; every other layer runs with training=False (BatchNormalization, if
+a later model has it, keeps its moving statistics).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+# Salts so that the four counters never feed the hash the same stream.
+_SALT_LAYER, _SALT_PASS, _SALT_INPUT, _SALT_UNIT = 0x68E31DA4, 0xB5297A4D, 0x1B56C4E9, 0x3C6EF372
+
+
+def _hash32(x: tf.Tensor) -> tf.Tensor:
+    """'lowbias32' integer hash (C. Wellons): uint32 -> well-mixed uint32."""
+    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(16, tf.uint32)))
+    x = x * tf.constant(0x7FEB352D, tf.uint32)
+    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(15, tf.uint32)))
+    x = x * tf.constant(0x846CA68B, tf.uint32)
+    return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(16, tf.uint32)))
+
+
+def _hash32_np(x: np.ndarray) -> np.ndarray:
+    """numpy twin of `_hash32` (the tests check the two agree)."""
+    x = x.astype(np.uint32)
+    x ^= x >> np.uint32(16)
+    x *= np.uint32(0x7FEB352D)
+    x ^= x >> np.uint32(15)
+    x *= np.uint32(0x846CA68B)
+    x ^= x >> np.uint32(16)
+    return x
+
+
+def dropout_uniform(
+    seed: int, layer: int, pass_ids: tf.Tensor, input_ids: tf.Tensor, units: int
+) -> tf.Tensor:
+    """Uniform [0, 1) numbers (k, B, units) for dropout layer `layer`; pure function of its arguments."""
+    base = _hash32(tf.constant(seed, tf.uint32) ^ _hash32(tf.constant(layer + _SALT_LAYER, tf.uint32)))
+    per_pass = _hash32(base ^ _hash32(tf.cast(pass_ids, tf.uint32) + _SALT_PASS))  # (k,)
+    per_input = _hash32(tf.cast(input_ids, tf.uint32) + _SALT_INPUT)  # (B,)
+    stream = _hash32(per_pass[:, None] ^ per_input[None, :])  # (k, B)
+    unit = _hash32(tf.cast(tf.range(units), tf.uint32) + _SALT_UNIT)  # (units,)
+    bits = _hash32(stream[:, :, None] ^ unit[None, None, :])  # (k, B, units)
+    # The top 24 bits as a float32 in [0, 1): exactly representable, never 1.0.
+    return tf.cast(tf.bitwise.right_shift(bits, tf.constant(8, tf.uint32)), tf.float32) * (2.0**-24)
+
+
+def dropout_uniform_np(
+    seed: int, layer: int, pass_ids: np.ndarray, input_ids: np.ndarray, units: int
+) -> np.ndarray:
+    """numpy twin of `dropout_uniform`."""
+    with np.errstate(over="ignore"):
+        h = _hash32_np
+        base = h(np.uint32(seed) ^ h(np.array(layer + _SALT_LAYER, dtype=np.uint32)))
+        per_pass = h(base ^ h(np.asarray(pass_ids, dtype=np.uint32) + np.uint32(_SALT_PASS)))
+        per_input = h(np.asarray(input_ids, dtype=np.uint32) + np.uint32(_SALT_INPUT))
+        stream = h(per_pass[:, None] ^ per_input[None, :])
+        unit = h(np.arange(units, dtype=np.uint32) + np.uint32(_SALT_UNIT))
+        bits = h(stream[:, :, None] ^ unit[None, None, :])
+    return (bits >> np.uint32(8)).astype(np.float32) * np.float32(2.0**-24)
+
+
+class MCDropout:
+    """T stochastic passes of a Keras Sequential model: `sample(images, T) -> (T, N, classes)`.
+
+    For a model without Dropout layers every pass is the same deterministic
+    prediction (computed once, repeated).
+    """
+
+    def __init__(
+        self,
+        model: keras.Sequential,
+        seed: int,
+        chunk_passes: int = 25,
+        batch_size: int = 512,
+        jit_compile: bool = False,
+    ) -> None:
+        if chunk_passes < 1 or batch_size < 1:
+            raise ValueError(f"chunk_passes and batch_size must be >= 1, got {chunk_passes}, {batch_size}")
+        self.seed = int(seed)
+        self.chunk_passes = int(chunk_passes)
+        self.batch_size = int(batch_size)
+        layers = list(model.layers)
+        dropouts = [i for i, layer in enumerate(layers) if isinstance(layer, keras.layers.Dropout)]
+        first = dropouts[0] if dropouts else len(layers)
+        self.stochastic = bool(dropouts)
+        self._prefix_layers = layers[:first]
+        self._rest_layers = layers[first:]
+        # Shapes with None: one trace serves every batch and chunk size (XLA still
+        # compiles once per concrete shape, i.e. at most twice: full and last chunk).
+        image_spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
+        self._prefix = tf.function(self._run_prefix, input_signature=[image_spec], jit_compile=jit_compile)
+        prefix_shape = self._prefix.get_concrete_function().structured_outputs.shape
+        id_spec = tf.TensorSpec((None,), tf.int32)
+        self._passes = tf.function(
+            self._run_passes,
+            input_signature=[tf.TensorSpec((None, *prefix_shape[1:]), tf.float32), id_spec, id_spec],
+            jit_compile=jit_compile,
+        )
+
+    def _run_prefix(self, images: tf.Tensor) -> tf.Tensor:
+        h = images
+        for layer in self._prefix_layers:
+            h = layer(h, training=False)
+        return h
+
+    def _run_passes(self, h: tf.Tensor, input_ids: tf.Tensor, pass_ids: tf.Tensor) -> tf.Tensor:
+        """h: prefix output (B, ...) -> softmax of k passes (k, B, classes)."""
+        k, b = tf.shape(pass_ids)[0], tf.shape(h)[0]
+        h = tf.repeat(h[None], k, axis=0)  # (k, B, ...)
+        h = tf.reshape(h, tf.concat([[k * b], tf.shape(h)[2:]], axis=0))  # (k*B, ...)
+        dropout_index = 0
+        for layer in self._rest_layers:
+            if isinstance(layer, keras.layers.Dropout):
+                units = int(np.prod(h.shape[1:]))
+                u = dropout_uniform(self.seed, dropout_index, pass_ids, input_ids, units)  # (k, B, units)
+                keep = tf.reshape(tf.cast(u >= layer.rate, h.dtype), tf.shape(h))
+                h = h * keep / (1.0 - layer.rate)
+                dropout_index += 1
+            else:
+                h = layer(h, training=False)
+        return tf.reshape(h, tf.concat([[k, b], tf.shape(h)[1:]], axis=0))
+
+    def sample(
+        self,
+        images: np.ndarray,
+        passes: int,
+        first_pass: int = 0,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> np.ndarray:
+        """Softmax outputs of `passes` passes for float32 images (N, 28, 28, 1) -> (T, N, classes).
+
+        Pass t of input i is the same whatever the chunking and whatever other
+        inputs are in the call (the input's index in `images` keys its masks).
+        """
+        if passes < 1:
+            raise ValueError(f"passes must be >= 1, got {passes}")
+        images = np.asarray(images, dtype=np.float32)
+        if len(images) == 0:
+            raise ValueError("images is empty: nothing to sample")
+        out: np.ndarray | None = None
+        total = -(-len(images) // self.batch_size)
+        for step, start in enumerate(range(0, len(images), self.batch_size)):
+            batch = tf.constant(images[start : start + self.batch_size])
+            h = self._prefix(batch)
+            input_ids = tf.range(start, start + batch.shape[0], dtype=tf.int32)
+            if not self.stochastic:
+                probs = h.numpy()  # the whole model ran in the prefix
+                if out is None:
+                    out = np.empty((passes, len(images), probs.shape[-1]), np.float32)
+                out[:, start : start + len(probs)] = probs[None]
+                continue
+            for first in range(0, passes, self.chunk_passes):
+                pass_ids = tf.range(first_pass + first, first_pass + min(first + self.chunk_passes, passes))
+                probs = self._passes(h, input_ids, pass_ids).numpy()  # (k, B, classes)
+                if out is None:
+                    out = np.empty((passes, len(images), probs.shape[-1]), np.float32)
+                out[first : first + probs.shape[0], start : start + probs.shape[1]] = probs
+            if progress is not None:
+                progress(step + 1, total)
+        return out  # type: ignore[return-value]  # set on the first batch

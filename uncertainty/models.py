@@ -1,0 +1,152 @@
+"""Model builders, training, and deterministic save/load.
+
+Models are saved as an .npz of their weights plus the small spec they were built
+from, never as `.keras` files: a `.keras` archive embeds its save time (a new
+hash on every run, churning dvc.lock) and loading one can execute code. Loading
+here rebuilds the architecture from the spec in Python and sets the weights.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from uncertainty.errors import PipelineError
+from uncertainty.io import load_npz, save_npz
+
+NUM_CLASSES = 10
+IMAGE_SHAPE = (28, 28, 1)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy, TF and Keras, and make TF ops deterministic (same seed => same bits)."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+# --- the three regressors (SPEC 1.2) -------------------------------------------------
+
+
+def build_regressor(initializer: str, seed: int, units: int = 16) -> keras.Model:
+    """Dense(units, relu) -> Dense(1); only the first kernel's initializer differs between models."""
+    keras.utils.set_random_seed(seed)
+    kernel_initializer = keras.initializers.get(initializer)
+    return keras.Sequential(
+        [
+            keras.Input((1,)),
+            keras.layers.Dense(units, activation="relu", kernel_initializer=kernel_initializer),
+            keras.layers.Dense(1),
+        ]
+    )
+
+
+def train_regressors(
+    x: np.ndarray, y: np.ndarray, models: Mapping[str, keras.Model], epochs: int, learning_rate: float
+) -> dict[str, float]:
+    """Full-batch Adam on MSE for every model, all epochs inside one compiled loop.
+
+    `model.fit` with 20 points spends almost all its time in per-epoch Python
+    overhead; the maths here is the same (one full-batch step per epoch, Keras'
+    Adam), so the same seeds give the same weights up to float round-off.
+    Returns each model's final training MSE.
+    """
+    x_t = tf.constant(x, tf.float32)  # (n, 1)
+    y_t = tf.constant(y, tf.float32)  # (n, 1)
+    pairs = []
+    for model in models.values():
+        optimizer = keras.optimizers.Adam(learning_rate)
+        optimizer.build(model.trainable_variables)
+        pairs.append((model, optimizer))
+
+    def mse(model: keras.Model) -> tf.Tensor:
+        return tf.reduce_mean(tf.square(model(x_t, training=True) - y_t))
+
+    @tf.function
+    def fit_all() -> None:
+        for _ in tf.range(epochs):
+            for model, optimizer in pairs:  # unrolled: one step per model per epoch
+                with tf.GradientTape() as tape:
+                    loss = mse(model)
+                gradients = tape.gradient(loss, model.trainable_variables)
+                optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+
+    fit_all()
+    return {name: float(mse(model)) for name, model in models.items()}
+
+
+# --- the CNNs (SPEC 1.4, 1.5) ---------------------------------------------------------
+
+
+def build_cnn(dropout_rate: float = 0.0) -> keras.Sequential:
+    """The article's CNN (114,954 parameters); Dropout(rate) after each MaxPool and Dense(128).
+
+    rate 0 gives the plain CNN with no Dropout layers at all, so calling it with
+    training=True is still deterministic.
+    """
+    if not 0.0 <= dropout_rate < 1.0:
+        raise ValueError(f"dropout_rate must be in [0, 1), got {dropout_rate}")
+
+    def dropout() -> list[keras.layers.Layer]:
+        return [keras.layers.Dropout(dropout_rate)] if dropout_rate > 0 else []
+
+    def conv(filters: int) -> keras.layers.Layer:
+        return keras.layers.Conv2D(filters, 3, activation="swish", padding="same")
+
+    return keras.Sequential(
+        [
+            keras.Input(IMAGE_SHAPE),
+            conv(16),  # (28, 28, 16)
+            keras.layers.MaxPooling2D(2),  # (14, 14, 16)
+            *dropout(),
+            conv(32),  # (14, 14, 32)
+            keras.layers.MaxPooling2D(2),  # (7, 7, 32)
+            *dropout(),
+            conv(64),  # (7, 7, 64)
+            keras.layers.MaxPooling2D(2),  # (3, 3, 64)
+            *dropout(),
+            conv(128),  # (3, 3, 128)
+            keras.layers.GlobalMaxPooling2D(),  # (128,)
+            keras.layers.Dense(128, activation="swish"),
+            *dropout(),
+            keras.layers.Dense(NUM_CLASSES, activation="softmax"),
+        ]
+    )
+
+
+def compile_cnn(model: keras.Model, learning_rate: float) -> None:
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+
+
+def predict_probs(model: keras.Model, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Deterministic softmax (dropout off) for float32 images (N, 28, 28, 1) -> (N, 10)."""
+    return np.asarray(model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float32)
+
+
+def save_cnn(path: str | Path, model: keras.Model, spec: Mapping[str, Any]) -> None:
+    """Weights and build spec in one .npz whose bytes depend only on their values."""
+    arrays = {f"weight_{index:02d}": np.asarray(w) for index, w in enumerate(model.get_weights())}
+    arrays["spec"] = np.frombuffer(json.dumps(dict(spec), sort_keys=True).encode(), dtype=np.uint8)
+    save_npz(path, arrays)
+
+
+def load_cnn(path: str | Path) -> tuple[keras.Model, dict[str, Any]]:
+    """Rebuild the CNN from the stored spec and set its weights; no code from the file runs."""
+    arrays = load_npz(path, keys=("spec",))
+    spec = json.loads(arrays.pop("spec").tobytes())
+    model = build_cnn(float(spec["dropout_rate"]))
+    weights = [arrays[name] for name in sorted(arrays)]
+    expected = [tuple(w.shape) for w in model.get_weights()]
+    if [tuple(w.shape) for w in weights] != expected:
+        raise PipelineError(f"{path}: weights do not match the CNN architecture; delete it and run dvc repro")
+    model.set_weights(weights)
+    return model, spec

@@ -1,0 +1,191 @@
+"""The report: the article's experiments with this run's numbers beside the article's.
+
+Every number in a table is read from the metrics JSON files; nothing is typed
+by hand except the article's own published figures (ARTICLE below).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+# The article's published numbers (SPEC part 1), shown beside ours.
+ARTICLE = {
+    "pred_at_15": {"ones": 31.22, "normal": 30.97, "he_uniform": 31.23},
+    "plain_test_accuracy": 0.9014,
+    "plain_train_accuracy": 0.955,
+    "noise_plain": (6, 0.801),
+    "noise_dropout_mean": (6, 0.598),
+    "noise_single_pass_class0": (0.037, 0.045, 0.0098, 0.018),
+    "batch_accuracy_plain": 0.875,
+    "batch_accuracy_mc_median": 0.867,
+}
+
+
+def _f(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f} %"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _figure(path: str, caption: str) -> str:
+    return f"![{caption}]({path})\n"
+
+
+def render_markdown(
+    metrics: Mapping[str, Mapping[str, Any]],
+    params: Mapping[str, Any],
+    class_names: tuple[str, ...],
+) -> str:
+    """Markdown report; `metrics` maps a metrics file's stem (e.g. "train_plain") to its content.
+
+    Figure paths are relative to reports/.
+    """
+    regression, noise, batch = metrics["regression"], metrics["noise"], metrics["mc_batch"]
+    tag = next(
+        key for key in regression if key.startswith("pred_at_") and isinstance(regression[key], Mapping)
+    )
+    p_train, p_batch, p_noise = params["train"], params["mc_batch"], params["noise"]
+
+    def cls(index: int) -> str:
+        return f"{index} ({class_names[index]})"
+
+    out = ["# Uncertainty in deep learning: the article, reproduced and measured\n"]
+    out.append(
+        "Each section is one experiment of the article (SPEC part 1) with this run's numbers "
+        "beside the article's. The article's numbers come from one notebook run with other "
+        "library versions and random streams, so expect the same picture, not the same digits.\n"
+    )
+
+    out.append("## 1. Three regressors on the same data: the weights are uncertain\n")
+    rows = [
+        [name, _f(value, 2), _f(ARTICLE["pred_at_15"].get(name), 2)]
+        for name, value in regression[tag].items()
+    ]
+    rows.append(
+        ["mean ± std (ddof 0)", f"{regression[tag + '_mean']:.2f} ± {regression[tag + '_std']:.2f}", "–"]
+    )
+    out.append(table(["first-layer initializer", f"prediction at x = {tag[8:]} (this run)", "article"], rows))
+    out.append(
+        "\nThe noise-free line gives 31 at x = 15; with the noise's mean 0.5 it is 31.5. "
+        "Each model explains the data about equally well, with different weights.\n"
+    )
+    spreads = {k: v for k, v in regression.items() if k.startswith("spread_at_")}
+    if spreads:
+        out.append(
+            "Spread (std across models) inside vs outside the data: "
+            + ", ".join(f"x = {k[10:]}: {v:.3f}" for k, v in spreads.items())
+            + ".\n"
+        )
+    out.append(_figure("figures/linear_data.png", "the linear data"))
+    out.append(_figure("figures/regression_models.png", "three regressors"))
+    out.append(_figure("figures/regression_extrapolation.png", "extrapolation"))
+
+    out.append("## 2. The CNNs on Fashion-MNIST\n")
+    out.append(
+        f"{p_train['epochs']} epochs, batch {p_train['batch_size']}, Adam (lr {p_train['learning_rate']}), "
+        "validated on the test split as in the article. The plain and dropout CNNs are the article's; "
+        "the other plain CNNs (other seeds) are deep-ensemble members.\n"
+    )
+    article = {"plain": f"train {ARTICLE['plain_train_accuracy']}, test {ARTICLE['plain_test_accuracy']}"}
+    rows = []
+    for name, spec in p_train["models"].items():
+        trained = metrics.get(f"train_{name}")
+        if trained is None:
+            continue
+        rows.append(
+            [
+                f"{name} (dropout {spec['dropout_rate']:g}, seed {spec['seed']})",
+                f"{trained['params']:,}",
+                _f(trained["train_accuracy"]),
+                _f(trained["test_accuracy"]),
+                _f(trained["test_loss"]),
+                article.get(name, "–"),
+            ]
+        )
+    header = ["model", "parameters", "train accuracy (last epoch)", "test accuracy", "test loss", "article"]
+    out.append(table(header, rows))
+    out.append("")
+    for name in p_train["models"]:
+        if f"train_{name}" in metrics:
+            out.append(_figure(f"figures/history_{name}.png", f"{name} CNN training history"))
+
+    out.append("## 3. Softmax on a noise image\n")
+    singles = noise["dropout_single_pass_class0"]
+    out.append(
+        table(
+            ["prediction", "this run", "article"],
+            [
+                [
+                    "plain CNN: top class, probability",
+                    f"{cls(noise['plain']['top_class'])}, {_pct(noise['plain']['top_prob'])}",
+                    f"{cls(ARTICLE['noise_plain'][0])}, {_pct(ARTICLE['noise_plain'][1])}",
+                ],
+                [
+                    f"plain CNN: max difference over {p_noise['repeats']} repeats",
+                    _f(noise["plain_repeat_max_abs_diff"], 6),
+                    "0 (identical)",
+                ],
+                [
+                    f"dropout CNN: class 0 in {len(singles)} single passes",
+                    ", ".join(_pct(v) for v in singles.values()),
+                    ", ".join(_pct(v) for v in ARTICLE["noise_single_pass_class0"]),
+                ],
+                [
+                    f"dropout CNN: mean of {p_noise['mean_passes']} passes",
+                    f"{cls(noise['dropout_mean']['top_class'])}, {_pct(noise['dropout_mean']['top_prob'])}",
+                    f"{cls(ARTICLE['noise_dropout_mean'][0])}, {_pct(ARTICLE['noise_dropout_mean'][1])}",
+                ],
+            ],
+        )
+    )
+    out.append("")
+    out.append(_figure("figures/noise_plain.png", "plain CNN on noise"))
+    out.append(_figure("figures/noise_dropout_mean.png", "dropout CNN mean on noise"))
+
+    out.append("## 4. MC dropout on one test batch\n")
+    out.append(
+        f"Test batch {p_batch['batch_index']} ({p_batch['batch_size']} images), "
+        f"{batch['passes']} stochastic passes; the article's final prediction is the median over passes.\n"
+    )
+    out.append(
+        table(
+            ["accuracy on the batch", "this run", "article"],
+            [
+                ["plain CNN", _f(batch["accuracy_plain"], 3), _f(ARTICLE["batch_accuracy_plain"], 3)],
+                [
+                    "MC dropout, median",
+                    _f(batch["accuracy_mc_median"], 3),
+                    _f(ARTICLE["batch_accuracy_mc_median"], 3),
+                ],
+                ["MC dropout, mean", _f(batch["accuracy_mc_mean"], 3), "–"],
+            ],
+        )
+    )
+    low, high = p_batch["percentiles"]
+    out.append(
+        f"\nMean width of the top class's {low:g}–{high:g} percentile interval: "
+        f"{batch['mean_interval_width_top_class']:.3f}.\n"
+    )
+    out.append(_figure("figures/softmax_plain_grid.png", "plain CNN on the batch"))
+    out.append(_figure("figures/softmax_mc_median_grid.png", "MC median on the batch"))
+    out.append("### Intervals per class\n")
+    out.append(
+        "Plain softmax | dropout median | percentile band. A wide band means the prediction "
+        "is uncertain, even where the plain softmax is high.\n"
+    )
+    for position in p_batch["positions"]:
+        out.append(_figure(f"figures/intervals/position_{position:03d}.png", f"batch position {position}"))
+    return "\n".join(out)
