@@ -29,6 +29,10 @@ def tiny_params() -> dict[str, Any]:
     }
     params["noise"]["mean_passes"] = 10
     params["mc_batch"]["passes"] = 20
+    params["predict"]["mc_passes"] = 10
+    params["predict"]["ensemble"] = ["plain", "ensemble_1"]
+    params["ood"].update(mnist_limit=300, uniform_noise=100, gaussian_noise=100)
+    params["shift"].update(angles=[0, 90, 180], test_limit=128)
     return params
 
 

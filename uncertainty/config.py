@@ -101,10 +101,19 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Name:
+    """A name made of letters, digits and underscores (e.g. a model in train.models)."""
+
+    def check(self, key: str, value: Any) -> None:
+        if not isinstance(value, str) or not value or not value.replace("_", "").isalnum():
+            raise _error(key, "must be a name (letters, digits, _)", value)
+
+
+@dataclass(frozen=True)
 class ListOf:
     """A non-empty list of items; optionally strictly increasing and without repeats."""
 
-    item: Number
+    item: Number | Name
     min_length: int = 1
     max_length: int | None = None
     increasing: bool = False
@@ -251,6 +260,29 @@ SCHEMA = Section(
             }
         ),
         "mc_engine": Section({"chunk_passes": POSITIVE_INT, "batch_size": POSITIVE_INT}),
+        "predict": Section({"seed": INT_SEED, "mc_passes": POSITIVE_INT, "ensemble": ListOf(Name())}),
+        "evaluate": Section(
+            {
+                "ece_bins": POSITIVE_INT,
+                "coverages": ListOf(Number(integer=False, low=0, high=1, low_open=True), increasing=True),
+            }
+        ),
+        "ood": Section(
+            {
+                "seed": INT_SEED,
+                "mnist_limit": COUNT_OR_ALL,
+                "uniform_noise": POSITIVE_INT,
+                "gaussian_noise": POSITIVE_INT,
+                "gaussian_mean": Number(integer=False, low=0, high=1),
+                "gaussian_std": POSITIVE,
+            }
+        ),
+        "shift": Section(
+            {
+                "angles": ListOf(Number(integer=True, low=0, high=360), increasing=True),
+                "test_limit": COUNT_OR_ALL,
+            }
+        ),
     }
 )
 
@@ -274,6 +306,20 @@ def _cross_checks(params: Mapping[str, Any]) -> None:
             raise PipelineError(
                 f"params.yaml: train.models.dropout.dropout_rate must be in (0, 1), got {rate!r}"
             )
+    members = params["predict"]["ensemble"]
+    for index, member in enumerate(members):
+        if member not in models:
+            raise PipelineError(
+                f"params.yaml: predict.ensemble[{index}] {member!r} is not in train.models"
+                f"{_suggest(member, models)}; defined: {', '.join(models)}"
+            )
+        if models[member]["dropout_rate"] != 0:
+            raise PipelineError(
+                f"params.yaml: predict.ensemble[{index}] {member!r} must be a plain CNN (dropout_rate 0), "
+                f"got dropout_rate {models[member]['dropout_rate']}"
+            )
+    if len(set(members)) != len(members):
+        raise PipelineError(f"params.yaml: predict.ensemble has repeated members: {members}")
     limit = params["prepare"]["test_limit"]
     needed = (batch["batch_index"] + 1) * batch["batch_size"]
     if limit and limit < needed:

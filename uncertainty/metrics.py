@@ -30,6 +30,25 @@ _COVERAGE_TOL = 1e-12
 # --------------------------------------------------------------------------- validation
 
 
+# The three predictors compared on the whole test set, in report order.
+PREDICTORS = ("plain", "mc_dropout", "ensemble")
+
+# Scores that mean something for each predictor: with one softmax there is no
+# disagreement to measure (mutual information and variation ratio are 0), and
+# percentiles over M = 5 members are not an interval.
+SCORES: dict[str, tuple[str, ...]] = {
+    "plain": ("one_minus_max_prob", "entropy"),
+    "mc_dropout": (
+        "one_minus_max_prob",
+        "entropy",
+        "mutual_information",
+        "variation_ratio",
+        "interval_width",
+    ),
+    "ensemble": ("one_minus_max_prob", "entropy", "mutual_information", "variation_ratio"),
+}
+
+
 def _check_probabilities(array: np.ndarray, name: str) -> None:
     """Raise unless every entry is finite and in [0, 1] (up to `_PROB_TOL`)."""
     if not np.all(np.isfinite(array)):

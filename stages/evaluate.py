@@ -1,0 +1,75 @@
+"""Stage: in-distribution quality (accuracy, NLL, Brier, ECE) and selective prediction.
+
+Reads the test-set predictions of the three predictors; writes
+reports/metrics/eval.json and selective.json, the reliability and
+risk–coverage curves as DVC plots, and their figures.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from stages.common import run
+from uncertainty import metrics
+from uncertainty.evaluation import quality, resample, scores, wide_csv
+from uncertainty.io import load_npz, write_json, write_text
+from uncertainty.metrics import PREDICTORS
+from uncertainty.plots import plot_reliability, plot_risk_coverage
+
+PREDICTIONS = "data/predictions/test.npz"
+
+
+def main(params: dict[str, Any]) -> None:
+    p = params["evaluate"]
+    arrays = load_npz(PREDICTIONS, keys=(*PREDICTORS, "labels"))
+    labels = arrays["labels"]
+
+    evaluation = {name: quality(arrays[name], labels, p["ece_bins"]) for name in PREDICTORS}
+    write_json("reports/metrics/eval.json", evaluation)
+
+    bins = {
+        name: metrics.reliability_bins(arrays[name].mean(0), labels, p["ece_bins"]) for name in PREDICTORS
+    }
+    edges = bins["plain"]["edges"]
+    reliability = {"confidence_bin": (edges[:-1] + edges[1:]) / 2}
+    for name in PREDICTORS:
+        reliability[f"{name}_accuracy"] = bins[name]["accuracy"]
+        reliability[f"{name}_count"] = bins[name]["count"]
+    write_text("reports/plots/reliability.csv", wide_csv(reliability))
+    plot_reliability(bins, "reports/figures/reliability.png")
+
+    selective: dict[str, Any] = {}
+    grid = np.linspace(0.01, 1.0, 100)
+    curves_csv: dict[str, np.ndarray] = {"coverage": grid}
+    curves_fig: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for name in PREDICTORS:
+        stack = arrays[name]
+        correct = stack.mean(0).argmax(1) == labels
+        for score_name, score in scores(name, stack).items():
+            curve = metrics.risk_coverage(score, correct)
+            label = f"{name}.{score_name}"
+            selective.setdefault(name, {})[score_name] = {
+                "aurc": curve["aurc"],
+                **{
+                    f"accuracy_at_{round(100 * c)}": metrics.accuracy_at_coverage(curve, c)
+                    for c in p["coverages"]
+                },
+            }
+            curves_csv[label] = resample(curve["coverage"], curve["accuracy"], grid)
+            curves_fig[label] = (curve["coverage"], curve["accuracy"])
+    write_json("reports/metrics/selective.json", selective)
+    write_text("reports/plots/risk_coverage.csv", wide_csv(curves_csv))
+    plot_risk_coverage(curves_fig, "reports/figures/risk_coverage.png")
+    print(
+        "evaluate: "
+        + "; ".join(
+            f"{name} acc {m['accuracy']:.4f} nll {m['nll']:.4f} ece {m['ece']:.4f}"
+            for name, m in evaluation.items()
+        )
+    )
+
+
+if __name__ == "__main__":
+    run(main)

