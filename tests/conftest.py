@@ -1,7 +1,21 @@
+"""Shared fixtures. The project root is on sys.path (tests/ is a package under it)."""
+
 import os
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import pytest
+
+from tests.pipeline import make_repo, sh
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(scope="session")
+def tiny_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's pipeline in a temporary git repo, reproduced once on tiny params.
+
+    Tests that change it (bad params, a killed stage) put it back as they found it.
+    """
+    repo = make_repo(tmp_path_factory.mktemp("tiny") / "repo")
+    sh(["dvc", "repro"], repo)
+    return repo

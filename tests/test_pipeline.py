@@ -9,16 +9,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.pipeline import dvc_outputs, make_repo, sh
+from tests.pipeline import dvc_outputs, sh
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    repo = make_repo(tmp_path_factory.mktemp("pipeline"))
-    sh(["dvc", "repro"], repo)
-    return repo
+@pytest.fixture
+def repo(tiny_repo: Path) -> Path:
+    return tiny_repo
 
 
 def _leaves(value: object) -> list[float]:

@@ -1,0 +1,252 @@
+"""Reliability through the real `dvc repro`: bad params, killed stages, determinism, no network."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.pipeline import env, make_repo, sh, write_params
+
+pytestmark = pytest.mark.e2e
+
+GUARDED = ("reports", "models", "data")
+
+
+def snapshot(repo: Path) -> dict[str, str]:
+    """SHA-256 of every file under reports/, models/, data/."""
+    return {
+        str(path.relative_to(repo)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for top in GUARDED
+        for path in sorted((repo / top).rglob("*"))
+        if path.is_file() and path.name != "params_ok.txt"
+    }
+
+
+def set_key(params: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
+    *parents, last = dotted.split(".")
+    node = params
+    for key in parents:
+        node = node[key]
+    if value is DELETE:
+        del node[last]
+    else:
+        node[last] = value
+    return params
+
+
+DELETE = object()
+
+# (dotted key, bad value, text expected on stderr). Through the real dvc repro.
+BAD_PARAMS = [
+    (
+        "train.models.dropout.dropout_rate",
+        1.5,
+        "train.models.dropout.dropout_rate must be in [0, 1), got 1.5",
+    ),
+    ("train.models.dropout.dropout_rate", "0.1", "train.models.dropout.dropout_rate must be a number"),
+    ("train.epochs", 0, "train.epochs must be an integer >= 1, got 0"),
+    ("train.epochs", -3, "train.epochs must be an integer >= 1, got -3"),
+    ("train.batch_size", 12.5, "train.batch_size must be an integer"),
+    ("train.learning_rate", -0.001, "train.learning_rate must be a number > 0"),
+    ("train.strategy", "tpu", "train.strategy must be one of default, mirrored"),
+    ("train.models.plain.seed", -1, "train.models.plain.seed must be in [0, 2147483647]"),
+    ("regression.seeds", {"ones": 84, "zeroes": 1}, "unknown initializer 'zeroes'"),
+    ("regression.epochs", 0, "regression.epochs must be an integer >= 1"),
+    ("linear_data.n_points", 1, "linear_data.n_points must be an integer >= 2"),
+    ("mc_batch.passes", 0, "mc_batch.passes must be an integer >= 1, got 0"),
+    ("mc_batch.percentiles", [97.5, 2.5], "mc_batch.percentiles must be strictly increasing"),
+    ("mc_batch.percentiles", [], "mc_batch.percentiles must have at least 2 item(s)"),
+    ("mc_batch.positions", [], "mc_batch.positions must have at least 1 item(s)"),
+    ("noise.mean_passes", "many", "noise.mean_passes must be an integer"),
+    ("predict.ensemble", ["plain", "dropout"], "predict.ensemble[1] 'dropout' must be a plain CNN"),
+    ("predict.ensemble", ["plain", "ensembel_1"], "did you mean 'ensemble_1'?"),
+    ("ood.gaussian_std", 0, "ood.gaussian_std must be a number > 0"),
+    ("shift.angles", [], "shift.angles must have at least 1 item(s)"),
+    ("evaluate.ece_bins", 0, "evaluate.ece_bins must be an integer >= 1"),
+    ("mc_engine.batch_size", 0, "mc_engine.batch_size must be an integer >= 1"),
+    ("colour", "blue", "unknown key 'colour' in top level"),
+    ("train.epoch", 3, "unknown key 'train.epoch' in train (did you mean 'epochs'?)"),
+    ("noise", DELETE, "missing key 'noise' in top level"),
+]
+
+# Mistakes DVC itself meets first (it reads params.yaml to expand `foreach`): still a
+# quick, non-zero exit that names the file or key, with nothing touched.
+BAD_FOR_DVC = [
+    ("malformed YAML", "train:\n  epochs: [1\n", "params.yaml"),
+    ("missing train section", None, "train.models"),
+]
+
+
+@pytest.fixture(scope="module")
+def settled(tiny_repo: Path):
+    """After this module's tests: the pipeline reproduces and is up to date again."""
+    yield tiny_repo
+    sh(["dvc", "repro"], tiny_repo)
+    assert "up to date" in sh(["dvc", "status"], tiny_repo).stdout
+
+
+@pytest.fixture
+def repo(settled: Path):
+    """The tiny repo with params.yaml restored after the test (outputs are never touched)."""
+    original = (settled / "params.yaml").read_text()
+    yield settled
+    (settled / "params.yaml").write_text(original)
+
+
+def repro_must_fail(repo: Path, expected: str) -> str:
+    before = snapshot(repo)
+    started = time.monotonic()
+    result = sh(["dvc", "repro"], repo, check=False)
+    elapsed = time.monotonic() - started
+    assert result.returncode != 0, result.stdout
+    assert expected in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert elapsed < 30, f"took {elapsed:.1f} s"
+    assert snapshot(repo) == before, "an output changed although the params were invalid"
+    return result.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"), BAD_PARAMS, ids=[f"{k}={v!r}" for k, v, _ in BAD_PARAMS]
+)
+def test_bad_param_stops_dvc_repro_with_one_line(repo: Path, key: str, value: Any, message: str) -> None:
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    write_params(repo, set_key(params, key, value))
+    stderr = repro_must_fail(repo, message)
+    ours = [line for line in stderr.splitlines() if line.startswith("error: ")]
+    assert len(ours) == 1 and ours[0].startswith("error: params.yaml: "), stderr
+
+
+@pytest.mark.parametrize(("name", "text", "message"), BAD_FOR_DVC, ids=[n for n, _, _ in BAD_FOR_DVC])
+def test_params_dvc_cannot_read(repo: Path, name: str, text: str | None, message: str) -> None:
+    if text is None:
+        params = yaml.safe_load((repo / "params.yaml").read_text())
+        del params["train"]
+        write_params(repo, params)
+    else:
+        (repo / "params.yaml").write_text((repo / "params.yaml").read_text() + text)
+    repro_must_fail(repo, message)
+
+
+def test_valid_change_reruns_only_what_reads_it(repo: Path) -> None:
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["mc_batch"]["passes"] = 21
+    write_params(repo, params)
+    out = sh(["dvc", "repro"], repo).stdout
+    ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
+    assert ran == {"check_params", "mc_batch", "report"}, out
+
+
+def test_killed_stage_leaves_nothing_a_later_stage_accepts(repo: Path) -> None:
+    process = subprocess.Popen(
+        ["dvc", "repro", "--force", "--single-item", "train@plain"],
+        cwd=repo,
+        env={**env(), "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:  # wait until the stage is really running
+        if line.startswith("train plain: dropout"):
+            break
+    time.sleep(0.3)  # into fit(), before it would write anything
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    for name in ("models/plain.npz", "reports/metrics/train_plain.json", "reports/plots/train_plain.csv"):
+        path = repo / name
+        if path.exists():  # only a complete file may be there
+            if path.suffix == ".json":
+                json.loads(path.read_text())
+            elif path.suffix == ".npz":
+                from uncertainty.models import load_cnn
+
+                load_cnn(path)
+    leftovers = [p for top in GUARDED for p in (repo / top).rglob("*.tmp")]
+    for path in leftovers:  # a temporary file never has a name a stage reads
+        assert path.name.startswith("."), path
+    status = sh(["dvc", "status"], repo).stdout
+    assert "train@plain" in status  # DVC knows the stage did not finish
+    sh(["dvc", "repro"], repo)  # and the next repro completes
+
+
+def test_atomic_write_survives_sigkill(tmp_path: Path) -> None:
+    target = tmp_path / "big.npz"
+    code = (
+        "import numpy as np, sys; from uncertainty.io import save_npz; "
+        "save_npz(sys.argv[1], {'a': np.ones((64, 1024, 1024), np.float32)})"
+    )
+    root = Path(__file__).resolve().parents[1]
+    process = subprocess.Popen(["python", "-c", code, str(target)], cwd=root, env=env())
+    time.sleep(0.8)
+    process.kill()
+    process.wait()
+    if target.exists():  # either the complete archive or nothing
+        import numpy as np
+
+        with np.load(target) as archive:
+            assert archive["a"].shape == (64, 1024, 1024)
+    assert not [p for p in tmp_path.iterdir() if not p.name.startswith(".") and p != target]
+
+
+def test_two_fresh_runs_are_bit_identical(tiny_repo: Path, tmp_path: Path) -> None:
+    """Same code, params and data in a second directory: same output hashes, same metrics."""
+    other = make_repo(tmp_path / "second", yaml.safe_load((tiny_repo / "params.yaml").read_text()))
+    sh(["dvc", "repro"], other)
+
+    def outs(repo: Path) -> dict[str, str]:
+        lock = yaml.safe_load((repo / "dvc.lock").read_text())
+        return {
+            out["path"]: out.get("md5", "")
+            for stage in lock["stages"].values()
+            for out in stage.get("outs", [])
+        }
+
+    first, second = outs(tiny_repo), outs(other)
+    assert first.keys() == second.keys()
+    differing = sorted(path for path in first if first[path] != second[path])
+    assert not differing, differing
+    for metrics in sorted((tiny_repo / "reports/metrics").glob("*.json")):
+        assert metrics.read_bytes() == (other / "reports/metrics" / metrics.name).read_bytes(), metrics.name
+
+
+def test_stages_never_touch_the_network(tiny_repo: Path, tmp_path: Path) -> None:
+    """Every socket connection raises; the data stages still run (the data is on disk)."""
+    guard = tmp_path / "guard"
+    guard.mkdir()
+    (guard / "sitecustomize.py").write_text(
+        "import socket\n"
+        "def _refuse(*args, **kwargs):\n"
+        "    raise OSError('network access blocked by the test')\n"
+        "socket.socket.connect = _refuse\n"
+        "socket.create_connection = _refuse\n"
+        "socket.getaddrinfo = _refuse\n"
+    )
+    environment = {**env(), "PYTHONPATH": str(guard)}
+    probe = subprocess.run(
+        ["python", "-c", "import socket; socket.create_connection(('pypi.org', 443))"],
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    assert "blocked by the test" in probe.stderr  # the guard is active
+    for stage in ("prepare_data", "ood"):
+        result = subprocess.run(
+            ["python", "-m", f"stages.{stage}"],
+            cwd=tiny_repo,
+            env=environment,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr
+    assert "up to date" in sh(["dvc", "status"], tiny_repo).stdout  # same outputs as before
