@@ -38,7 +38,7 @@ $(VENV)/.installed: requirements.txt
 
 report: ## run the whole pipeline on params.yaml (dvc repro) and print where the report is
 	$(VENV)/bin/dvc repro
-	@echo "report: $(CURDIR)/reports/report.md"
+	@echo "report: $(CURDIR)/reports/index.html (Markdown: reports/report.md)"
 
 test: ## all tests, including one real dvc repro on tiny params
 	$(PYTHON) -m pytest -q
@@ -53,6 +53,9 @@ lint: ## ruff check and format check
 format: ## ruff fix and format
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+bench: ## speed benchmarks, side by side in one run -> reports/benchmarks.json
+	$(PYTHON) -m benchmarks.bench
 
 clean: ## remove caches (not results)
 	rm -rf .pytest_cache .ruff_cache .tmp

@@ -303,3 +303,41 @@ def render_beyond(metrics: Mapping[str, Mapping[str, Any]], params: Mapping[str,
         "the order of magnitude to expect, not as a target.\n"
     )
     return "\n".join(out)
+
+
+def render_provenance(params_text: str, versions: Mapping[str, str]) -> str:
+    """The params and library versions that produced this report."""
+    rows = [[name, version] for name, version in versions.items()]
+    return "\n".join(
+        [
+            "## What produced this report\n",
+            table(["component", "version"], rows),
+            "\n`params.yaml`:\n",
+            "```yaml\n" + params_text.rstrip() + "\n```\n",
+        ]
+    )
+
+
+HTML_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em;
+       line-height: 1.45; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; }
+th { background: #f2f2f2; }
+img { max-width: 100%; display: block; margin: 0.5em 0 1.5em; }
+pre { background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 0.85em; }
+"""
+
+
+def render_html(markdown_text: str, title: str) -> str:
+    """One self-contained page (inline style, figures beside it, nothing fetched from the network)."""
+    import html
+
+    import markdown
+
+    body = markdown.markdown(markdown_text, extensions=["tables", "fenced_code"])
+    return (
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{HTML_STYLE}</style>\n</head>\n"
+        f"<body>\n{body}\n</body>\n</html>\n"
+    )
