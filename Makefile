@@ -10,7 +10,17 @@ export DVC_NO_ANALYTICS := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data report test test-fast lint format bench clean
+.PHONY: help setup data report test test-fast lint format bench sweep sweep-collect clean
+
+# The sweep: dropout rate x seed, through DVC's experiment queue. Each experiment
+# retrains only the dropout CNN (its own epochs) and re-runs what reads it; a
+# quick sweep is one variable away, e.g. `make sweep SWEEP_RATES="0.1 0.3" SWEEP_SEEDS=84`.
+SWEEP_RATES ?= 0.05 0.1 0.2 0.3 0.5
+SWEEP_SEEDS ?= 84 85 86
+SWEEP_EPOCHS ?= 4
+SWEEP_PASSES ?= 30
+SWEEP_JOBS ?= 1
+SWEEP_TARGETS ?= evaluate ood
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -56,6 +66,19 @@ format: ## ruff fix and format
 
 bench: ## speed benchmarks, side by side in one run -> reports/benchmarks.json
 	$(PYTHON) -m benchmarks.bench
+
+sweep: ## queue dropout rate x seed experiments, run them (SWEEP_JOBS workers), collect reports/sweep/
+	for rate in $(SWEEP_RATES); do for seed in $(SWEEP_SEEDS); do \
+	  $(VENV)/bin/dvc exp run --queue --name "dropout-$$rate-seed-$$seed" \
+	    -S train.models.dropout.dropout_rate=$$rate -S train.models.dropout.seed=$$seed \
+	    -S ++train.models.dropout.epochs=$(SWEEP_EPOCHS) -S predict.mc_passes=$(SWEEP_PASSES) \
+	    $(SWEEP_TARGETS); \
+	done; done
+	$(VENV)/bin/dvc exp run --run-all --jobs $(SWEEP_JOBS)
+	$(MAKE) sweep-collect
+
+sweep-collect: ## collect `dvc exp show --json` into reports/sweep/ (CSV + figure)
+	$(PYTHON) -m uncertainty.sweep --out reports/sweep
 
 clean: ## remove caches (not results)
 	rm -rf .pytest_cache .ruff_cache .tmp

@@ -33,7 +33,7 @@ def main(params: dict[str, Any]) -> None:
     plain, _ = load_cnn("models/plain.npz")
     dropout, _ = load_cnn("models/dropout.npz")
     plain_probs = predict_probs(plain, images)  # (B, 10)
-    sampler = MCDropout(dropout, p["seed"], engine["chunk_passes"], engine["batch_size"])
+    sampler = MCDropout(dropout, p["seed"], **engine)
     passes = sampler.sample(images, p["passes"])  # (T, B, 10)
     median = np.median(passes, axis=0)  # (B, 10); the article's final prediction
     low, high = np.percentile(passes, p["percentiles"], axis=0)  # (B, 10) each

@@ -28,7 +28,7 @@ def main(params: dict[str, Any]) -> None:
     dropout, _ = load_cnn("models/dropout.npz")
 
     repeats = np.stack([predict_probs(plain, image)[0] for _ in range(p["repeats"])])  # (repeats, 10)
-    sampler = MCDropout(dropout, p["seed"], engine["chunk_passes"], engine["batch_size"])
+    sampler = MCDropout(dropout, p["seed"], **engine)
     singles = sampler.sample(image, p["single_passes"])[:, 0]  # (single_passes, 10)
     mean = sampler.sample(image, p["mean_passes"]).mean(axis=0)[0]  # (10,)
 

@@ -28,7 +28,7 @@ def load_predictors(params: dict[str, Any]) -> tuple[Any, MCDropout, list[Any]]:
     p, engine = params["predict"], params["mc_engine"]
     plain, _ = load_cnn("models/plain.npz")
     dropout, _ = load_cnn("models/dropout.npz")
-    sampler = MCDropout(dropout, p["seed"], engine["chunk_passes"], engine["batch_size"])
+    sampler = MCDropout(dropout, p["seed"], **engine)
     members = [load_cnn(f"models/{name}.npz")[0] for name in p["ensemble"]]
     return plain, sampler, members
 

@@ -41,7 +41,7 @@ def train(params: dict[str, Any], name: str) -> None:
         spec["seed"],
         (x_train, y_train),
         (x_test, y_test),  # as the article: validated on the test split
-        p["epochs"],
+        spec.get("epochs", p["epochs"]),  # a model's own epochs, if set, win (sweeps)
         p["batch_size"],
         p["learning_rate"],
         p["strategy"],

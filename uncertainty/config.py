@@ -101,6 +101,15 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Flag:
+    """true or false."""
+
+    def check(self, key: str, value: Any) -> None:
+        if not isinstance(value, bool):
+            raise _error(key, "must be true or false", value)
+
+
+@dataclass(frozen=True)
 class Name:
     """A name made of letters, digits and underscores (e.g. a model in train.models)."""
 
@@ -133,16 +142,18 @@ class ListOf:
 
 @dataclass(frozen=True)
 class Section:
-    """A mapping with exactly these keys (all required, no others)."""
+    """A mapping with these keys, all required except `optional` ones, and no others."""
 
     fields: Mapping[str, Any]
+    optional: frozenset[str] = frozenset()
 
     def check(self, key: str, value: Any) -> None:
         if not isinstance(value, Mapping):
             raise _error(key, f"must be a mapping with keys {sorted(self.fields)}", value)
-        _check_keys(key, value, self.fields)
+        _check_keys(key, value, self.fields, self.optional)
         for name, spec in self.fields.items():
-            spec.check(_join(key, name), value[name])
+            if name in value:
+                spec.check(_join(key, name), value[name])
 
 
 @dataclass(frozen=True)
@@ -186,7 +197,9 @@ def _suggest(name: str, candidates: Any) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _check_keys(key: str, value: Mapping[str, Any], fields: Mapping[str, Any]) -> None:
+def _check_keys(
+    key: str, value: Mapping[str, Any], fields: Mapping[str, Any], optional: frozenset[str] = frozenset()
+) -> None:
     where = key or "top level"
     for name in value:
         if name not in fields:
@@ -195,7 +208,7 @@ def _check_keys(key: str, value: Mapping[str, Any], fields: Mapping[str, Any]) -
                 f"valid keys: {', '.join(fields)}"
             )
     for name in fields:
-        if name not in value:
+        if name not in value and name not in optional:
             raise PipelineError(f"params.yaml: missing key {_join(key, name)!r} in {where}")
 
 
@@ -238,7 +251,15 @@ SCHEMA = Section(
                 "batch_size": POSITIVE_INT,
                 "learning_rate": POSITIVE,
                 "strategy": Choice(("default", "mirrored")),
-                "models": MapOf(Section({"dropout_rate": RATE, "seed": INT_SEED}), what="model name"),
+                # Per model: dropout rate, seed, and optionally its own epochs (sweeps use it to
+                # retrain only the dropout CNN, shorter, without touching the others).
+                "models": MapOf(
+                    Section(
+                        {"dropout_rate": RATE, "seed": INT_SEED, "epochs": POSITIVE_INT},
+                        optional=frozenset({"epochs"}),
+                    ),
+                    what="model name",
+                ),
             }
         ),
         "noise": Section(
@@ -259,7 +280,9 @@ SCHEMA = Section(
                 "positions": ListOf(COUNT_OR_ALL, increasing=True),
             }
         ),
-        "mc_engine": Section({"chunk_passes": POSITIVE_INT, "batch_size": POSITIVE_INT}),
+        "mc_engine": Section(
+            {"chunk_passes": POSITIVE_INT, "batch_size": POSITIVE_INT, "jit_compile": Flag()}
+        ),
         "predict": Section({"seed": INT_SEED, "mc_passes": POSITIVE_INT, "ensemble": ListOf(Name())}),
         "evaluate": Section(
             {
