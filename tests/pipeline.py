@@ -36,6 +36,22 @@ def tiny_params() -> dict[str, Any]:
     return params
 
 
+DELETE = object()  # as a value for set_key: remove the key
+
+
+def set_key(params: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
+    """Set (or, with DELETE, remove) a dotted key in a params mapping, in place; returns it."""
+    *parents, last = dotted.split(".")
+    node = params
+    for key in parents:
+        node = node[key]
+    if value is DELETE:
+        del node[last]
+    else:
+        node[last] = value
+    return params
+
+
 def env() -> dict[str, str]:
     return {
         **os.environ,

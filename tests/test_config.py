@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.pipeline import DELETE, set_key
 from uncertainty.config import load_params, validate
 from uncertainty.errors import PipelineError
 
@@ -18,19 +19,8 @@ DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())
 
 def edited(path: str, value: Any) -> dict[str, Any]:
     """A copy of the defaults with `path` (dotted; DELETE removes it) set to `value`."""
-    params = copy.deepcopy(DEFAULTS)
-    *parents, last = path.split(".")
-    node = params
-    for key in parents:
-        node = node[key]
-    if value is DELETE:
-        del node[last]
-    else:
-        node[last] = value
-    return params
+    return set_key(copy.deepcopy(DEFAULTS), path, value)
 
-
-DELETE = object()
 
 # (dotted key, bad value, text the one-line message must contain)
 BAD = [

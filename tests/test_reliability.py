@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.pipeline import env, make_repo, sh, write_params
+from tests.pipeline import DELETE, env, make_repo, set_key, sh, write_params
 
 pytestmark = pytest.mark.e2e
 
@@ -30,20 +30,6 @@ def snapshot(repo: Path) -> dict[str, str]:
         if path.is_file() and path.name != "params_ok.txt"
     }
 
-
-def set_key(params: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
-    *parents, last = dotted.split(".")
-    node = params
-    for key in parents:
-        node = node[key]
-    if value is DELETE:
-        del node[last]
-    else:
-        node[last] = value
-    return params
-
-
-DELETE = object()
 
 # (dotted key, bad value, text expected on stderr). Through the real dvc repro.
 BAD_PARAMS = [
