@@ -50,6 +50,7 @@ def main(params: dict[str, Any]) -> None:
         stacks = predict_all(images, plain, sampler, passes, members, progress=progress(f"ood {set_name}"))
         entry: dict[str, Any] = {}
         table = {"fpr": fpr_grid}
+        aurocs: dict[str, float] = {}
         for predictor in PREDICTORS:
             scores_out = scores(predictor, stacks[predictor])
             for score_name, score_out in scores_out.items():
@@ -58,22 +59,15 @@ def main(params: dict[str, Any]) -> None:
                 entry.setdefault(predictor, {})[score_name] = {
                     key: result[key] for key in ("auroc", "aupr", "fpr95")
                 }
+                aurocs[f"{predictor}, {score_name}"] = result["auroc"]
                 fpr, tpr = metrics.roc_points(score_in, score_out)
                 table[f"{predictor}.{score_name}"] = resample(fpr, tpr, fpr_grid)
                 curves.setdefault(set_name, {})[f"{predictor}.{score_name}"] = (fpr, tpr)
         entry["n_in"], entry["n_out"] = len(score_in), len(score_out)
         results[set_name] = entry
         write_text(f"reports/plots/roc_{set_name}.csv", wide_csv(table))
-        best = max(
-            (
-                (p, s, v["auroc"])
-                for p, by_score in entry.items()
-                if isinstance(by_score, dict)
-                for s, v in by_score.items()
-            ),
-            key=lambda item: item[2],
-        )
-        print(f"ood {set_name}: {len(images)} images; best AUROC {best[2]:.3f} ({best[0]}, {best[1]})")
+        best = max(aurocs, key=aurocs.__getitem__)
+        print(f"ood {set_name}: {len(images)} images; best AUROC {aurocs[best]:.3f} ({best})")
     write_json("reports/metrics/ood.json", results)
     plot_roc(curves, "reports/figures/ood_roc.png")
 
