@@ -47,3 +47,27 @@ print("replicas", strategy.num_replicas_in_sync)
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "replicas 2" in result.stdout
+
+
+def test_mc_engine_under_mirrored_strategy_gives_the_single_device_passes() -> None:
+    code = """
+import numpy as np, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from uncertainty.mc import MCDropout
+from uncertainty.models import build_cnn, seed_everything
+seed_everything(4)
+model = build_cnn(0.2)
+x = np.random.default_rng(0).random((9, 28, 28, 1), dtype=np.float32)
+mirrored = MCDropout(model, 84, chunk_passes=4, batch_size=9, strategy="mirrored")
+assert mirrored.strategy.num_replicas_in_sync == 2
+a = mirrored.sample(x, 6)
+b = MCDropout(model, 84, chunk_passes=4, batch_size=9).sample(x, 6)
+assert a.shape == (6, 9, 10) and np.array_equal(a, b), np.abs(a - b).max()
+print("identical over 2 replicas")
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "identical over 2 replicas" in result.stdout

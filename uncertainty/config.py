@@ -281,7 +281,12 @@ SCHEMA = Section(
             }
         ),
         "mc_engine": Section(
-            {"chunk_passes": POSITIVE_INT, "batch_size": POSITIVE_INT, "jit_compile": Flag()}
+            {
+                "chunk_passes": POSITIVE_INT,
+                "batch_size": POSITIVE_INT,
+                "jit_compile": Flag(),
+                "strategy": Choice(("default", "mirrored")),
+            }
         ),
         "predict": Section({"seed": INT_SEED, "mc_passes": POSITIVE_INT, "ensemble": ListOf(Name())}),
         "evaluate": Section(

@@ -24,6 +24,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from uncertainty.training import get_strategy
+
 # Salts so that the four counters never feed the hash the same stream.
 _SALT_LAYER, _SALT_PASS, _SALT_INPUT, _SALT_UNIT = 0x68E31DA4, 0xB5297A4D, 0x1B56C4E9, 0x3C6EF372
 
@@ -91,12 +93,15 @@ class MCDropout:
         chunk_passes: int = 25,
         batch_size: int = 512,
         jit_compile: bool = False,
+        strategy: str = "default",
     ) -> None:
         if chunk_passes < 1 or batch_size < 1:
             raise ValueError(f"chunk_passes and batch_size must be >= 1, got {chunk_passes}, {batch_size}")
         self.seed = int(seed)
         self.chunk_passes = int(chunk_passes)
         self.batch_size = int(batch_size)
+        # "mirrored": each chunk's inputs are split over the replicas (GPUs, or logical CPUs).
+        self.strategy = get_strategy(strategy)
         layers = list(model.layers)
         dropouts = [i for i, layer in enumerate(layers) if isinstance(layer, keras.layers.Dropout)]
         first = dropouts[0] if dropouts else len(layers)
@@ -138,6 +143,31 @@ class MCDropout:
                 h = layer(h, training=False)
         return tf.reshape(h, tf.concat([[k, b], tf.shape(h)[1:]], axis=0))
 
+    def _chunk(self, h: tf.Tensor, input_ids: tf.Tensor, pass_ids: tf.Tensor) -> np.ndarray:
+        """One compiled call, or one per replica on contiguous slices of the inputs.
+
+        Masks are keyed on the global input index, so the split never changes a result.
+        """
+        replicas = self.strategy.num_replicas_in_sync
+        if replicas == 1 or h.shape[0] < replicas:
+            return self._passes(h, input_ids, pass_ids).numpy()
+        sizes = [len(part) for part in np.array_split(np.arange(h.shape[0]), replicas)]
+        h_parts, id_parts = tf.split(h, sizes), tf.split(input_ids, sizes)
+        per_replica = self.strategy.experimental_distribute_values_from_function
+        result = self.strategy.run(
+            lambda h, ids, passes: self._passes(
+                h, ids, passes
+            ),  # a plain callable: run() unwraps per replica
+            args=(
+                per_replica(lambda context: h_parts[context.replica_id_in_sync_group]),
+                per_replica(lambda context: id_parts[context.replica_id_in_sync_group]),
+                pass_ids,
+            ),
+        )
+        return np.concatenate(
+            [part.numpy() for part in self.strategy.experimental_local_results(result)], axis=1
+        )
+
     def sample(
         self,
         images: np.ndarray,
@@ -169,7 +199,7 @@ class MCDropout:
                 continue
             for first in range(0, passes, self.chunk_passes):
                 pass_ids = tf.range(first_pass + first, first_pass + min(first + self.chunk_passes, passes))
-                probs = self._passes(h, input_ids, pass_ids).numpy()  # (k, B, classes)
+                probs = self._chunk(h, input_ids, pass_ids)  # (k, B, classes)
                 if out is None:
                     out = np.empty((passes, len(images), probs.shape[-1]), np.float32)
                 out[first : first + probs.shape[0], start : start + probs.shape[1]] = probs
