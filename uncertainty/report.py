@@ -32,8 +32,8 @@ def _f(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f} %"
+def _pct(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{100 * value:.{digits}f} %"
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
@@ -72,9 +72,9 @@ def render_markdown(
     )
 
     out.append("## 1. Three regressors on the same data: the weights are uncertain\n")
-    rows = [
-        [name, _f(value, 2), _f(ARTICLE["pred_at_15"].get(name), 2)]
-        for name, value in regression[tag].items()
+    rows = [  # in params order (ones, normal, he_uniform), not the JSON's sorted order
+        [name, _f(regression[tag][name], 2), _f(ARTICLE["pred_at_15"].get(name), 2)]
+        for name in params["regression"]["seeds"]
     ]
     rows.append(
         ["mean ± std (ddof 0)", f"{regression[tag + '_mean']:.2f} ± {regression[tag + '_std']:.2f}", "–"]
@@ -142,8 +142,8 @@ def render_markdown(
                 ],
                 [
                     f"dropout CNN: class 0 in {len(singles)} single passes",
-                    ", ".join(_pct(v) for v in singles.values()),
-                    ", ".join(_pct(v) for v in ARTICLE["noise_single_pass_class0"]),
+                    ", ".join(_pct(v, 2) for v in singles.values()),
+                    ", ".join(_pct(v, 2) for v in ARTICLE["noise_single_pass_class0"]),
                 ],
                 [
                     f"dropout CNN: mean of {p_noise['mean_passes']} passes",
@@ -216,6 +216,39 @@ SCORE_LABELS = {
 }
 
 
+def verdict(evaluation: Mapping[str, Any], ood: Mapping[str, Any], predictors: list[str]) -> str:
+    """Did MC dropout (and the ensemble) beat the plain CNN? One row per headline number."""
+    rows_spec = [
+        ("accuracy", True, lambda name: evaluation[name]["accuracy"]),
+        ("NLL", False, lambda name: evaluation[name]["nll"]),
+        ("Brier", False, lambda name: evaluation[name]["brier"]),
+        ("ECE", False, lambda name: evaluation[name]["ece"]),
+    ]
+    for ood_set in (s for s in OOD_SETS if s in ood):
+        rows_spec.append(
+            (f"AUROC {ood_set} (entropy)", True, lambda name, s=ood_set: ood[s][name]["entropy"]["auroc"])
+        )
+        rows_spec.append(
+            (
+                f"AUROC {ood_set} (best score)",
+                True,
+                lambda name, s=ood_set: max(v["auroc"] for v in ood[s][name].values()),
+            )
+        )
+    rows = []
+    for label, higher_is_better, value in rows_spec:
+        values = {name: value(name) for name in predictors}
+        beats = [
+            "yes"
+            if (values[n] > values["plain"] if higher_is_better else values[n] < values["plain"])
+            else "no"
+            for n in ("mc_dropout", "ensemble")
+        ]
+        rows.append([label, *(_f(values[n]) for n in predictors), *beats])
+    header = ["metric", *predictors, "MC dropout beats plain?", "ensemble beats plain?"]
+    return "### Did MC dropout beat the plain CNN?\n\n" + table(header, rows) + "\n"
+
+
 def render_beyond(metrics: Mapping[str, Mapping[str, Any]], params: Mapping[str, Any]) -> str:
     """The "Beyond the article" section: whole test set, OOD, selective prediction, shift."""
     evaluation, ood, selective, shift = (metrics.get(k) for k in ("eval", "ood", "selective", "shift"))
@@ -238,6 +271,7 @@ def render_beyond(metrics: Mapping[str, Mapping[str, Any]], params: Mapping[str,
     out.append(table(["predictor", "accuracy", "NLL", "Brier", "ECE"], rows))
     out.append("")
     out.append(_figure("figures/reliability.png", "reliability diagrams"))
+    out.append(verdict(evaluation, ood, predictors))
 
     out.append("### Out-of-distribution detection\n")
     out.append(
