@@ -144,7 +144,9 @@ def main() -> None:
     if args.from_json:
         shown = json.loads(args.from_json.read_text())
     else:
-        result = subprocess.run(["dvc", "exp", "show", "--json"], capture_output=True, text=True, check=True)
+        # --all-commits: experiments queued on an older baseline commit count too.
+        command = ["dvc", "exp", "show", "--json", "--all-commits"]
+        result = subprocess.run(command, capture_output=True, text=True, check=True)
         shown = json.loads(result.stdout)
     frame = table(shown)
     if frame.empty:
