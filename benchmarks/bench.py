@@ -138,29 +138,20 @@ print(json.dumps({{"seconds": seconds, "images": len(images), "shape": list(out.
 def bench_training(x: np.ndarray, y: np.ndarray, batch_size: int) -> dict[str, Any]:
     """One epoch of the plain CNN each way (after a short warm-up epoch on a slice)."""
 
-    def fresh() -> keras.Model:
+    def epoch_seconds(fit_input: Callable[[np.ndarray, np.ndarray], dict[str, Any]]) -> float:
+        """A fresh seeded CNN, a warm-up epoch on a slice, then one timed epoch on everything."""
         seed_everything(84)
         model = build_cnn(0.0)
         compile_cnn(model, 0.001)
-        return model
-
-    def fit_arrays() -> None:
-        model = fresh()
-        model.fit(x[:1024], y[:1024], batch_size=batch_size, epochs=1, verbose=0)
+        model.fit(**fit_input(x[:1024], y[:1024]), epochs=1, verbose=0)
         start = time.perf_counter()
-        model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=True)
-        timings["arrays"] = time.perf_counter() - start
+        model.fit(**fit_input(x, y), epochs=1, verbose=0)
+        return time.perf_counter() - start
 
-    def fit_pipeline() -> None:
-        model = fresh()
-        model.fit(make_dataset(x[:1024], y[:1024], batch_size, seed=84), epochs=1, verbose=0)
-        start = time.perf_counter()
-        model.fit(make_dataset(x, y, batch_size, seed=84), epochs=1, verbose=0)
-        timings["pipeline"] = time.perf_counter() - start
-
-    timings: dict[str, float] = {}
-    fit_arrays()
-    fit_pipeline()
+    timings = {
+        "arrays": epoch_seconds(lambda a, b: {"x": a, "y": b, "batch_size": batch_size, "shuffle": True}),
+        "pipeline": epoch_seconds(lambda a, b: {"x": make_dataset(a, b, batch_size, seed=84)}),
+    }
     return {
         "images": len(x),
         "batch_size": batch_size,
