@@ -10,7 +10,7 @@ export DVC_NO_ANALYTICS := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data report test test-fast lint format bench sweep sweep-collect clean
+.PHONY: help setup data browser report test test-fast lint format bench sweep sweep-collect clean
 
 # The sweep: dropout rate x seed, through DVC's experiment queue. Each experiment
 # retrains only the dropout CNN (its own epochs) and re-runs what reads it; a
@@ -25,7 +25,7 @@ SWEEP_TARGETS ?= evaluate ood
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup: data $(VENV)/.installed ## install everything: Fashion-MNIST (apt), .venv with pinned deps, dvc config
+setup: data browser $(VENV)/.installed ## install everything: Fashion-MNIST and Chromium (apt), .venv with pinned deps, dvc config
 	$(VENV)/bin/dvc config core.analytics false
 	$(VENV)/bin/dvc config core.check_update false
 	@echo "setup done: 'make report' runs the pipeline, 'make test' the tests"
@@ -38,6 +38,16 @@ data: ## Debian's dataset-fashion-mnist where apt exists (else the pipeline uses
 	  $$SUDO apt-get install -y dataset-fashion-mnist || { $$SUDO apt-get update && $$SUDO apt-get install -y dataset-fashion-mnist; }; \
 	else \
 	  echo "no apt-get: the prepare stage will use Keras' cache/download"; \
+	fi
+
+browser: ## Debian's chromium where apt exists, for the test that renders the HTML report
+	@if command -v chromium >/dev/null; then \
+	  echo "Chromium: $$(command -v chromium)"; \
+	elif command -v apt-get >/dev/null; then \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get install -y chromium || { $$SUDO apt-get update && $$SUDO apt-get install -y chromium; }; \
+	else \
+	  echo "no apt-get: install Chromium yourself to run the browser test (it is skipped without one)"; \
 	fi
 
 $(VENV)/.installed: requirements.txt

@@ -35,10 +35,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from uncertainty.data import linear_data, one_hot, to_model_input
+from uncertainty.cnn import build_cnn, compile_cnn
+from uncertainty.fashion_mnist import one_hot, to_model_input
 from uncertainty.io import load_npz, write_json
+from uncertainty.machine import machine_info
 from uncertainty.mc import MCDropout
-from uncertainty.models import build_cnn, build_regressor, compile_cnn, seed_everything, train_regressors
+from uncertainty.regressors import build_regressor, linear_data, train_regressors
+from uncertainty.runtime import seed_everything
 from uncertainty.training import make_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,10 +115,10 @@ def bench_test_set(passes: int, engine: dict[str, Any]) -> dict[str, Any]:
     code = f"""
 import os, time, json, resource
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-from uncertainty.data import to_model_input
+from uncertainty.fashion_mnist import to_model_input
 from uncertainty.io import load_npz
 from uncertainty.mc import MCDropout
-from uncertainty.models import build_cnn, load_cnn
+from uncertainty.cnn import build_cnn, load_cnn
 images = to_model_input(load_npz("data/fashion_mnist.npz")["x_test"])
 model = load_cnn("models/dropout.npz")[0] if os.path.exists("models/dropout.npz") else build_cnn(0.1)
 sampler = MCDropout(model, 84, **{engine!r})
@@ -224,7 +227,8 @@ def main() -> None:
             "tensorflow": tf.__version__,
             "keras": keras.__version__,
             "numpy": np.__version__,
-            "cpu": platform.processor() or platform.machine(),
+            # CPU model, AVX2/AVX-512/BF16/AMX flags and usable threads: speed and rounding depend on them.
+            "machine": machine_info(),
             "cores": os.cpu_count(),
             "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
             "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),

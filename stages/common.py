@@ -10,14 +10,17 @@ from typing import Any
 # Before TensorFlow is imported anywhere: keep its C++ start-up chatter out of the logs.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from uncertainty.config import load_params
 from uncertainty.errors import PipelineError
+from uncertainty.params import read_params
 
 
 def run(main: Callable[[dict[str, Any]], None]) -> None:
-    """Validate params.yaml, run the stage; a PipelineError becomes one line on stderr and exit 1."""
+    """Run the stage on params.yaml (validated by check_params, which every stage depends on).
+
+    A PipelineError becomes one line on stderr and exit 1.
+    """
     try:
-        main(load_params())
+        main(read_params())
     except PipelineError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)

@@ -1,13 +1,13 @@
-"""Stage: the article's linear data (SPEC 1.1) -> data/linear.csv and its scatter plot."""
+"""Stage: the article's linear data (article 1.1, docs/article.md) -> data/linear.csv and its scatter plot."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from stages.common import run
-from uncertainty.data import linear_data
 from uncertainty.io import write_text
 from uncertainty.plots import plot_linear_data
+from uncertainty.regressors import linear_data
 
 OUTPUT = "data/linear.csv"
 FIGURE = "reports/figures/linear_data.png"

@@ -1,4 +1,4 @@
-"""Stage: MC dropout on one test batch (SPEC 1.6, 1.8, 1.9).
+"""Stage: MC dropout on one test batch (article 1.6, 1.8, 1.9; docs/article.md).
 
 The same batch through the plain model and through T stochastic passes of
 the dropout model; the median over passes is the article's final prediction,
@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 
 from stages.common import run
-from uncertainty.data import CLASS_NAMES, to_model_input
+from uncertainty.cnn import load_cnn, predict_probs
+from uncertainty.fashion_mnist import CLASS_NAMES, to_model_input
 from uncertainty.io import load_npz, save_npz, write_json
 from uncertainty.mc import MCDropout
-from uncertainty.models import load_cnn, predict_probs
 from uncertainty.plots import plot_interval, plot_softmax_grid
 
 DATA = "data/fashion_mnist.npz"

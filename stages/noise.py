@@ -1,4 +1,4 @@
-"""Stage: softmax on one uniform noise image (SPEC 1.7).
+"""Stage: softmax on one uniform noise image (article 1.7, docs/article.md).
 
 The plain model is deterministic (repeated predictions identical) and often
 confidently wrong on noise; single dropout passes differ; their mean is less
@@ -12,10 +12,11 @@ from typing import Any
 import numpy as np
 
 from stages.common import run
-from uncertainty.data import CLASS_NAMES, noise_images
+from uncertainty.cnn import load_cnn, predict_probs
+from uncertainty.fashion_mnist import CLASS_NAMES
 from uncertainty.io import write_json
 from uncertainty.mc import MCDropout
-from uncertainty.models import load_cnn, predict_probs
+from uncertainty.ood_inputs import noise_images
 from uncertainty.plots import plot_noise_prediction
 
 METRICS = "reports/metrics/noise.json"

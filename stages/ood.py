@@ -12,29 +12,15 @@ from typing import Any
 import numpy as np
 
 from stages.common import run
-from stages.predict import load_predictors, progress
 from uncertainty import metrics
-from uncertainty.data import load_mnist_digits, noise_images, to_model_input
 from uncertainty.evaluation import predict_all, resample, scores, wide_csv
 from uncertainty.io import load_npz, write_json, write_text
 from uncertainty.metrics import PREDICTORS
+from uncertainty.ood_inputs import ood_sets
 from uncertainty.plots import plot_roc
+from uncertainty.predictors import load_predictors, progress
 
 PREDICTIONS = "data/predictions/test.npz"
-
-
-def ood_sets(p: dict[str, Any]) -> dict[str, np.ndarray]:
-    """Name -> float32 images (n, 28, 28, 1) in [0, 1]."""
-    digits, _ = load_mnist_digits()
-    if p["mnist_limit"]:
-        digits = digits[: p["mnist_limit"]]
-    return {
-        "mnist": to_model_input(digits),
-        "uniform_noise": noise_images("uniform", p["uniform_noise"], p["seed"]),
-        "gaussian_noise": noise_images(
-            "gaussian", p["gaussian_noise"], p["seed"] + 1, p["gaussian_mean"], p["gaussian_std"]
-        ),
-    }
 
 
 def main(params: dict[str, Any]) -> None:

@@ -7,40 +7,18 @@ and the labels. The evaluate and ood stages read it instead of recomputing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from stages.common import run
-from uncertainty.data import to_model_input
 from uncertainty.evaluation import predict_all
+from uncertainty.fashion_mnist import to_model_input
 from uncertainty.io import load_npz, save_npz
-from uncertainty.mc import MCDropout
-from uncertainty.models import load_cnn
+from uncertainty.predictors import load_predictors, progress
 
 DATA = "data/fashion_mnist.npz"
 OUTPUT = "data/predictions/test.npz"
-
-
-def load_predictors(params: dict[str, Any]) -> tuple[Any, MCDropout, list[Any]]:
-    """The plain CNN, an MC sampler over the dropout CNN, and the ensemble members."""
-    p, engine = params["predict"], params["mc_engine"]
-    plain, _ = load_cnn("models/plain.npz")
-    dropout, _ = load_cnn("models/dropout.npz")
-    sampler = MCDropout(dropout, p["seed"], **engine)
-    members = [load_cnn(f"models/{name}.npz")[0] for name in p["ensemble"]]
-    return plain, sampler, members
-
-
-def progress(label: str) -> Callable[[int, int], None]:
-    """A callback printing MC progress about five times per call."""
-
-    def report(done: int, total: int) -> None:
-        if done == total or done % max(1, total // 5) == 0:
-            print(f"{label}: MC batch {done}/{total}", flush=True)
-
-    return report
 
 
 def main(params: dict[str, Any]) -> None:

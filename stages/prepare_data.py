@@ -1,4 +1,4 @@
-"""Stage: verified Fashion-MNIST (SPEC 1.3) -> data/fashion_mnist.npz (uint8, read by later stages).
+"""Stage: verified Fashion-MNIST (article 1.3, docs/article.md) -> data/fashion_mnist.npz (uint8, read by later stages).
 
 Source order: prepare.source_dir, else Debian's /usr/share/datasets/fashion-mnist,
 else Keras' own cache/download. Every file is checked (SHA-256 of the
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from stages.common import run
-from uncertainty.data import load_fashion_mnist, locate_fashion_mnist
+from uncertainty.fashion_mnist import load_fashion_mnist, locate_fashion_mnist
 from uncertainty.io import save_npz
 
 OUTPUT = "data/fashion_mnist.npz"

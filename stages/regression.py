@@ -1,4 +1,4 @@
-"""Stage: three seeded regressors on the same data (SPEC 1.2) and their extrapolation.
+"""Stage: three seeded regressors on the same data (article 1.2, docs/article.md) and their extrapolation.
 
 Metrics: each model's prediction at x = predict_at, their mean and std, and the
 std across models inside the data and outside it (the weights are uncertain,
@@ -14,8 +14,9 @@ import numpy as np
 from stages.common import run
 from uncertainty.config import format_number
 from uncertainty.io import write_json, write_text
-from uncertainty.models import build_regressor, seed_everything, train_regressors
 from uncertainty.plots import plot_extrapolation, plot_regressors
+from uncertainty.regressors import build_regressor, train_regressors
+from uncertainty.runtime import seed_everything
 
 DATA = "data/linear.csv"
 METRICS = "reports/metrics/regression.json"

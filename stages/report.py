@@ -11,13 +11,18 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from stages.common import run
-from uncertainty.config import PARAMS_FILE
-from uncertainty.data import CLASS_NAMES
+from uncertainty.fashion_mnist import CLASS_NAMES
 from uncertainty.io import read_json, write_text
-from uncertainty.report import render_beyond, render_html, render_markdown, render_provenance
+from uncertainty.machine import describe, machine_info
+from uncertainty.params import PARAMS_FILE
+from uncertainty.report import render_beyond, render_html, render_markdown, render_provenance, render_verdicts
 
 METRICS_DIR = Path("reports/metrics")
+MACHINE_DIR = Path("reports/machine")
+PLOTS_DIR = Path("reports/plots")
 MARKDOWN = "reports/report.md"
 HTML = "reports/index.html"
 PACKAGES = ("tensorflow-cpu", "keras", "dvc", "numpy", "scikit-learn", "matplotlib", "mlxtend")
@@ -33,13 +38,78 @@ def versions() -> dict[str, str]:
     return found
 
 
+def machines() -> dict[str, str]:
+    """Which CPU trained which model (reports/machine/train_*.json), and the one rendering this report."""
+    trained: dict[str, list[str]] = {}
+    for path in sorted(MACHINE_DIR.glob("train_*.json")):
+        trained.setdefault(describe(read_json(path)["machine"]), []).append(path.stem.removeprefix("train_"))
+    rows = {f"trained {', '.join(models)} on": description for description, models in trained.items()}
+    rows["report rendered on"] = describe(machine_info())
+    return rows
+
+
+def costs(params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per predictor (one of it, as used): trainings x epochs, fit seconds, passes per image, test-set seconds.
+
+    Seconds are means over the seeded trainings of a single-model predictor; the ensemble costs the sum
+    over its members. Read from reports/machine/ (measurements, not results: they vary run to run).
+    """
+    inference_path = MACHINE_DIR / "inference.json"
+    if not inference_path.is_file():
+        return {}
+    inference = read_json(inference_path)["test_set_seconds"]
+    trained = {path.stem.removeprefix("train_"): read_json(path) for path in MACHINE_DIR.glob("train_*.json")}
+
+    def mean(values: list[float]) -> float:
+        return sum(values) / len(values)
+
+    plain, dropout, members = (
+        params["seeds"]["plain"],
+        params["seeds"]["dropout"],
+        params["predict"]["ensemble"],
+    )
+    return {
+        "plain": {
+            "trainings": 1,
+            "epochs": trained[plain[0]]["epochs"],
+            "train_seconds": mean([trained[m]["train_seconds"] for m in plain]),
+            "passes_per_image": 1,
+            "test_seconds": mean([inference[m] for m in plain]),
+        },
+        "mc_dropout": {
+            "trainings": 1,
+            "epochs": trained[dropout[0]]["epochs"],
+            "train_seconds": mean([trained[m]["train_seconds"] for m in dropout]),
+            "passes_per_image": params["predict"]["mc_passes"],
+            "test_seconds": mean([inference[m] for m in dropout]),
+        },
+        "ensemble": {
+            "trainings": len(members),
+            "epochs": trained[members[0]]["epochs"],
+            "train_seconds": sum(trained[m]["train_seconds"] for m in members),
+            "passes_per_image": len(members),
+            "test_seconds": sum(inference[m] for m in members),
+        },
+    }
+
+
+def curves() -> dict[str, list[dict[str, float]]]:
+    found = {}
+    for name in ("passes", "members"):
+        path = PLOTS_DIR / f"curve_{name}.csv"
+        if path.is_file():
+            found[name] = pd.read_csv(path).to_dict("records")
+    return found
+
+
 def main(params: dict[str, Any]) -> None:
     metrics = {path.stem: read_json(path) for path in sorted(METRICS_DIR.glob("*.json"))}
     text = "\n".join(
         [
             render_markdown(metrics, params, CLASS_NAMES),
             render_beyond(metrics, params),
-            render_provenance(PARAMS_FILE.read_text(), versions()),
+            render_verdicts(metrics, params, costs(params), curves()),
+            render_provenance(PARAMS_FILE.read_text(), versions(), machines()),
         ]
     )
     write_text(MARKDOWN, text)

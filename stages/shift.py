@@ -7,13 +7,14 @@ from typing import Any
 import numpy as np
 
 from stages.common import run
-from stages.predict import load_predictors
 from uncertainty import metrics
-from uncertainty.data import rotate_images, to_model_input
 from uncertainty.evaluation import predict_all, quality, wide_csv
+from uncertainty.fashion_mnist import to_model_input
 from uncertainty.io import load_npz, write_json, write_text
 from uncertainty.metrics import PREDICTORS
+from uncertainty.ood_inputs import rotate_images
 from uncertainty.plots import plot_shift
+from uncertainty.predictors import load_predictors
 
 DATA = "data/fashion_mnist.npz"
 QUANTITIES = ("accuracy", "nll", "ece", "entropy")

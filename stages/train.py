@@ -3,22 +3,26 @@
     python -m stages.train plain
 
 Writes models/<name>.npz (weights + build spec, byte-stable), the metrics
-reports/metrics/train_<name>.json and the per-epoch history
-reports/plots/train_<name>.csv (declared as DVC plots).
+reports/metrics/train_<name>.json, the per-epoch history
+reports/plots/train_<name>.csv (declared as DVC plots; the training_figures
+stage draws it) and reports/machine/train_<name>.json: the CPU that trained it and the seconds it took,
+since another CPU rounds differently from the first step on (README, "Reproducibility").
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 from stages.common import run
-from uncertainty.data import one_hot, to_model_input
+from uncertainty.cnn import save_cnn
 from uncertainty.errors import PipelineError
+from uncertainty.fashion_mnist import one_hot, to_model_input
 from uncertainty.io import load_npz, write_json, write_text
-from uncertainty.models import save_cnn, seed_everything
-from uncertainty.plots import plot_history
-from uncertainty.training import evaluate, train_cnn
+from uncertainty.machine import machine_info
+from uncertainty.runtime import seed_everything
+from uncertainty.training import HISTORY_COLUMNS, evaluate, history_csv, train_cnn
 
 DATA = "data/fashion_mnist.npz"
 
@@ -35,7 +39,11 @@ def train(params: dict[str, Any], name: str) -> None:
     x_test, y_test = to_model_input(data["x_test"]), one_hot(data["y_test"])
 
     seed_everything(spec["seed"])
-    print(f"train {name}: dropout {spec['dropout_rate']}, seed {spec['seed']}, {len(x_train)} images")
+    started = time.perf_counter()
+    print(
+        f"train {name}: dropout {spec['dropout_rate']}, seed {spec['seed']}, {len(x_train)} images",
+        flush=True,
+    )
     model, history = train_cnn(
         spec["dropout_rate"],
         spec["seed"],
@@ -46,28 +54,27 @@ def train(params: dict[str, Any], name: str) -> None:
         p["learning_rate"],
         p["strategy"],
     )
+    seconds = time.perf_counter() - started  # fit only: the training cost of this model on this machine
     test = evaluate(model, (x_test, y_test))
-    test_loss, test_accuracy = test["loss"], test["accuracy"]
 
     save_cnn(f"models/{name}.npz", model, {"name": name, **spec})
     write_json(
         f"reports/metrics/train_{name}.json",
         {
-            "test_accuracy": test_accuracy,
-            "test_loss": test_loss,
+            "test_accuracy": test["accuracy"],
+            "test_loss": test["loss"],
             "train_accuracy": history["accuracy"][-1],
             "train_loss": history["loss"][-1],
             "params": model.count_params(),
         },
     )
-    columns = ["loss", "accuracy", "val_loss", "val_accuracy"]
-    rows = "".join(
-        f"{epoch + 1}," + ",".join(f"{history[c][epoch]:.6f}" for c in columns) + "\n"
-        for epoch in range(len(history["loss"]))
+    write_text(f"reports/plots/train_{name}.csv", history_csv(history, HISTORY_COLUMNS))
+    epochs = len(history["loss"])
+    write_json(
+        f"reports/machine/train_{name}.json",
+        {"machine": machine_info(), "train_seconds": seconds, "epochs": epochs, "images": len(x_train)},
     )
-    write_text(f"reports/plots/train_{name}.csv", "epoch," + ",".join(columns) + "\n" + rows)
-    plot_history(history, f"reports/figures/history_{name}.png", f"{name} CNN")
-    print(f"train {name}: test accuracy {test_accuracy:.4f}, test loss {test_loss:.4f}")
+    print(f"train {name}: test accuracy {test['accuracy']:.4f}, test loss {test['loss']:.4f}")
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ def tiny_params() -> dict[str, Any]:
     params["train"]["models"] = {
         name: spec
         for name, spec in params["train"]["models"].items()
-        if name in ("plain", "dropout", "ensemble_1")
+        if name in ("plain", "dropout", "ensemble_1", "dropout_1")
     }
     params["noise"]["mean_passes"] = 10
     params["mc_batch"]["passes"] = 20
@@ -33,6 +33,10 @@ def tiny_params() -> dict[str, Any]:
     params["predict"]["ensemble"] = ["plain", "ensemble_1"]
     params["ood"].update(mnist_limit=300, uniform_noise=100, gaussian_noise=100)
     params["shift"].update(angles=[0, 90, 180], test_limit=128)
+    params["seeds"].update(
+        plain=["plain", "ensemble_1"], dropout=["dropout", "dropout_1"], curve_passes=[1, 3, 10]
+    )
+    params["verdicts"]["bootstrap"] = 200
     return params
 
 

@@ -60,7 +60,32 @@ BAD = [
     ("noise", DELETE, "missing key 'noise' in top level"),
     ("train.models.dropout.seed", DELETE, "missing key 'train.models.dropout.seed'"),
     ("mc_engine.chunk_passes", 0, "mc_engine.chunk_passes must be an integer >= 1"),
+    # Checked against the real sizes: 10,000 test images when prepare.test_limit is 0.
+    ("mc_batch.batch_index", 100, "mc_batch.batch_index must be < 78 (10,000 test images make 78 full"),
+    ("mc_batch.batch_index", 78, "batch 78 would have only 16 images), got 78"),
+    ("prepare.test_limit", 20000, "prepare.test_limit must be 0 (all) or at most 10,000"),
+    ("prepare.train_limit", 60001, "prepare.train_limit must be 0 (all) or at most 60,000"),
+    ("shift.test_limit", 10001, "shift.test_limit must be 0 (all) or at most 10,000"),
+    ("ood.mnist_limit", 5001, "ood.mnist_limit must be 0 (all) or at most 5,000"),
+    ("seeds.dropout", ["dropout"], "seeds.dropout must have at least 2 item(s)"),
+    ("seeds.dropout", ["dropout", "ensemble_1"], "seeds.dropout must be dropout CNNs of one dropout_rate"),
+    ("seeds.plain", ["plain", "dropout"], "seeds.plain[1] 'dropout' must be a plain CNN"),
+    ("seeds.plain", ["plain", "ensemble_9"], "seeds.plain[1] 'ensemble_9' is not in train.models"),
+    ("seeds.plain", ["plain", "plain"], "seeds.plain has repeated models"),
+    ("seeds.curve_passes", [1, 500], "seeds.curve_passes must be <= predict.mc_passes (100), got 500"),
+    ("verdicts.confidence", 1.0, "verdicts.confidence must be in [0.5, 1)"),
 ]
+
+
+def test_real_sizes_allow_the_last_full_batch() -> None:
+    assert validate(edited("mc_batch.batch_index", 77))["mc_batch"]["batch_index"] == 77
+
+
+def test_shift_limit_is_checked_against_the_kept_test_images() -> None:
+    params = edited("prepare.test_limit", 2000)
+    params["shift"]["test_limit"] = 2001
+    with pytest.raises(PipelineError, match=r"shift.test_limit must be 0 \(all\) or at most 2,000"):
+        validate(params)
 
 
 def test_defaults_are_valid() -> None:

@@ -16,22 +16,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from uncertainty import data
-from uncertainty.data import (
+from uncertainty import fashion_mnist as data
+from uncertainty.errors import PipelineError
+from uncertainty.fashion_mnist import (
     CLASS_NAMES,
     DEBIAN_DIR,
     FASHION_MNIST_FILES,
-    linear_data,
     load_fashion_mnist,
-    load_mnist_digits,
     locate_fashion_mnist,
-    noise_images,
     one_hot,
     read_idx_gz,
-    rotate_images,
     to_model_input,
 )
-from uncertainty.errors import PipelineError
+from uncertainty.ood_inputs import load_mnist_digits, noise_images, rotate_images
+from uncertainty.regressors import linear_data
 
 IMAGES_MAGIC = 0x00000803
 LABELS_MAGIC = 0x00000801

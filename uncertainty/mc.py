@@ -24,7 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from uncertainty.training import get_strategy
+from uncertainty.runtime import get_strategy
 
 # Salts so that the four counters never feed the hash the same stream.
 _SALT_LAYER, _SALT_PASS, _SALT_INPUT, _SALT_UNIT = 0x68E31DA4, 0xB5297A4D, 0x1B56C4E9, 0x3C6EF372

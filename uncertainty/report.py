@@ -11,7 +11,7 @@ from typing import Any
 
 from uncertainty.metrics import PREDICTORS, SCORES
 
-# The article's published numbers (SPEC part 1), shown beside ours.
+# The article's published numbers (docs/article.md), shown beside ours.
 ARTICLE = {
     "pred_at_15": {"ones": 31.22, "normal": 30.97, "he_uniform": 31.23},
     "plain_test_accuracy": 0.9014,
@@ -66,7 +66,7 @@ def render_markdown(
 
     out = ["# Uncertainty in deep learning: the article, reproduced and measured\n"]
     out.append(
-        "Each section is one experiment of the article (SPEC part 1) with this run's numbers "
+        "Each section is one experiment of the article (docs/article.md) with this run's numbers "
         "beside the article's. The article's numbers come from one notebook run with other "
         "library versions and random streams, so expect the same picture, not the same digits.\n"
     )
@@ -193,7 +193,7 @@ def render_markdown(
     return "\n".join(out)
 
 
-# Published reference numbers (SPEC "Reference numbers"), labelled as theirs with their setups.
+# Published reference numbers from the literature, labelled as theirs with their setups.
 REFERENCES = [
     (
         "google/uncertainty-baselines, LeNet-5 (~60k params), mean of 10 runs",
@@ -214,39 +214,6 @@ SCORE_LABELS = {
     "variation_ratio": "variation ratio",
     "interval_width": "95 % interval width",
 }
-
-
-def verdict(evaluation: Mapping[str, Any], ood: Mapping[str, Any], predictors: list[str]) -> str:
-    """Did MC dropout (and the ensemble) beat the plain CNN? One row per headline number."""
-    rows_spec = [
-        ("accuracy", True, lambda name: evaluation[name]["accuracy"]),
-        ("NLL", False, lambda name: evaluation[name]["nll"]),
-        ("Brier", False, lambda name: evaluation[name]["brier"]),
-        ("ECE", False, lambda name: evaluation[name]["ece"]),
-    ]
-    for ood_set in (s for s in OOD_SETS if s in ood):
-        rows_spec.append(
-            (f"AUROC {ood_set} (entropy)", True, lambda name, s=ood_set: ood[s][name]["entropy"]["auroc"])
-        )
-        rows_spec.append(
-            (
-                f"AUROC {ood_set} (best score)",
-                True,
-                lambda name, s=ood_set: max(v["auroc"] for v in ood[s][name].values()),
-            )
-        )
-    rows = []
-    for label, higher_is_better, value in rows_spec:
-        values = {name: value(name) for name in predictors}
-        beats = [
-            "yes"
-            if (values[n] > values["plain"] if higher_is_better else values[n] < values["plain"])
-            else "no"
-            for n in ("mc_dropout", "ensemble")
-        ]
-        rows.append([label, *(_f(values[n]) for n in predictors), *beats])
-    header = ["metric", *predictors, "MC dropout beats plain?", "ensemble beats plain?"]
-    return "### Did MC dropout beat the plain CNN?\n\n" + table(header, rows) + "\n"
 
 
 def render_beyond(metrics: Mapping[str, Mapping[str, Any]], params: Mapping[str, Any]) -> str:
@@ -271,7 +238,10 @@ def render_beyond(metrics: Mapping[str, Mapping[str, Any]], params: Mapping[str,
     out.append(table(["predictor", "accuracy", "NLL", "Brier", "ECE"], rows))
     out.append("")
     out.append(_figure("figures/reliability.png", "reliability diagrams"))
-    out.append(verdict(evaluation, ood, predictors))
+    out.append(
+        "These numbers are one training per predictor; which predictor is better, and by how much, is "
+        "decided with intervals over seeds and test images in *Verdicts that hold up* below.\n"
+    )
 
     out.append("### Out-of-distribution detection\n")
     out.append(
@@ -339,13 +309,22 @@ def render_beyond(metrics: Mapping[str, Mapping[str, Any]], params: Mapping[str,
     return "\n".join(out)
 
 
-def render_provenance(params_text: str, versions: Mapping[str, str]) -> str:
-    """The params and library versions that produced this report."""
+def render_provenance(
+    params_text: str, versions: Mapping[str, str], machines: Mapping[str, str] | None = None
+) -> str:
+    """The machines (CPU model, ISA flags, threads), params and library versions that produced this report.
+
+    `machines`: what -> one-line description, e.g. "trained plain, dropout" -> "AMD EPYC (x86_64), avx2 ...".
+    """
     rows = [[name, version] for name, version in versions.items()]
+    rows += [[what, description] for what, description in (machines or {}).items()]
     return "\n".join(
         [
             "## What produced this report\n",
-            table(["component", "version"], rows),
+            "Another CPU rounds differently from the first training step on, so it trains other "
+            "weights and gets other metrics, of the size of the seed-to-seed spread (README, "
+            "*Reproducibility*); the same machine and versions give the same bits.\n",
+            table(["component", "version or machine"], rows),
             "\n`params.yaml`:\n",
             "```yaml\n" + params_text.rstrip() + "\n```\n",
         ]
@@ -375,3 +354,276 @@ def render_html(markdown_text: str, title: str) -> str:
         f"<title>{html.escape(title)}</title>\n<style>{HTML_STYLE}</style>\n</head>\n"
         f"<body>\n{body}\n</body>\n</html>\n"
     )
+
+
+# --------------------------------------------------------------------------- verdicts over seeds
+
+PREDICTOR_LABELS = {
+    "plain": "plain CNN",
+    "mc_dropout": "MC dropout",
+    "ensemble": "deep ensemble",
+    "plain_ts": "plain CNN + temperature",
+    "mc_dropout_ts": "MC dropout + temperature",
+    "ensemble_ts": "deep ensemble + temperature",
+}
+METRIC_LABELS = {
+    "accuracy": "accuracy",
+    "nll": "NLL",
+    "brier": "Brier",
+    "ece": "ECE",
+    "auroc_mnist": "AUROC MNIST (entropy)",
+    "auroc_uniform_noise": "AUROC uniform noise (entropy)",
+    "auroc_gaussian_noise": "AUROC Gaussian noise (entropy)",
+    "misclassification_auroc_entropy": "misclassification AUROC (entropy)",
+    "max_prob_uniform_noise": "mean top probability on uniform noise",
+}
+COMPARISON_LABELS = {
+    "mc_dropout_vs_plain": "MC dropout − plain",
+    "ensemble_vs_plain": "ensemble − plain",
+    "ensemble_vs_mc_dropout": "ensemble − MC dropout",
+    "plain_ts_vs_plain": "plain + T − plain",
+    "mc_dropout_ts_vs_mc_dropout": "MC dropout + T − MC dropout",
+    "ensemble_ts_vs_ensemble": "ensemble + T − ensemble",
+    "mc_dropout_vs_plain_ts": "MC dropout − (plain + T)",
+    "ensemble_vs_plain_ts": "ensemble − (plain + T)",
+}
+
+
+def _interval(summary: Mapping[str, Any], digits: int = 4) -> str:
+    return f"[{summary['low']:.{digits}f}, {summary['high']:.{digits}f}]"
+
+
+def _with_spread(summary: Mapping[str, Any], digits: int = 4) -> str:
+    """'0.9110 ± 0.0021 (t [0.9084, 0.9136]; boot [0.9050, 0.9170])' or, for one seed, 'x (boot [..])'."""
+    text = f"{summary['mean']:.{digits}f}"
+    if "std" in summary:
+        text += f" ± {summary['std']:.{digits}f} (t [{summary['t_low']:.{digits}f}, {summary['t_high']:.{digits}f}];"
+        return text + f" boot {_interval(summary, digits)})"
+    return text + f" (boot {_interval(summary, digits)})"
+
+
+def _first_within(
+    rows: list[Mapping[str, float]], key: str, target: float, x: str, lower_is_better: bool
+) -> str:
+    for row in rows:
+        if (row[key] <= target) if lower_is_better else (row[key] >= target):
+            return f"{int(row[x])}"
+    return "none"
+
+
+def render_verdicts(
+    metrics: Mapping[str, Mapping[str, Any]],
+    params: Mapping[str, Any],
+    costs: Mapping[str, Mapping[str, Any]],
+    curves: Mapping[str, list[Mapping[str, float]]],
+) -> str:
+    """Per-predictor intervals, the verdict table, temperatures, cost beside quality, the article's claims.
+
+    costs: predictor -> {"trainings", "epochs", "train_seconds", "passes_per_image", "test_seconds"}.
+    curves: "passes" / "members" -> rows of the curve CSVs.
+    """
+    seeds, verdicts = metrics.get("seeds"), metrics.get("verdicts")
+    temperature, claims, per_seed = metrics.get("temperature"), metrics.get("claims"), metrics.get("per_seed")
+    if not (seeds and verdicts and temperature and claims and per_seed):
+        return ""
+    p_seeds, p_verdicts = params["seeds"], params["verdicts"]
+    confidence = f"{100 * p_verdicts['confidence']:g} %"
+    out = ["## Verdicts that hold up: every predictor over seeds, every comparison with an interval\n"]
+    out.append(
+        f"One training run cannot decide a comparison: another seed, or another CPU rounding differently, "
+        f"moves the plain CNN's test accuracy by as much as the gaps between predictors. So every "
+        f"single-model predictor here rests on several independently seeded trainings of the article's "
+        f"recipe: the plain CNN on {len(p_seeds['plain'])} ({', '.join(p_seeds['plain'])}), MC dropout on "
+        f"{len(p_seeds['dropout'])} dropout CNNs ({', '.join(p_seeds['dropout'])}), each sampled with "
+        f"T = {params['predict']['mc_passes']} passes. The deep ensemble is one ensemble of "
+        f"{len(params['predict']['ensemble'])} members, and they are the plain CNN's seeds reused: "
+        "*ensemble − plain* compares the ensemble with its own members, and its interval covers the "
+        "test images (and the members' spread on the plain side), not other ensembles.\n"
+    )
+    out.append(
+        f"Intervals are {confidence}. *t* is the Student-t interval of the mean over seeds (per-seed "
+        "values on the full test set). *boot* is a two-level bootstrap: in each of "
+        f"{p_verdicts['bootstrap']:,} rounds the test images (and OOD images) are resampled with "
+        "replacement and, independently, the seeds of each predictor; the statistic is the mean over "
+        "the resampled seeds. It covers both sources of chance; for the ensemble (one seed) only the "
+        "images. A comparison's verdict is **better** or **worse** when its interval excludes 0, "
+        "otherwise **indistinguishable**.\n"
+    )
+    predictors = [name for name in PREDICTOR_LABELS if name in seeds]
+    keys = ("accuracy", "nll", "ece", "auroc_mnist")
+    rows = [
+        [
+            PREDICTOR_LABELS[name],
+            str(seeds[name]["accuracy"]["seeds"]),
+            *(_with_spread(seeds[name][k]) for k in keys),
+        ]
+        for name in predictors
+    ]
+    out.append(table(["predictor", "seeds", *(METRIC_LABELS[k] for k in keys)], rows))
+    out.append("")
+
+    out.append("### The verdict table\n")
+    out.append(
+        "Difference of means (A − B), its two-level bootstrap interval and the verdict for A. "
+        "Higher is better for accuracy and AUROC, lower for NLL, Brier and ECE. Temperature-scaled "
+        "comparisons pair each training with itself (their accuracy is left out: a temperature never "
+        "changes the top class).\n"
+    )
+    rows = []
+    for name in (n for n in COMPARISON_LABELS if n in verdicts):
+        results = verdicts[name]
+        for metric in (m for m in METRIC_LABELS if m in results and not m.startswith("max_prob")):
+            result = results[metric]
+            if metric == "accuracy" and "_ts_vs_" in name:
+                continue  # a temperature never changes the top class: accuracy is the same by construction
+            rows.append(
+                [
+                    COMPARISON_LABELS.get(name, name),
+                    METRIC_LABELS[metric],
+                    f"{result['difference']:+.4f}",
+                    _interval(result),
+                    f"**{result['verdict']}**",
+                ]
+            )
+    out.append(
+        table(["comparison (A − B)", "metric", "difference", f"{confidence} interval", "verdict"], rows)
+    )
+    out.append("")
+
+    out.append("### Temperature scaling, the baseline to beat\n")
+    out.append(
+        "One temperature T per trained model (per ensemble), fitted by NLL on the logs of its predictive "
+        "probabilities: fitted on one half of the test set and applied to the other, then the halves "
+        "swapped (cross-fitting; seeded split). No image is scored with a temperature fitted on it, and "
+        "the article's recipe (all 60,000 training images, validated on the test split) stays as it "
+        "is; a validation split carved from the training images would have changed what is trained. "
+        "OOD images get the geometric mean of the two temperatures. T > 1 means the model was "
+        "overconfident.\n"
+    )
+    rows = [
+        [PREDICTOR_LABELS[predictor], model, f"{t['fitted_on_half_a']:.3f}", f"{t['fitted_on_half_b']:.3f}"]
+        for predictor, models in temperature.items()
+        for model, t in models.items()
+    ]
+    out.append(table(["predictor", "model", "T fitted on half a", "T fitted on half b"], rows))
+    out.append("")
+
+    out.append("### Cost beside quality\n")
+    out.append(
+        "Training cost: trainings × epochs and the measured seconds of `fit` on the machine that trained "
+        "them; inference cost: forward passes per image and the measured seconds for the whole test set "
+        "(after a warm-up call). Measured on the machines in *What produced this report*; seconds "
+        "vary between runs and machines, the pass counts do not.\n"
+    )
+    rows = []
+    for name in ("plain", "mc_dropout", "ensemble"):
+        if name in costs and name in seeds:
+            c = costs[name]
+            rows.append(
+                [
+                    PREDICTOR_LABELS[name],
+                    f"{c['trainings']} × {c['epochs']}",
+                    f"{c['train_seconds']:.0f} s",
+                    str(c["passes_per_image"]),
+                    f"{c['test_seconds']:.1f} s",
+                    _f(seeds[name]["nll"]["mean"]),
+                    _f(seeds[name]["auroc_mnist"]["mean"], 3),
+                ]
+            )
+    out.append(
+        table(
+            [
+                "predictor",
+                "trainings × epochs",
+                "training seconds",
+                "passes per image",
+                "test-set seconds",
+                "NLL",
+                "AUROC MNIST",
+            ],
+            rows,
+        )
+    )
+    out.append("")
+    by_t, by_m = curves.get("passes", []), curves.get("members", [])
+    if by_t and by_m:
+        best_nll = by_t[-1]["nll"]
+        out.append(
+            f"MC dropout's NLL at T = {int(by_t[-1]['passes'])} is {best_nll:.4f} (mean over dropout seeds); it is "
+            f"within 1 % of that from T = {_first_within(by_t, 'nll', best_nll * 1.01, 'passes', True)} on. "
+            f"The ensemble reaches that NLL with M = {_first_within(by_m, 'nll', best_nll, 'members', True)} "
+            f"members (M = {int(by_m[-1]['members'])} gives {by_m[-1]['nll']:.4f}).\n"
+        )
+        out.append(_figure("figures/quality_against_cost.png", "quality against MC passes and ensemble size"))
+
+    out.append("### Misclassification detection\n")
+    out.append(
+        "How well each score separates the test set's wrong answers (positives) from its right ones: "
+        "the in-distribution use of uncertainty.\n"
+    )
+    rows = []
+    for name in predictors:
+        for metric in sorted(k for k in seeds[name] if k.startswith("misclassification_auroc_")):
+            score = metric.removeprefix("misclassification_auroc_")
+            rows.append(
+                [PREDICTOR_LABELS[name], SCORE_LABELS.get(score, score), _with_spread(seeds[name][metric], 3)]
+            )
+    out.append(table(["predictor", "score", "AUROC"], rows))
+    out.append("")
+
+    out.append("### The article's claims, tested over all seeds\n")
+    c = claims
+    rows = [
+        [
+            "Three regressors agree inside the data and disagree outside it",
+            f"std across models {c['regressors_disagree_outside_the_data']['spread_inside']:.3f} inside vs "
+            f"{c['regressors_disagree_outside_the_data']['spread_outside']:.3f} outside (3 models, one seed each)",
+            c["regressors_disagree_outside_the_data"]["held"],
+        ],
+        [
+            "The plain CNN is confidently wrong on noise; MC dropout is unsure",
+            f"mean top probability on {params['ood']['uniform_noise']:,} uniform-noise images: plain "
+            f"{c['plain_confident_on_noise_mc_dropout_unsure']['plain_mean_max_prob']:.3f}, MC dropout "
+            f"{c['plain_confident_on_noise_mc_dropout_unsure']['mc_dropout_mean_max_prob']:.3f}; difference "
+            f"{c['plain_confident_on_noise_mc_dropout_unsure']['difference']:+.3f} "
+            f"{_interval(c['plain_confident_on_noise_mc_dropout_unsure'], 3)}",
+            c["plain_confident_on_noise_mc_dropout_unsure"]["held"],
+        ],
+        [
+            "MC dropout predicts as accurately as the plain model (article: one batch, 0.875 vs 0.867)",
+            f"this run's batch: plain {c['mc_prediction_as_accurate_as_plain']['batch_plain']:.3f}, MC median "
+            f"{c['mc_prediction_as_accurate_as_plain']['batch_mc_median']:.3f}; whole test set over seeds: "
+            f"difference {c['mc_prediction_as_accurate_as_plain']['difference']:+.4f} "
+            f"{_interval(c['mc_prediction_as_accurate_as_plain'])}",
+            c["mc_prediction_as_accurate_as_plain"]["held"],
+        ],
+        [
+            "A wide percentile interval flags an uncertain (likely wrong) prediction",
+            f"misclassification AUROC of the top class's 2.5–97.5 % width "
+            f"{c['wide_interval_flags_errors']['misclassification_auroc']:.3f} "
+            f"{_interval(c['wide_interval_flags_errors'], 3)} (0.5 = no signal)",
+            c["wide_interval_flags_errors"]["held"],
+        ],
+    ]
+    out.append(table(["claim", "numbers", "held?"], rows))
+    out.append(
+        "\n*held* means the interval supports the claim; *failed* means it does not (for the accuracy "
+        "claim: MC dropout is *worse*). The noise-image anecdote above is one image and one seed: it "
+        "can flip between runs, which is why the claim is decided here over many images and all seeds.\n"
+    )
+
+    out.append("### Per seed\n")
+    rows = [
+        [
+            PREDICTOR_LABELS[predictor],
+            model,
+            *(_f(values.get(k)) for k in ("accuracy", "nll", "ece")),
+            _f(values.get("auroc_mnist"), 3),
+        ]
+        for predictor, models in per_seed.items()
+        if not predictor.endswith("_ts")
+        for model, values in models.items()
+    ]
+    out.append(table(["predictor", "model", "accuracy", "NLL", "ECE", "AUROC MNIST"], rows))
+    out.append("")
+    return "\n".join(out)

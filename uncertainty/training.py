@@ -1,9 +1,4 @@
-"""Training the CNNs: a tf.data input pipeline, a distribution strategy, per-epoch history.
-
-The strategy is a param (`train.strategy`): "default" runs on the default
-device; "mirrored" replicates the model over every local GPU (or over logical
-CPU devices, as the tests do), so more hardware is used without code changes.
-"""
+"""Training the CNNs: a tf.data input pipeline, `model.fit` under the chosen strategy, per-epoch history."""
 
 from __future__ import annotations
 
@@ -13,19 +8,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from uncertainty.models import build_cnn, compile_cnn
-
-STRATEGIES = ("default", "mirrored")
-
-
-def get_strategy(name: str) -> tf.distribute.Strategy:
-    if name == "default":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        # All local GPUs; without any, every logical CPU device (one unless configured).
-        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-        return tf.distribute.MirroredStrategy([device.name for device in devices])
-    raise ValueError(f"unknown strategy {name!r}; expected one of {STRATEGIES}")
+from uncertainty.cnn import build_cnn, compile_cnn
+from uncertainty.runtime import get_strategy
 
 
 def make_dataset(
@@ -70,6 +54,7 @@ def train_cnn(
         make_dataset(*train_data, batch_size, seed=seed),
         epochs=epochs,
         validation_data=make_dataset(*validation_data, 1024),
+        shuffle=False,  # the dataset reshuffles itself from the seed; fit's own shuffle would only warn
         verbose=verbose,
     )
     return model, {key: [float(v) for v in values] for key, values in history.history.items()}
@@ -78,3 +63,15 @@ def train_cnn(
 def evaluate(model: keras.Model, data: tuple[np.ndarray, np.ndarray]) -> dict[str, Any]:
     loss, accuracy = model.evaluate(make_dataset(*data, 1024), verbose=0)
     return {"loss": float(loss), "accuracy": float(accuracy)}
+
+
+HISTORY_COLUMNS = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+
+def history_csv(history: dict[str, list[float]], columns: tuple[str, ...] = HISTORY_COLUMNS) -> str:
+    """Per-epoch history -> CSV text `epoch,<columns>` (epochs from 1), 6 decimals: byte-stable."""
+    rows = "".join(
+        f"{epoch + 1}," + ",".join(f"{history[c][epoch]:.6f}" for c in columns) + "\n"
+        for epoch in range(len(history["loss"]))
+    )
+    return "epoch," + ",".join(columns) + "\n" + rows

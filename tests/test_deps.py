@@ -1,0 +1,86 @@
+"""dvc.yaml's code deps cannot drift: each stage lists exactly the project modules its command imports.
+
+The closure starts at the module the stage's `cmd` runs (`python -m stages.<name>`)
+and follows every import of a project module (`stages.*`, `uncertainty.*`,
+function-level imports included) through the source, with `ast`. A missing
+dependency means DVC would not re-run the stage when that code changes; a
+superfluous one means it re-runs (say, retrains) for nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("stages", "uncertainty")
+
+
+def module_path(module: str) -> Path | None:
+    path = ROOT / (module.replace(".", "/") + ".py")
+    return path if path.is_file() else None
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Project modules imported anywhere in the file (`from uncertainty import io` counts as uncertainty.io)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {m for m in found if m.split(".")[0] in PACKAGES and module_path(m)}
+
+
+def closure(module: str) -> set[str]:
+    """Paths (relative to the project root) of the module and every project module it imports, transitively."""
+    seen: set[str] = set()
+    todo = [module]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        todo.extend(imported_modules(module_path(current)))  # type: ignore[arg-type]
+    return {str(module_path(m).relative_to(ROOT)) for m in seen}  # type: ignore[union-attr]
+
+
+def stages() -> dict[str, dict]:
+    return yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+
+
+def code_deps(stage: dict) -> set[str]:
+    body = stage.get("do", stage)
+    return {dep for dep in body.get("deps", []) if isinstance(dep, str) and dep.endswith(".py")}
+
+
+def command_module(stage: dict) -> str:
+    words = stage.get("do", stage)["cmd"].split()
+    assert words[:2] == ["python", "-m"], words
+    return words[2]
+
+
+@pytest.mark.parametrize("name", sorted(stages()))
+def test_code_deps_are_the_import_closure(name: str) -> None:
+    stage = stages()[name]
+    expected = closure(command_module(stage))
+    listed = code_deps(stage)
+    assert listed == expected, {
+        "missing": sorted(expected - listed),
+        "superfluous": sorted(listed - expected),
+    }
+
+
+def test_closure_follows_function_level_and_package_imports(tmp_path: Path) -> None:
+    source = tmp_path / "x.py"
+    source.write_text("from uncertainty import io\n\ndef f():\n    from uncertainty.cnn import load_cnn\n")
+    assert imported_modules(source) >= {"uncertainty.io", "uncertainty.cnn"}
+
+
+def test_expensive_stages_import_no_plotting_code() -> None:
+    for name in ("train", "predict", "seeds"):
+        assert "uncertainty/plots.py" not in closure(command_module(stages()[name])), name

@@ -1,0 +1,57 @@
+"""The machine a result was computed on: CPU model, the ISA flags that decide float kernels, threads.
+
+TensorFlow's oneDNN kernels pick their summation order from the CPU's vector
+extensions (AVX2, AVX-512, AVX-512 BF16, AMX), so two machines with the same
+code, params and seeds round differently from the first training step on. The
+outputs record which machine produced them (see README, "Reproducibility").
+Reads /proc/cpuinfo only: no TensorFlow import, so any stage can call it cheaply.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+# The flags that change which float kernels run (the rest of /proc/cpuinfo's list does not matter here).
+ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")
+
+
+def _cpuinfo(path: Path = Path("/proc/cpuinfo")) -> tuple[str, set[str]]:
+    """(model name, flags) of the first processor listed; ("", set()) where there is no /proc."""
+    try:
+        text = path.read_text()
+    except OSError:
+        return "", set()
+    model, flags = "", set()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "model name" and not model:
+            model = value.strip()
+        elif key == "flags" and not flags:
+            flags = set(value.split())
+    return model, flags
+
+
+def machine_info(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, object]:
+    """CPU model, which of ISA_FLAGS it has, the AVX-512/AMX flag list, and the usable thread count."""
+    model, flags = _cpuinfo(cpuinfo)
+    try:
+        threads = len(os.sched_getaffinity(0))  # what TensorFlow's default thread pools size themselves to
+    except AttributeError:  # not Linux
+        threads = os.cpu_count() or 1
+    return {
+        "cpu_model": model or platform.processor() or platform.machine(),
+        "architecture": platform.machine(),
+        "isa": {flag: flag in flags for flag in ISA_FLAGS},
+        "isa_flags": " ".join(sorted(f for f in flags if f.startswith(("avx512", "amx")))) or "none",
+        "threads": threads,
+    }
+
+
+def describe(info: dict[str, object]) -> str:
+    """One line: 'Intel(R) Xeon(R) ... (x86_64), avx2 avx512f avx512_bf16, 2 threads'."""
+    isa = info.get("isa", {})
+    present = [flag for flag, has in isa.items() if has] if isinstance(isa, dict) else []
+    return f"{info['cpu_model']} ({info['architecture']}), {' '.join(present) or 'no AVX2'}, {info['threads']} threads"

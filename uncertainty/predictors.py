@@ -1,0 +1,29 @@
+"""Loading the trained CNNs as predictors: the plain CNN, an MC sampler over a dropout CNN, the ensemble."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from uncertainty.cnn import load_cnn
+from uncertainty.mc import MCDropout
+
+
+def load_predictors(params: dict[str, Any]) -> tuple[Any, MCDropout, list[Any]]:
+    """The plain CNN, an MC sampler over the dropout CNN, and the ensemble members (predict.ensemble)."""
+    p, engine = params["predict"], params["mc_engine"]
+    plain, _ = load_cnn("models/plain.npz")
+    dropout, _ = load_cnn("models/dropout.npz")
+    sampler = MCDropout(dropout, p["seed"], **engine)
+    members = [load_cnn(f"models/{name}.npz")[0] for name in p["ensemble"]]
+    return plain, sampler, members
+
+
+def progress(label: str) -> Callable[[int, int], None]:
+    """A callback printing MC progress about five times per call."""
+
+    def report(done: int, total: int) -> None:
+        if done == total or done % max(1, total // 5) == 0:
+            print(f"{label}: MC batch {done}/{total}", flush=True)
+
+    return report
