@@ -13,28 +13,41 @@ import numpy as np
 
 from stages.common import run
 from uncertainty import metrics
-from uncertainty.evaluation import quality, resample, scores, wide_csv
-from uncertainty.io import load_npz, write_json, write_text
-from uncertainty.metrics import PREDICTORS
+from uncertainty.evaluation import (
+    primary_temperatures,
+    quality,
+    resample,
+    scores,
+    temperature_scaled,
+    test_split,
+    wide_csv,
+)
+from uncertainty.io import load_npz, read_json, write_json, write_text
+from uncertainty.metrics import ALL_PREDICTORS, PREDICTORS
 from uncertainty.plots import plot_reliability, plot_risk_coverage
 
 PREDICTIONS = "data/predictions/test.npz"
+TEMPERATURE = "reports/metrics/temperature.json"
 
 
 def main(params: dict[str, Any]) -> None:
     p = params["evaluate"]
     arrays = load_npz(PREDICTIONS, keys=(*PREDICTORS, "labels"))
     labels = arrays["labels"]
+    # The temperature-scaled predictors, cross-fitted on the test set's halves as in the verdicts stage.
+    temperatures = primary_temperatures(read_json(TEMPERATURE), params["predict"]["ensemble"])
+    split = test_split(len(labels), len(labels), params["verdicts"]["seed"])
+    arrays.update(temperature_scaled(arrays, temperatures, split))
 
-    evaluation = {name: quality(arrays[name], labels, p["ece_bins"]) for name in PREDICTORS}
+    evaluation = {name: quality(arrays[name], labels, p["ece_bins"]) for name in ALL_PREDICTORS}
     write_json("reports/metrics/eval.json", evaluation)
 
     bins = {
-        name: metrics.reliability_bins(arrays[name].mean(0), labels, p["ece_bins"]) for name in PREDICTORS
+        name: metrics.reliability_bins(arrays[name].mean(0), labels, p["ece_bins"]) for name in ALL_PREDICTORS
     }
     edges = bins["plain"]["edges"]
     reliability = {"confidence_bin": (edges[:-1] + edges[1:]) / 2}
-    for name in PREDICTORS:
+    for name in ALL_PREDICTORS:
         reliability[f"{name}_accuracy"] = bins[name]["accuracy"]
         reliability[f"{name}_count"] = bins[name]["count"]
     write_text("reports/plots/reliability.csv", wide_csv(reliability))
@@ -44,7 +57,7 @@ def main(params: dict[str, Any]) -> None:
     grid = np.linspace(0.01, 1.0, 100)
     curves_csv: dict[str, np.ndarray] = {"coverage": grid}
     curves_fig: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for name in PREDICTORS:
+    for name in ALL_PREDICTORS:
         stack = arrays[name]
         correct = stack.mean(0).argmax(1) == labels
         for score_name, score in scores(name, stack).items():

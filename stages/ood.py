@@ -13,19 +13,32 @@ import numpy as np
 
 from stages.common import run
 from uncertainty import metrics
-from uncertainty.evaluation import predict_all, resample, scores, wide_csv
-from uncertainty.io import load_npz, write_json, write_text
-from uncertainty.metrics import PREDICTORS
+from uncertainty.evaluation import (
+    primary_temperatures,
+    resample,
+    scores,
+    temperature_scaled,
+    test_split,
+    wide_csv,
+)
+from uncertainty.io import load_npz, read_json, write_json, write_text
+from uncertainty.metrics import ALL_PREDICTORS, PREDICTORS
 from uncertainty.ood_inputs import ood_sets
 from uncertainty.plots import plot_roc
-from uncertainty.predictors import load_predictors, progress
+from uncertainty.predictors import load_predictors, predict_all, progress
 
 PREDICTIONS = "data/predictions/test.npz"
+TEMPERATURE = "reports/metrics/temperature.json"
 
 
 def main(params: dict[str, Any]) -> None:
-    arrays = load_npz(PREDICTIONS, keys=PREDICTORS)
-    scores_in = {name: scores(name, arrays[name]) for name in PREDICTORS}
+    arrays = load_npz(PREDICTIONS, keys=(*PREDICTORS, "labels"))
+    temperatures = primary_temperatures(read_json(TEMPERATURE), params["predict"]["ensemble"])
+    n_test = len(arrays["labels"])
+    arrays.update(
+        temperature_scaled(arrays, temperatures, test_split(n_test, n_test, params["verdicts"]["seed"]))
+    )
+    scores_in = {name: scores(name, arrays[name]) for name in ALL_PREDICTORS}
     plain, sampler, members = load_predictors(params)
     passes = params["predict"]["mc_passes"]
 
@@ -34,10 +47,11 @@ def main(params: dict[str, Any]) -> None:
     fpr_grid = np.linspace(0.0, 1.0, 101)
     for set_name, images in ood_sets(params["ood"]).items():
         stacks = predict_all(images, plain, sampler, passes, members, progress=progress(f"ood {set_name}"))
+        stacks.update(temperature_scaled(stacks, temperatures))  # OOD images: the geometric-mean T
         entry: dict[str, Any] = {}
         table = {"fpr": fpr_grid}
         aurocs: dict[str, float] = {}
-        for predictor in PREDICTORS:
+        for predictor in ALL_PREDICTORS:
             scores_out = scores(predictor, stacks[predictor])
             for score_name, score_out in scores_out.items():
                 score_in = scores_in[predictor][score_name]

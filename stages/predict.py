@@ -12,10 +12,9 @@ from typing import Any
 import numpy as np
 
 from stages.common import run
-from uncertainty.evaluation import predict_all
 from uncertainty.fashion_mnist import to_model_input
 from uncertainty.io import load_npz, save_npz
-from uncertainty.predictors import load_predictors, progress
+from uncertainty.predictors import load_predictors, predict_all, progress
 
 DATA = "data/fashion_mnist.npz"
 OUTPUT = "data/predictions/test.npz"

@@ -8,15 +8,16 @@ import numpy as np
 
 from stages.common import run
 from uncertainty import metrics
-from uncertainty.evaluation import predict_all, quality, wide_csv
+from uncertainty.evaluation import primary_temperatures, quality, temperature_scaled, test_split, wide_csv
 from uncertainty.fashion_mnist import to_model_input
-from uncertainty.io import load_npz, write_json, write_text
-from uncertainty.metrics import PREDICTORS
+from uncertainty.io import load_npz, read_json, write_json, write_text
+from uncertainty.metrics import ALL_PREDICTORS
 from uncertainty.ood_inputs import rotate_images
 from uncertainty.plots import plot_shift
-from uncertainty.predictors import load_predictors
+from uncertainty.predictors import load_predictors, predict_all
 
 DATA = "data/fashion_mnist.npz"
+TEMPERATURE = "reports/metrics/temperature.json"
 QUANTITIES = ("accuracy", "nll", "ece", "entropy")
 
 
@@ -27,12 +28,16 @@ def main(params: dict[str, Any]) -> None:
     images, labels = to_model_input(data["x_test"][:limit]), data["y_test"][:limit].astype(np.int64)
     plain, sampler, members = load_predictors(params)
     passes, bins = params["predict"]["mc_passes"], params["evaluate"]["ece_bins"]
+    temperatures = primary_temperatures(read_json(TEMPERATURE), params["predict"]["ensemble"])
+    # Rotated test images keep their index: each is scaled with the T fitted on the other half.
+    split = test_split(limit, len(data["x_test"]), params["verdicts"]["seed"])
 
-    results: dict[str, dict[str, Any]] = {name: {} for name in PREDICTORS}
-    series = {name: {q: [] for q in QUANTITIES} for name in PREDICTORS}
+    results: dict[str, dict[str, Any]] = {name: {} for name in ALL_PREDICTORS}
+    series = {name: {q: [] for q in QUANTITIES} for name in ALL_PREDICTORS}
     for angle in p["angles"]:
         stacks = predict_all(rotate_images(images, angle), plain, sampler, passes, members)
-        for name in PREDICTORS:
+        stacks.update(temperature_scaled(stacks, temperatures, split))
+        for name in ALL_PREDICTORS:
             values = quality(stacks[name], labels, bins)
             values["entropy"] = float(metrics.entropy(stacks[name].mean(0)).mean())
             results[name][f"angle_{angle}"] = {q: values[q] for q in QUANTITIES}
@@ -40,16 +45,18 @@ def main(params: dict[str, Any]) -> None:
                 series[name][q].append(values[q])
         print(
             f"shift {angle:>3}°: "
-            + ", ".join(f"{n} acc {results[n][f'angle_{angle}']['accuracy']:.3f}" for n in PREDICTORS),
+            + ", ".join(
+                f"{n} acc {results[n][f'angle_{angle}']['accuracy']:.3f}" for n in ALL_PREDICTORS[:3]
+            ),
             flush=True,
         )
     write_json("reports/metrics/shift.json", results)
     columns: dict[str, np.ndarray] = {"angle": np.array(p["angles"], float)}
-    for name in PREDICTORS:
+    for name in ALL_PREDICTORS:
         for q in QUANTITIES:
             columns[f"{name}.{q}"] = np.array(series[name][q])
     write_text("reports/plots/shift.csv", wide_csv(columns))
-    by_quantity = {q: {n: np.array(series[n][q]) for n in PREDICTORS} for q in QUANTITIES}
+    by_quantity = {q: {n: np.array(series[n][q]) for n in ALL_PREDICTORS} for q in QUANTITIES}
     plot_shift(np.array(p["angles"], float), by_quantity, "reports/figures/shift.png")
 
 

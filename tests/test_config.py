@@ -74,6 +74,12 @@ BAD = [
     ("seeds.plain", ["plain", "plain"], "seeds.plain has repeated models"),
     ("seeds.curve_passes", [1, 500], "seeds.curve_passes must be <= predict.mc_passes (100), got 500"),
     ("verdicts.confidence", 1.0, "verdicts.confidence must be in [0.5, 1)"),
+    ("seeds.plain", ["ensemble_1", "ensemble_2"], "seeds.plain must include the 'plain' model"),
+    (
+        "seeds.plain",
+        ["plain", "ensemble_1", "ensemble_2", "ensemble_3"],
+        "every predict.ensemble member must be in seeds.plain (its outputs are computed there), missing ['ensemble_4']",
+    ),
 ]
 
 

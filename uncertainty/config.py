@@ -402,6 +402,19 @@ def _check_seed_lists(params: Mapping[str, Any], models: Mapping[str, Any]) -> N
                     f"params.yaml: seeds.dropout must be dropout CNNs of one dropout_rate (the same recipe), "
                     f"got rates {[models[name]['dropout_rate'] for name in names]}"
                 )
+    # The predict stage's models are the verdicts' first instances, and the seeds stage computes the
+    # ensemble from the plain seeds' outputs.
+    for group, model in (("plain", "plain"), ("dropout", "dropout")):
+        if model not in params["seeds"][group]:
+            raise PipelineError(
+                f"params.yaml: seeds.{group} must include the {model!r} model, got {params['seeds'][group]}"
+            )
+    missing = [m for m in params["predict"]["ensemble"] if m not in params["seeds"]["plain"]]
+    if missing:
+        raise PipelineError(
+            f"params.yaml: every predict.ensemble member must be in seeds.plain (its outputs are computed "
+            f"there), missing {missing}"
+        )
     passes, most = params["predict"]["mc_passes"], params["seeds"]["curve_passes"][-1]
     if most > passes:
         raise PipelineError(

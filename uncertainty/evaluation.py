@@ -1,38 +1,22 @@
-"""Three predictors side by side, and the tables that compare them.
+"""Predictors side by side, and the tables that compare them (NumPy only: no TensorFlow here).
 
 Every predictor is reduced to the same shape, a stack of softmax outputs
 (S, N, K): the plain CNN is S = 1, MC dropout is S = T stochastic passes of the
-dropout CNN, the deep ensemble is S = M member CNNs. Its prediction is the mean
-over the stack, and the same metric code scores all three.
+dropout CNN, the deep ensemble is S = M member CNNs, a temperature-scaled
+predictor S = 1. Its prediction is the mean over the stack, and the same metric
+code scores all of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-import keras
 import numpy as np
 
 from uncertainty import metrics
-from uncertainty.cnn import predict_probs
-from uncertainty.mc import MCDropout
 from uncertainty.metrics import SCORES
-
-
-def predict_all(
-    images: np.ndarray,
-    plain: keras.Model,
-    sampler: MCDropout,
-    passes: int,
-    members: Sequence[keras.Model],
-    progress: Callable[[int, int], None] | None = None,
-) -> dict[str, np.ndarray]:
-    """Softmax stacks (S, N, 10) of the three predictors for float32 images (N, 28, 28, 1)."""
-    return {
-        "plain": predict_probs(plain, images)[None],
-        "mc_dropout": sampler.sample(images, passes, progress=progress),
-        "ensemble": np.stack([predict_probs(member, images) for member in members]),
-    }
+from uncertainty.verdicts import apply_temperature, halves
 
 
 def quality(stack: np.ndarray, labels: np.ndarray, n_bins: int) -> dict[str, float]:
@@ -63,3 +47,52 @@ def wide_csv(columns: Mapping[str, np.ndarray], digits: int = 5) -> str:
     length = len(next(iter(columns.values())))
     rows = (",".join(f"{float(columns[n][i]):.{digits}f}" for n in names) for i in range(length))
     return ",".join(names) + "\n" + "\n".join(rows) + "\n"
+
+
+def temperature_scaled(
+    stacks: Mapping[str, np.ndarray],
+    temperatures: Mapping[str, tuple[float, float]],
+    split: tuple[np.ndarray, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """`<name>_ts` stacks (1, N, K): each predictor's predictive mean at its fitted temperature.
+
+    temperatures: predictor -> (T fitted on half a, T fitted on half b) of the test set.
+    split: for test images, the halves (a, b) as indices into these N images: half a is scaled
+    with the T fitted on half b and vice versa (cross-fitting, as in the verdicts stage).
+    None (other images: OOD): the geometric mean of the two temperatures.
+    """
+    scaled = {}
+    for name, (t_a, t_b) in temperatures.items():
+        mean = stacks[name].mean(0)
+        if split is None:
+            out = apply_temperature(mean, float(np.sqrt(t_a * t_b)))
+        else:
+            a, b = split
+            out = np.empty(mean.shape, dtype=np.float64)
+            out[a] = apply_temperature(mean[a], t_b)
+            out[b] = apply_temperature(mean[b], t_a)
+        scaled[f"{name}_ts"] = out.astype(np.float32)[None]
+    return scaled
+
+
+def primary_temperatures(
+    temperature: Mapping[str, Any], ensemble: Sequence[str]
+) -> dict[str, tuple[float, float]]:
+    """From reports/metrics/temperature.json: the temperatures of the models the predict stage uses
+    (models/plain.npz, models/dropout.npz and the predict.ensemble members)."""
+    models = {
+        "plain": ("plain", "plain"),
+        "mc_dropout": ("mc_dropout", "dropout"),
+        "ensemble": ("ensemble", "+".join(ensemble)),
+    }
+    found = {}
+    for name, (group, model) in models.items():
+        t = temperature[group][model]
+        found[name] = (float(t["fitted_on_half_a"]), float(t["fitted_on_half_b"]))
+    return found
+
+
+def test_split(n_images: int, n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The verdicts stage's cross-fitting halves of the n_test test images, restricted to the first n_images."""
+    a, b = halves(n_test, seed)
+    return a[a < n_images], b[b < n_images]

@@ -48,6 +48,12 @@ SCORES: dict[str, tuple[str, ...]] = {
     "ensemble": ("one_minus_max_prob", "entropy", "mutual_information", "variation_ratio"),
 }
 
+# Each predictor's predictive mean, temperature-scaled (verdicts.py fits the temperatures): the
+# baseline every method must beat. One softmax per input, so only the softmax scores apply.
+SCALED_PREDICTORS = tuple(f"{name}_ts" for name in PREDICTORS)
+ALL_PREDICTORS = PREDICTORS + SCALED_PREDICTORS
+SCORES.update({name: ("one_minus_max_prob", "entropy") for name in SCALED_PREDICTORS})
+
 
 def _check_probabilities(array: np.ndarray, name: str) -> None:
     """Raise unless every entry is finite and in [0, 1] (up to `_PROB_TOL`)."""

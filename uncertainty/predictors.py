@@ -1,11 +1,14 @@
-"""Loading the trained CNNs as predictors: the plain CNN, an MC sampler over a dropout CNN, the ensemble."""
+"""The trained CNNs as predictors: the plain CNN, an MC sampler over a dropout CNN, the ensemble; their softmax stacks."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from uncertainty.cnn import load_cnn
+import keras
+import numpy as np
+
+from uncertainty.cnn import load_cnn, predict_probs
 from uncertainty.mc import MCDropout
 
 
@@ -27,3 +30,19 @@ def progress(label: str) -> Callable[[int, int], None]:
             print(f"{label}: MC batch {done}/{total}", flush=True)
 
     return report
+
+
+def predict_all(
+    images: np.ndarray,
+    plain: keras.Model,
+    sampler: MCDropout,
+    passes: int,
+    members: Sequence[keras.Model],
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, np.ndarray]:
+    """Softmax stacks (S, N, 10) of the three predictors for float32 images (N, 28, 28, 1)."""
+    return {
+        "plain": predict_probs(plain, images)[None],
+        "mc_dropout": sampler.sample(images, passes, progress=progress),
+        "ensemble": np.stack([predict_probs(member, images) for member in members]),
+    }

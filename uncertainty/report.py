@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from uncertainty.metrics import PREDICTORS, SCORES
+from uncertainty.metrics import ALL_PREDICTORS, SCORES
 
 # The article's published numbers (docs/article.md), shown beside ours.
 ARTICLE = {
@@ -222,12 +222,14 @@ def render_beyond(metrics: Mapping[str, Mapping[str, Any]], params: Mapping[str,
     if not (evaluation and ood and selective and shift):
         return ""
     p_predict, p_ood, p_shift = params["predict"], params["ood"], params["shift"]
-    predictors = [name for name in PREDICTORS if name in evaluation]
+    predictors = [name for name in ALL_PREDICTORS if name in evaluation]
     out = ["## Beyond the article: uncertainty measured on the whole test set\n"]
     out.append(
         f"Three predictors on all {ood['mnist']['n_in']:,} test images: **plain** (the plain CNN), "
         f"**mc_dropout** (mean of T = {p_predict['mc_passes']} passes of the dropout CNN) and "
-        f"**ensemble** (mean of M = {len(p_predict['ensemble'])} plain CNNs with different seeds). "
+        f"**ensemble** (mean of M = {len(p_predict['ensemble'])} plain CNNs with different seeds), and "
+        "each of them temperature-scaled (**plain_ts**, **mc_dropout_ts**, **ensemble_ts**: the predictive "
+        "mean at a temperature cross-fitted on the test set's halves, see *Temperature scaling* below). "
         "NLL is −log of the mean probability of the true class; Brier is Σ_k (p_k − y_k)² per image "
         f"(range 0–2; conventions differ); ECE uses {params['evaluate']['ece_bins']} equal-width bins "
         "on the top-class confidence.\n"
