@@ -14,7 +14,7 @@ import numpy as np
 from stages.common import run
 from uncertainty import metrics
 from uncertainty.evaluation import (
-    primary_temperatures,
+    fitted_temperatures,
     quality,
     resample,
     scores,
@@ -22,12 +22,10 @@ from uncertainty.evaluation import (
     test_split,
     wide_csv,
 )
-from uncertainty.io import load_npz, read_json, write_json, write_text
+from uncertainty.io import load_npz, write_json, write_text
 from uncertainty.metrics import ALL_PREDICTORS, PREDICTORS
-from uncertainty.plots import plot_reliability, plot_risk_coverage
 
 PREDICTIONS = "data/predictions/test.npz"
-TEMPERATURE = "reports/metrics/temperature.json"
 
 
 def main(params: dict[str, Any]) -> None:
@@ -35,9 +33,8 @@ def main(params: dict[str, Any]) -> None:
     arrays = load_npz(PREDICTIONS, keys=(*PREDICTORS, "labels"))
     labels = arrays["labels"]
     # The temperature-scaled predictors, cross-fitted on the test set's halves as in the verdicts stage.
-    temperatures = primary_temperatures(read_json(TEMPERATURE), params["predict"]["ensemble"])
     split = test_split(len(labels), len(labels), params["verdicts"]["seed"])
-    arrays.update(temperature_scaled(arrays, temperatures, split))
+    arrays.update(temperature_scaled(arrays, fitted_temperatures(arrays, labels, split), split))
 
     evaluation = {name: quality(arrays[name], labels, p["ece_bins"]) for name in ALL_PREDICTORS}
     write_json("reports/metrics/eval.json", evaluation)
@@ -50,13 +47,12 @@ def main(params: dict[str, Any]) -> None:
     for name in ALL_PREDICTORS:
         reliability[f"{name}_accuracy"] = bins[name]["accuracy"]
         reliability[f"{name}_count"] = bins[name]["count"]
+        reliability[f"{name}_confidence"] = bins[name]["confidence"]
     write_text("reports/plots/reliability.csv", wide_csv(reliability))
-    plot_reliability(bins, "reports/figures/reliability.png")
 
     selective: dict[str, Any] = {}
     grid = np.linspace(0.01, 1.0, 100)
     curves_csv: dict[str, np.ndarray] = {"coverage": grid}
-    curves_fig: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name in ALL_PREDICTORS:
         stack = arrays[name]
         correct = stack.mean(0).argmax(1) == labels
@@ -71,10 +67,8 @@ def main(params: dict[str, Any]) -> None:
                 },
             }
             curves_csv[label] = resample(curve["coverage"], curve["accuracy"], grid)
-            curves_fig[label] = (curve["coverage"], curve["accuracy"])
     write_json("reports/metrics/selective.json", selective)
     write_text("reports/plots/risk_coverage.csv", wide_csv(curves_csv))
-    plot_risk_coverage(curves_fig, "reports/figures/risk_coverage.png")
     print(
         "evaluate: "
         + "; ".join(

@@ -1,4 +1,4 @@
-"""Stage: the article's linear data (article 1.1, docs/article.md) -> data/linear.csv and its scatter plot."""
+"""Stage: the article's linear data (article 1.1, docs/article.md) -> data/linear.csv (the figures stage draws it)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ from typing import Any
 
 from stages.common import run
 from uncertainty.io import write_text
-from uncertainty.plots import plot_linear_data
 from uncertainty.regressors import linear_data
 
 OUTPUT = "data/linear.csv"
-FIGURE = "reports/figures/linear_data.png"
 
 
 def main(params: dict[str, Any]) -> None:
@@ -18,7 +16,6 @@ def main(params: dict[str, Any]) -> None:
     x, y = linear_data(p["n_points"], p["slope"], p["intercept"], p["noise_mean"], p["noise_std"], p["seed"])
     rows = "".join(f"{xi:.1f},{yi:.6f}\n" for xi, yi in zip(x[:, 0], y[:, 0]))
     write_text(OUTPUT, "x,y\n" + rows)
-    plot_linear_data(x, y, FIGURE)
     print(f"linear_data: {len(x)} points -> {OUTPUT}")
 
 

@@ -13,10 +13,9 @@ import numpy as np
 
 from stages.common import run
 from uncertainty.cnn import load_cnn, predict_probs
-from uncertainty.fashion_mnist import CLASS_NAMES, to_model_input
+from uncertainty.fashion_mnist import to_model_input
 from uncertainty.io import load_npz, save_npz, write_json
 from uncertainty.mc import MCDropout
-from uncertainty.plots import plot_interval, plot_softmax_grid
 
 DATA = "data/fashion_mnist.npz"
 OUTPUT = "data/mc_batch.npz"
@@ -50,22 +49,6 @@ def main(params: dict[str, Any]) -> None:
     }
     write_json(METRICS, metrics)
 
-    grid = "reports/figures/softmax_{}_grid.png"
-    plot_softmax_grid(plain_probs, labels, CLASS_NAMES, grid.format("plain"), "Plain CNN")
-    plot_softmax_grid(
-        median, labels, CLASS_NAMES, grid.format("mc_median"), f"Median of {p['passes']} passes"
-    )
-    band = f"{p['percentiles'][0]:g}-{p['percentiles'][1]:g}th percentile"
-    for position in p["positions"]:
-        plot_interval(
-            plain_probs[position],
-            median[position],
-            low[position],
-            high[position],
-            CLASS_NAMES,
-            f"reports/figures/intervals/position_{position:03d}.png",
-            f"Batch position {position}: actual {labels[position]} ({CLASS_NAMES[labels[position]]}), {band}",
-        )
     print(
         f"mc_batch: accuracy plain {metrics['accuracy_plain']:.3f}, "
         f"median of {p['passes']} passes {metrics['accuracy_mc_median']:.3f}"

@@ -13,13 +13,12 @@ import numpy as np
 
 from stages.common import run
 from uncertainty.cnn import load_cnn, predict_probs
-from uncertainty.fashion_mnist import CLASS_NAMES
-from uncertainty.io import write_json
+from uncertainty.io import save_npz, write_json
 from uncertainty.mc import MCDropout
 from uncertainty.ood_inputs import noise_images
-from uncertainty.plots import plot_noise_prediction
 
 METRICS = "reports/metrics/noise.json"
+OUTPUT = "data/noise.npz"  # the image and both predictions, for the figures stage
 
 
 def main(params: dict[str, Any]) -> None:
@@ -46,16 +45,7 @@ def main(params: dict[str, Any]) -> None:
             "dropout_single_pass_class0": {f"pass_{i}": float(v) for i, v in enumerate(singles[:, 0])},
         },
     )
-    plot_noise_prediction(
-        image[0], repeats[0], CLASS_NAMES, "reports/figures/noise_plain.png", "Plain CNN on noise"
-    )
-    plot_noise_prediction(
-        image[0],
-        mean,
-        CLASS_NAMES,
-        "reports/figures/noise_dropout_mean.png",
-        f"Dropout CNN, mean of {p['mean_passes']} passes",
-    )
+    save_npz(OUTPUT, {"image": image[0], "plain": repeats[0], "dropout_mean": mean})
     print(
         f"noise: plain says class {repeats[0].argmax()} at {repeats[0].max():.1%}; "
         f"dropout mean says class {mean.argmax()} at {mean.max():.1%}"

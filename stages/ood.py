@@ -14,36 +14,32 @@ import numpy as np
 from stages.common import run
 from uncertainty import metrics
 from uncertainty.evaluation import (
-    primary_temperatures,
+    fitted_temperatures,
     resample,
     scores,
     temperature_scaled,
     test_split,
     wide_csv,
 )
-from uncertainty.io import load_npz, read_json, write_json, write_text
+from uncertainty.io import load_npz, write_json, write_text
 from uncertainty.metrics import ALL_PREDICTORS, PREDICTORS
 from uncertainty.ood_inputs import ood_sets
-from uncertainty.plots import plot_roc
 from uncertainty.predictors import load_predictors, predict_all, progress
 
 PREDICTIONS = "data/predictions/test.npz"
-TEMPERATURE = "reports/metrics/temperature.json"
 
 
 def main(params: dict[str, Any]) -> None:
     arrays = load_npz(PREDICTIONS, keys=(*PREDICTORS, "labels"))
-    temperatures = primary_temperatures(read_json(TEMPERATURE), params["predict"]["ensemble"])
-    n_test = len(arrays["labels"])
-    arrays.update(
-        temperature_scaled(arrays, temperatures, test_split(n_test, n_test, params["verdicts"]["seed"]))
-    )
+    labels = arrays["labels"]
+    split = test_split(len(labels), len(labels), params["verdicts"]["seed"])
+    temperatures = fitted_temperatures(arrays, labels, split)
+    arrays.update(temperature_scaled(arrays, temperatures, split))
     scores_in = {name: scores(name, arrays[name]) for name in ALL_PREDICTORS}
     plain, sampler, members = load_predictors(params)
     passes = params["predict"]["mc_passes"]
 
     results: dict[str, Any] = {}
-    curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
     fpr_grid = np.linspace(0.0, 1.0, 101)
     for set_name, images in ood_sets(params["ood"]).items():
         stacks = predict_all(images, plain, sampler, passes, members, progress=progress(f"ood {set_name}"))
@@ -62,14 +58,12 @@ def main(params: dict[str, Any]) -> None:
                 aurocs[f"{predictor}, {score_name}"] = result["auroc"]
                 fpr, tpr = metrics.roc_points(score_in, score_out)
                 table[f"{predictor}.{score_name}"] = resample(fpr, tpr, fpr_grid)
-                curves.setdefault(set_name, {})[f"{predictor}.{score_name}"] = (fpr, tpr)
         entry["n_in"], entry["n_out"] = len(score_in), len(score_out)
         results[set_name] = entry
         write_text(f"reports/plots/roc_{set_name}.csv", wide_csv(table))
         best = max(aurocs, key=aurocs.__getitem__)
         print(f"ood {set_name}: {len(images)} images; best AUROC {aurocs[best]:.3f} ({best})")
     write_json("reports/metrics/ood.json", results)
-    plot_roc(curves, "reports/figures/ood_roc.png")
 
 
 if __name__ == "__main__":

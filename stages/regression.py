@@ -14,15 +14,12 @@ import numpy as np
 from stages.common import run
 from uncertainty.config import format_number
 from uncertainty.io import write_json, write_text
-from uncertainty.plots import plot_extrapolation, plot_regressors
 from uncertainty.regressors import build_regressor, train_regressors
 from uncertainty.runtime import seed_everything
 
 DATA = "data/linear.csv"
 METRICS = "reports/metrics/regression.json"
 CURVE = "reports/plots/regression_extrapolation.csv"
-FIGURE_MODELS = "reports/figures/regression_models.png"
-FIGURE_EXTRAPOLATION = "reports/figures/regression_extrapolation.png"
 
 
 def main(params: dict[str, Any]) -> None:
@@ -59,9 +56,6 @@ def main(params: dict[str, Any]) -> None:
         for g, row in zip(grid[:, 0], values)
     )
     write_text(CURVE, header + rows)
-    inside = (grid[:, 0] >= x.min()) & (grid[:, 0] <= x.max())
-    plot_regressors(x, y, grid[inside, 0], {n: c[inside] for n, c in curves.items()}, FIGURE_MODELS)
-    plot_extrapolation(x, y, grid[:, 0], curves, FIGURE_EXTRAPOLATION)
     summary = ", ".join(f"{n} {v[0]:.2f}" for n, v in at.items())
     print(f"regression: prediction at x={tag}: {summary}")
 

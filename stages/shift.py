@@ -8,16 +8,15 @@ import numpy as np
 
 from stages.common import run
 from uncertainty import metrics
-from uncertainty.evaluation import primary_temperatures, quality, temperature_scaled, test_split, wide_csv
+from uncertainty.evaluation import fitted_temperatures, quality, temperature_scaled, test_split, wide_csv
 from uncertainty.fashion_mnist import to_model_input
-from uncertainty.io import load_npz, read_json, write_json, write_text
-from uncertainty.metrics import ALL_PREDICTORS
+from uncertainty.io import load_npz, write_json, write_text
+from uncertainty.metrics import ALL_PREDICTORS, PREDICTORS
 from uncertainty.ood_inputs import rotate_images
-from uncertainty.plots import plot_shift
 from uncertainty.predictors import load_predictors, predict_all
 
 DATA = "data/fashion_mnist.npz"
-TEMPERATURE = "reports/metrics/temperature.json"
+PREDICTIONS = "data/predictions/test.npz"  # for the temperatures, fitted on the test set
 QUANTITIES = ("accuracy", "nll", "ece", "entropy")
 
 
@@ -28,9 +27,13 @@ def main(params: dict[str, Any]) -> None:
     images, labels = to_model_input(data["x_test"][:limit]), data["y_test"][:limit].astype(np.int64)
     plain, sampler, members = load_predictors(params)
     passes, bins = params["predict"]["mc_passes"], params["evaluate"]["ece_bins"]
-    temperatures = primary_temperatures(read_json(TEMPERATURE), params["predict"]["ensemble"])
+    test = load_npz(PREDICTIONS, keys=(*PREDICTORS, "labels"))
+    n_test = len(test["labels"])
+    temperatures = fitted_temperatures(
+        test, test["labels"], test_split(n_test, n_test, params["verdicts"]["seed"])
+    )
     # Rotated test images keep their index: each is scaled with the T fitted on the other half.
-    split = test_split(limit, len(data["x_test"]), params["verdicts"]["seed"])
+    split = test_split(limit, n_test, params["verdicts"]["seed"])
 
     results: dict[str, dict[str, Any]] = {name: {} for name in ALL_PREDICTORS}
     series = {name: {q: [] for q in QUANTITIES} for name in ALL_PREDICTORS}
@@ -56,8 +59,6 @@ def main(params: dict[str, Any]) -> None:
         for q in QUANTITIES:
             columns[f"{name}.{q}"] = np.array(series[name][q])
     write_text("reports/plots/shift.csv", wide_csv(columns))
-    by_quantity = {q: {n: np.array(series[n][q]) for n in ALL_PREDICTORS} for q in QUANTITIES}
-    plot_shift(np.array(p["angles"], float), by_quantity, "reports/figures/shift.png")
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ BAD = [
     ("shift.test_limit", 10001, "shift.test_limit must be 0 (all) or at most 10,000"),
     ("ood.mnist_limit", 5001, "ood.mnist_limit must be 0 (all) or at most 5,000"),
     ("seeds.dropout", ["dropout"], "seeds.dropout must have at least 2 item(s)"),
-    ("seeds.dropout", ["dropout", "ensemble_1"], "seeds.dropout must be dropout CNNs of one dropout_rate"),
+    ("seeds.dropout", ["dropout", "ensemble_1"], "seeds.dropout must be dropout CNNs (dropout_rate > 0)"),
     ("seeds.plain", ["plain", "dropout"], "seeds.plain[1] 'dropout' must be a plain CNN"),
     ("seeds.plain", ["plain", "ensemble_9"], "seeds.plain[1] 'ensemble_9' is not in train.models"),
     ("seeds.plain", ["plain", "plain"], "seeds.plain has repeated models"),

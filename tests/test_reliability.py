@@ -144,7 +144,9 @@ def test_valid_change_reruns_only_what_reads_it(repo: Path) -> None:
     write_params(repo, params)
     out = sh(["dvc", "repro"], repo).stdout
     ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
-    assert ran == {"check_params", "mc_batch", "verdicts", "report"}, out  # verdicts quotes the batch
+    assert ran == {"check_params", "mc_batch", "verdicts", "figures", "report"}, (
+        out
+    )  # verdicts quotes the batch
 
 
 def test_killed_stage_leaves_nothing_a_later_stage_accepts(repo: Path) -> None:

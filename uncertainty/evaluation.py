@@ -9,14 +9,13 @@ code scores all of them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping
 
 import numpy as np
 
 from uncertainty import metrics
-from uncertainty.metrics import SCORES
-from uncertainty.verdicts import apply_temperature, halves
+from uncertainty.metrics import PREDICTORS, SCORES
+from uncertainty.verdicts import apply_temperature, cross_fit_temperature, halves
 
 
 def quality(stack: np.ndarray, labels: np.ndarray, n_bins: int) -> dict[str, float]:
@@ -75,21 +74,16 @@ def temperature_scaled(
     return scaled
 
 
-def primary_temperatures(
-    temperature: Mapping[str, Any], ensemble: Sequence[str]
+def fitted_temperatures(
+    stacks: Mapping[str, np.ndarray], labels: np.ndarray, split: tuple[np.ndarray, np.ndarray]
 ) -> dict[str, tuple[float, float]]:
-    """From reports/metrics/temperature.json: the temperatures of the models the predict stage uses
-    (models/plain.npz, models/dropout.npz and the predict.ensemble members)."""
-    models = {
-        "plain": ("plain", "plain"),
-        "mc_dropout": ("mc_dropout", "dropout"),
-        "ensemble": ("ensemble", "+".join(ensemble)),
-    }
-    found = {}
-    for name, (group, model) in models.items():
-        t = temperature[group][model]
-        found[name] = (float(t["fitted_on_half_a"]), float(t["fitted_on_half_b"]))
-    return found
+    """Per predictor, the temperatures fitted on each half of the test set (cross-fitting).
+
+    The same function, split and predictions as the verdicts stage's first seed of each predictor,
+    so the temperatures are the ones in reports/metrics/temperature.json; fitted here so that the
+    evaluate, ood and shift stages need only the test-set predictions (a sweep stays cheap).
+    """
+    return {name: cross_fit_temperature(stacks[name].mean(0), labels, split)[1] for name in PREDICTORS}
 
 
 def test_split(n_images: int, n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -309,11 +309,14 @@ def plot_interval(
 # --------------------------------------------------------------------------- calibration and OOD
 
 
-def plot_reliability(bins: dict[str, dict], path: str | Path) -> None:
+def plot_reliability(
+    bins: dict[str, dict], path: str | Path, eces: Mapping[str, float] | None = None
+) -> None:
     """Reliability diagrams, one panel per predictor: accuracy per confidence bin, the diagonal, the gap.
 
     Each value of `bins` holds arrays `edges` (n_bins + 1), `count`, `accuracy`
-    and `confidence` (n_bins each); empty bins are not drawn.
+    and `confidence` (n_bins each); empty bins are not drawn. eces[name], if given, is the
+    ECE printed in the title (from eval.json); otherwise it is computed from the bins.
     """
     _non_empty(bins, "bins")
     checked = {}
@@ -353,7 +356,10 @@ def plot_reliability(bins: dict[str, dict], path: str | Path) -> None:
         )
         ax.plot([0, 1], [0, 1], **DIAGONAL_STYLE, label="perfect calibration")
         total = count.sum()
-        ece = float(np.sum(count[filled] / total * np.abs(acc - conf))) if total > 0 else 0.0
+        if eces is not None and name in eces:
+            ece = float(eces[name])
+        else:
+            ece = float(np.sum(count[filled] / total * np.abs(acc - conf))) if total > 0 else 0.0
         ax.set_title(f"{name} (ECE {ece:.3f})")
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
@@ -364,8 +370,16 @@ def plot_reliability(bins: dict[str, dict], path: str | Path) -> None:
     _save(fig, path)
 
 
-def plot_roc(curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]], path: str | Path) -> None:
-    """ROC curves, one panel per OOD set and one line per predictor/score, from (fpr, tpr) pairs."""
+def plot_roc(
+    curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]],
+    path: str | Path,
+    aurocs: Mapping[str, Mapping[str, float]] | None = None,
+) -> None:
+    """ROC curves, one panel per OOD set and one line per predictor/score, from (fpr, tpr) pairs.
+
+    aurocs[ood_set][label]: the AUROC to print in the legend (from ood.json, computed on every
+    point); without it the area under the drawn, possibly down-sampled, curve is shown.
+    """
     _non_empty(curves, "curves")
     checked: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
     for ood_set, lines in curves.items():
@@ -378,8 +392,11 @@ def plot_roc(curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]], path: 
     fig, axes = _panels(len(checked), sharey=True)
     for ax, (ood_set, lines) in zip(axes, checked.items(), strict=True):
         for label, (fpr, tpr) in lines.items():
-            order = np.argsort(fpr, kind="stable")
-            auc = float(np.trapezoid(tpr[order], fpr[order]))
+            if aurocs is not None and label in aurocs.get(ood_set, {}):
+                auc = float(aurocs[ood_set][label])
+            else:
+                order = np.argsort(fpr, kind="stable")
+                auc = float(np.trapezoid(tpr[order], fpr[order]))
             ax.plot(fpr, tpr, linewidth=1.5, label=f"{label} (AUC {auc:.3f})")
         ax.plot([0, 1], [0, 1], **DIAGONAL_STYLE)
         ax.set_title(ood_set)

@@ -451,6 +451,12 @@ def render_verdicts(
         "images. A comparison's verdict is **better** or **worse** when its interval excludes 0, "
         "otherwise **indistinguishable**.\n"
     )
+    rates = sorted({params["train"]["models"][name]["dropout_rate"] for name in p_seeds["dropout"]})
+    if len(rates) > 1:
+        out.append(
+            f"**The dropout seeds mix recipes** (dropout rates {', '.join(map(str, rates))}): MC dropout's "
+            "spread over seeds below includes the effect of the rate, not only of the seed.\n"
+        )
     predictors = [name for name in PREDICTOR_LABELS if name in seeds]
     keys = ("accuracy", "nll", "ece", "auroc_mnist")
     rows = [
