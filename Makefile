@@ -1,26 +1,28 @@
 # Two commands on a fresh machine: `make setup`, then `make report`.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
-VENV := .venv
-PYTHON := $(VENV)/bin/python
+# The virtual environment (another clone may point at an existing one: make sweep VENV=/path/.venv).
+VENV ?= .venv
+PYTHON := $(abspath $(VENV))/bin/python
 # Stages call `python -m stages.<name>`: the venv's python must come first.
-export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export PATH := $(abspath $(VENV))/bin:$(PATH)
 # No network beyond the package registries: DVC must not phone home.
 export DVC_NO_ANALYTICS := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data browser report test test-fast lint format bench sweep sweep-collect clean
+.PHONY: help setup data browser report test test-fast lint format bench sweep sweep-push sweep-pull sweep-collect clean
 
-# The sweep: dropout rate x seed, through DVC's experiment queue. Each experiment
-# retrains only the dropout CNN (its own epochs) and re-runs what reads it; a
-# quick sweep is one variable away, e.g. `make sweep SWEEP_RATES="0.1 0.3" SWEEP_SEEDS=84`.
-SWEEP_RATES ?= 0.05 0.1 0.2 0.3 0.5
-SWEEP_SEEDS ?= 84 85 86
-SWEEP_EPOCHS ?= 4
-SWEEP_PASSES ?= 30
+# The sweep, in DVC's own sweep syntax: every -S with a comma list is a grid dimension (DVC
+# expands it). SWEEP_PART=k/n runs this machine's share: the n parts cover the grid exactly once.
+# Each experiment retrains only the dropout CNN (its own epochs) and re-runs SWEEP_TARGETS. A quick
+# one: make sweep SWEEP="-S 'train.models.dropout.dropout_rate=0.1,0.3' -S ++train.models.dropout.epochs=1"
+SWEEP ?= -S 'train.models.dropout.dropout_rate=0.05,0.1,0.2,0.3,0.5' -S 'train.models.dropout.seed=84,85,86' \
+         -S '++train.models.dropout.epochs=4' -S 'predict.mc_passes=30'
+SWEEP_PART ?= 1/1
 SWEEP_JOBS ?= 1
 SWEEP_TARGETS ?= evaluate ood
+SWEEP_REMOTE ?= origin
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -77,18 +79,17 @@ format: ## ruff fix and format
 bench: ## speed benchmarks, side by side in one run -> reports/benchmarks.json
 	$(PYTHON) -m benchmarks.bench
 
-sweep: ## queue dropout rate x seed experiments, run them (SWEEP_JOBS workers), collect reports/sweep/
-	for rate in $(SWEEP_RATES); do for seed in $(SWEEP_SEEDS); do \
-	  $(VENV)/bin/dvc exp run --queue --name "dropout-$$rate-seed-$$seed" \
-	    -S train.models.dropout.dropout_rate=$$rate -S train.models.dropout.seed=$$seed \
-	    -S ++train.models.dropout.epochs=$(SWEEP_EPOCHS) -S predict.mc_passes=$(SWEEP_PASSES) \
-	    $(SWEEP_TARGETS); \
-	done; done
-	$(VENV)/bin/dvc exp run --run-all --jobs $(SWEEP_JOBS)
-	$(MAKE) sweep-collect
+sweep: ## run part SWEEP_PART of the SWEEP grid through DVC's queue, then collect reports/sweep/
+	$(PYTHON) -m uncertainty.sweep run --part $(SWEEP_PART) --jobs $(SWEEP_JOBS) $(SWEEP) $(SWEEP_TARGETS)
 
-sweep-collect: ## collect `dvc exp show --json` into reports/sweep/ (CSV + figure)
-	$(PYTHON) -m uncertainty.sweep --out reports/sweep
+sweep-push: ## share this clone's experiments, their cached outputs and failure records (git remote SWEEP_REMOTE)
+	$(PYTHON) -m uncertainty.sweep push --remote $(SWEEP_REMOTE)
+
+sweep-pull: ## fetch every clone's experiments and failure records from SWEEP_REMOTE
+	$(PYTHON) -m uncertainty.sweep pull --remote $(SWEEP_REMOTE)
+
+sweep-collect: ## collect the SWEEP grid's experiments (dvc.api.exp_show) into reports/sweep/ (CSV, figure, README)
+	$(PYTHON) -m uncertainty.sweep collect --out reports/sweep $(SWEEP)
 
 clean: ## remove caches (not results)
 	rm -rf .pytest_cache .ruff_cache .tmp

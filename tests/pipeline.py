@@ -12,7 +12,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin"
-PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "uncertainty", ".gitignore")
+PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "uncertainty", ".gitignore", "Makefile")
 
 
 def tiny_params() -> dict[str, Any]:

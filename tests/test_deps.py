@@ -81,6 +81,17 @@ def test_closure_follows_function_level_and_package_imports(tmp_path: Path) -> N
     assert imported_modules(source) >= {"uncertainty.io", "uncertainty.cnn"}
 
 
-def test_expensive_stages_import_no_plotting_code() -> None:
-    for name in ("train", "predict", "seeds"):
-        assert "uncertainty/plots.py" not in closure(command_module(stages()[name])), name
+FIGURE_STAGES = {"figures", "training_figures", "verdict_figures"}
+
+
+def test_compute_stages_import_no_plotting_code() -> None:
+    """Figures are drawn by their own stages from what compute stages wrote: a plot edit never recomputes."""
+    for name, stage in stages().items():
+        drawing = "uncertainty/plots.py" in closure(command_module(stage))
+        assert drawing == (name in FIGURE_STAGES), name
+
+
+def test_training_depends_on_nothing_it_does_not_run() -> None:
+    train = closure(command_module(stages()["train"]))
+    for module in ("plots", "regressors", "ood_inputs", "mc", "metrics", "config", "report", "verdicts"):
+        assert f"uncertainty/{module}.py" not in train, module

@@ -226,3 +226,24 @@ def test_empty_dict_is_rejected(name: str, tmp_path: Path) -> None:
         "shift": lambda p: plots.plot_shift(np.arange(3), {}, p),
     }
     _assert_rejected(calls[name], tmp_path, "empty")
+
+
+def test_roc_legend_shows_the_given_auroc_not_the_drawn_curves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The figure prints ood.json's AUROC (all points), not the area under the down-sampled curve."""
+    labels: list[str] = []
+    original = plots.Axes.plot
+
+    def record(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if "label" in kwargs:
+            labels.append(kwargs["label"])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(plots.Axes, "plot", record)
+    curve = (np.array([0.0, 0.5, 1.0]), np.array([0.0, 0.9, 1.0]))  # trapezoid area 0.7
+    plots.plot_roc(
+        {"mnist": {"plain.entropy": curve}}, tmp_path / "a.png", {"mnist": {"plain.entropy": 0.8123}}
+    )
+    plots.plot_roc({"mnist": {"plain.entropy": curve}}, tmp_path / "b.png")
+    assert labels == ["plain.entropy (AUC 0.812)", "plain.entropy (AUC 0.700)"]
