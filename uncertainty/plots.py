@@ -295,6 +295,7 @@ def plot_interval(
         elinewidth=2,
         capsize=5,
         markersize=5,
+        clip_on=False,  # a band touching 0 or 1 stays whole on the axis edge
     )
     axes[2].set_title("MC dropout median and percentile band")
     for ax in axes:
