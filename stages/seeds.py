@@ -5,7 +5,7 @@ CNN in seeds.dropout: T = predict.mc_passes MC passes (seed predict.seed), kept 
 their mean (N, 10), the mean entropy of the passes (N,) (with the mean, that gives
 the mutual information) and the 2.5-97.5 % interval width of the top class (N,);
 on the test set and MNIST also the mean and mean entropy of the first t passes for
-every t in seeds.curve_passes (quality against T). Sets: the Fashion-MNIST test
+every t in seeds.curve_passes up to T (quality against T). Sets: the Fashion-MNIST test
 set and the OOD sets of the ood stage. Writes data/predictions/seeds.npz, keys
 "<model>__<set>[__<quantity>]", and reports/machine/inference.json: seconds for
 the test set per predictor on this machine (the cost table).
@@ -32,6 +32,11 @@ DATA = "data/fashion_mnist.npz"
 OUTPUT = "data/predictions/seeds.npz"
 TIMINGS = "reports/machine/inference.json"
 CURVE_SETS = ("test", "mnist")
+
+
+def curve_passes(wanted: list[int], passes: int) -> list[int]:
+    """The curve's T values that the T = predict.mc_passes computed passes allow (a sweep may lower T)."""
+    return [t for t in wanted if t <= passes]
 
 
 def main(params: dict[str, Any]) -> None:
@@ -68,7 +73,7 @@ def main(params: dict[str, Any]) -> None:
             arrays[f"{key}__mean_entropy"] = expected_entropy(stack)
             arrays[f"{key}__interval_width"] = interval_width(stack)
             if set_name in CURVE_SETS:
-                for t in p["curve_passes"]:
+                for t in curve_passes(p["curve_passes"], passes):
                     arrays[f"{key}__T{t}"] = stack[:t].mean(0)
                     arrays[f"{key}__T{t}__mean_entropy"] = expected_entropy(stack[:t])
             del stack

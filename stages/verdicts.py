@@ -121,7 +121,7 @@ def curves(arrays: dict[str, np.ndarray], params: dict[str, Any], labels: np.nda
         return {k: inst.metrics[k](weights) for k in keys}
 
     rows_t = []
-    for t in params["seeds"]["curve_passes"]:
+    for t in (t for t in params["seeds"]["curve_passes"] if t <= params["predict"]["mc_passes"]):
         per_seed = [
             quality(
                 arrays[f"{m}__test__T{t}"],

@@ -62,7 +62,7 @@ def test_tiny_sweep_through_the_queue(repo: Path, tmp_path: Path) -> None:
         )  # fmt: skip
     sh(["dvc", "exp", "run", "--run-all", "-j", "1"], repo, timeout=1200)
     out = tmp_path / "sweep"
-    sh(["python", "-m", "uncertainty.sweep", "--out", str(out)], repo)
+    sh(["python", "-m", "uncertainty.sweep", "collect", "--out", str(out)], repo)
     with (out / "sweep.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert sorted(float(row["dropout_rate"]) for row in rows) == [0.2, 0.4]

@@ -72,7 +72,11 @@ BAD = [
     ("seeds.plain", ["plain", "dropout"], "seeds.plain[1] 'dropout' must be a plain CNN"),
     ("seeds.plain", ["plain", "ensemble_9"], "seeds.plain[1] 'ensemble_9' is not in train.models"),
     ("seeds.plain", ["plain", "plain"], "seeds.plain has repeated models"),
-    ("seeds.curve_passes", [1, 500], "seeds.curve_passes must be <= predict.mc_passes (100), got 500"),
+    (
+        "seeds.curve_passes",
+        [200, 500],
+        "seeds.curve_passes must start at or below predict.mc_passes (100), got 200",
+    ),
     ("verdicts.confidence", 1.0, "verdicts.confidence must be in [0.5, 1)"),
     ("seeds.plain", ["ensemble_1", "ensemble_2"], "seeds.plain must include the 'plain' model"),
     (

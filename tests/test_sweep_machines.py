@@ -114,7 +114,7 @@ def test_dvc_diffs_compare_experiments_from_different_clones(
 ) -> None:
     c, _, _ = collected
     params = json.loads(sh(["dvc", "params", "diff", *DONE, "--json"], c).stdout)["params.yaml"]
-    assert params["train.models.dropout.seed"] == {"old": 84, "new": 85}
+    assert params["train.models.dropout.seed"] == {"old": 84, "new": 85, "diff": 1}
     assert "train.models.dropout.dropout_rate" not in params  # the same in both
     diff = json.loads(sh(["dvc", "exp", "diff", *DONE, "--json"], c).stdout)
     assert "train.models.dropout.seed" in diff["params"]["params.yaml"]

@@ -451,6 +451,13 @@ def render_verdicts(
         "images. A comparison's verdict is **better** or **worse** when its interval excludes 0, "
         "otherwise **indistinguishable**.\n"
     )
+    for group in ("plain", "dropout"):  # a sweep may give the dropout CNN another model's seed
+        recipes = [tuple(sorted(params["train"]["models"][name].items())) for name in p_seeds[group]]
+        if len(set(recipes)) < len(recipes):
+            out.append(
+                f"**Some {group} trainings repeat the same seed and recipe**: they are the same training, "
+                "so there are fewer independent seeds than listed.\n"
+            )
     rates = sorted({params["train"]["models"][name]["dropout_rate"] for name in p_seeds["dropout"]})
     if len(rates) > 1:
         out.append(

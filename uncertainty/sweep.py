@@ -169,7 +169,9 @@ def record(points: Sequence[list[str]], keys: Sequence[str]) -> list[str]:
             _run(["git", "update-ref", "-d", ref], check=False)
             continue
         logs = _run(["dvc", "queue", "logs", name], check=False)
-        tail = "\n".join((logs.stdout + logs.stderr).strip().splitlines()[-15:]) or "no log"
+        lines = (logs.stdout + logs.stderr).strip().splitlines()
+        ours = [line for line in lines if line.startswith("error: ")]  # a stage's own one-line error
+        tail = "\n".join(lines[-15:] + ours[-1:]) or "no log"
         blob = subprocess.run(
             ["git", "hash-object", "-w", "--stdin"],
             input=f"failed: {name}\n{tail}\n",
