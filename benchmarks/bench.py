@@ -38,7 +38,7 @@ import tensorflow as tf
 from uncertainty.cnn import build_cnn, compile_cnn
 from uncertainty.fashion_mnist import one_hot, to_model_input
 from uncertainty.io import load_npz, write_json
-from uncertainty.machine import machine_info
+from uncertainty.machine import describe, machine_info
 from uncertainty.mc import MCDropout
 from uncertainty.regressors import build_regressor, linear_data, train_regressors
 from uncertainty.runtime import seed_everything
@@ -153,7 +153,9 @@ def bench_training(x: np.ndarray, y: np.ndarray, batch_size: int) -> dict[str, A
 
     timings = {
         "arrays": epoch_seconds(lambda a, b: {"x": a, "y": b, "batch_size": batch_size, "shuffle": True}),
-        "pipeline": epoch_seconds(lambda a, b: {"x": make_dataset(a, b, batch_size, seed=84)}),
+        "pipeline": epoch_seconds(
+            lambda a, b: {"x": make_dataset(a, b, batch_size, seed=84), "shuffle": False}
+        ),
     }
     return {
         "images": len(x),
@@ -298,6 +300,7 @@ def main() -> None:
     ]
     width = max(len(name) for name, _ in rows)
     print(f"\nbenchmarks ({record['ran']['cores']} cores, TF {tf.__version__}, float32) -> {OUTPUT}")
+    print(f"  on {describe(record['ran']['machine'])}")
     for name, value in rows:
         print(f"  {name:<{width}}  {value:>12}")
 
