@@ -60,29 +60,20 @@ def costs(params: dict[str, Any]) -> dict[str, dict[str, Any]]:
     inference = read_json(inference_path)["test_set_seconds"]
     trained = {path.stem.removeprefix("train_"): read_json(path) for path in MACHINE_DIR.glob("train_*.json")}
 
-    def mean(values: list[float]) -> float:
-        return sum(values) / len(values)
+    def single(models: list[str], passes: int) -> dict[str, Any]:
+        """One training of a single-model predictor: seconds are the mean over its seeds."""
+        return {
+            "trainings": 1,
+            "epochs": trained[models[0]]["epochs"],
+            "train_seconds": sum(trained[m]["train_seconds"] for m in models) / len(models),
+            "passes_per_image": passes,
+            "test_seconds": sum(inference[m] for m in models) / len(models),
+        }
 
-    plain, dropout, members = (
-        params["seeds"]["plain"],
-        params["seeds"]["dropout"],
-        params["predict"]["ensemble"],
-    )
+    members = params["predict"]["ensemble"]
     return {
-        "plain": {
-            "trainings": 1,
-            "epochs": trained[plain[0]]["epochs"],
-            "train_seconds": mean([trained[m]["train_seconds"] for m in plain]),
-            "passes_per_image": 1,
-            "test_seconds": mean([inference[m] for m in plain]),
-        },
-        "mc_dropout": {
-            "trainings": 1,
-            "epochs": trained[dropout[0]]["epochs"],
-            "train_seconds": mean([trained[m]["train_seconds"] for m in dropout]),
-            "passes_per_image": params["predict"]["mc_passes"],
-            "test_seconds": mean([inference[m] for m in dropout]),
-        },
+        "plain": single(params["seeds"]["plain"], 1),
+        "mc_dropout": single(params["seeds"]["dropout"], params["predict"]["mc_passes"]),
         "ensemble": {
             "trainings": len(members),
             "epochs": trained[members[0]]["epochs"],

@@ -24,10 +24,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from stages.common import run
 from uncertainty import verdicts as v
 from uncertainty.io import load_npz, read_json, write_json, write_text
+from uncertainty.metrics import expected_entropy
 
 SEEDS = "data/predictions/seeds.npz"
 OOD_SETS = ("mnist", "uniform_noise", "gaussian_noise")
@@ -58,8 +60,8 @@ def ensemble_arrays(
     arrays: dict[str, np.ndarray], members: list[str], set_name: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """Predictive mean (N, K) of the members and the mean of their entropies (N,)."""
-    stack = np.stack([arrays[f"{m}__{set_name}"].astype(np.float64) for m in members])
-    return stack.mean(0), np.mean([v.entropy(p) for p in stack], axis=0)
+    stack = np.stack([arrays[f"{m}__{set_name}"].astype(np.float64) for m in members])  # (M, N, K)
+    return stack.mean(0), expected_entropy(stack)
 
 
 def build_predictors(
@@ -146,9 +148,7 @@ def curves(arrays: dict[str, np.ndarray], params: dict[str, Any], labels: np.nda
 
 
 def csv(rows: list[dict[str, float]]) -> str:
-    header = list(rows[0])
-    lines = [",".join(header)] + [",".join(f"{row[k]:.6g}" for k in header) for row in rows]
-    return "\n".join(lines) + "\n"
+    return pd.DataFrame(rows).to_csv(index=False, float_format="%.6g", lineterminator="\n")
 
 
 def claims(

@@ -186,7 +186,8 @@ def record(points: Sequence[list[str]], keys: Sequence[str]) -> list[str]:
 
 def push(remote: str) -> None:
     _run(["dvc", "exp", "push", "--all-commits", remote])
-    if failure_refs():
+    failures = failure_refs()
+    if failures:
         _run(["git", "push", "--force", remote, f"{FAILED_REFS}/*:{FAILED_REFS}/*"])
     done = existing_experiments()
     remote_refs = _run(["git", "ls-remote", remote, f"{FAILED_REFS}/*"]).stdout.split()[1::2]
@@ -194,7 +195,7 @@ def push(remote: str) -> None:
         if ref.removeprefix(FAILED_REFS + "/") in done:  # it failed once, then ran here
             _run(["git", "push", remote, "--delete", ref])
     print(
-        f"sweep: pushed experiments, their cached outputs and {len(failure_refs())} failure record(s) to {remote}"
+        f"sweep: pushed experiments, their cached outputs and {len(failures)} failure record(s) to {remote}"
     )
 
 

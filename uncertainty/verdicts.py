@@ -25,6 +25,8 @@ import scipy.optimize
 import scipy.special
 import scipy.stats
 
+from uncertainty.metrics import entropy
+
 # Lower clip before taking logs of probabilities (as metrics.nll does).
 _FLOOR = 1e-12
 # Temperatures are searched in [exp(-4), exp(4)] ~ [0.018, 55]: far wider than any fitted here.
@@ -153,11 +155,6 @@ def weighted_ece(index: np.ndarray, gap: np.ndarray, weights: np.ndarray, n_bins
     return float(np.abs(np.bincount(index, weights=weights * gap, minlength=n_bins)).sum() / weights.sum())
 
 
-def entropy(probs: np.ndarray) -> np.ndarray:
-    p = np.asarray(probs, dtype=np.float64)
-    return -(p * np.log(np.maximum(p, _FLOOR))).sum(-1)
-
-
 @dataclass
 class Instance:
     """One seeded training of a predictor, as per-image arrays; `metrics` maps a name to f(weights)."""
@@ -206,9 +203,10 @@ def instance(
             )
     for set_name, probs_out in ood_probs.items():
         q = np.asarray(probs_out, dtype=np.float64)
-        score_sets = {"": (scores_in["entropy"], entropy(q))}
+        entropy_out = entropy(q)
+        score_sets = {"": (scores_in["entropy"], entropy_out)}
         if mean_entropy_test is not None and mean_entropy_ood is not None:
-            mi_out = np.maximum(entropy(q) - mean_entropy_ood[set_name], 0.0)
+            mi_out = np.maximum(entropy_out - mean_entropy_ood[set_name], 0.0)
             score_sets["_mutual_information"] = (scores_in["mutual_information"], mi_out)
         for suffix, (s_in, s_out) in score_sets.items():
             auroc = weighted_auroc(s_in, s_out)
