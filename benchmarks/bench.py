@@ -9,8 +9,14 @@ it. Nothing here is a test: no figure is asserted.
 2. The engine's achieved GFLOP/s against a float32 matrix product's GFLOP/s.
 3. The whole test set at T = 100 (one million passes): seconds and peak memory,
    in a fresh process (what the predict stage pays).
-4. Training: samples/s for one epoch of the plain CNN, the pipeline's tf.data
-   input against plain `model.fit` on in-memory arrays.
+4. Training: samples/s for one epoch of the plain CNN, each way of training in
+   its own fresh process (tf.data pipeline = the train stage before issue 12;
+   model.fit on arrays; steps_per_execution; XLA; one thread; two CNNs in one
+   graph; two one-thread processes at once; bfloat16 where the CPU has it), the
+   speedup of each over the pipeline, and the training roofline fraction
+   (3 x forward FLOPs per image over the matmul rate). Then where a step's time
+   goes (TensorFlow's profiler, ms per op), and whether the faster path trains as
+   well: test accuracy and NLL over 3 seeds on both paths (3 epochs).
 5. The three regressors: the compiled loop against `model.fit`, 1000 epochs each.
 6. `dvc repro` when nothing changed: seconds.
 """
@@ -138,32 +144,166 @@ print(json.dumps({{"seconds": seconds, "images": len(images), "shape": list(out.
     return record
 
 
-def bench_training(x: np.ndarray, y: np.ndarray, batch_size: int) -> dict[str, Any]:
-    """One epoch of the plain CNN each way (after a short warm-up epoch on a slice)."""
+def train_epoch(images: int, *options: str) -> dict[str, Any]:
+    """Start one `benchmarks.train_epoch` process; its JSON line."""
+    return json.loads(
+        _run_module("benchmarks.train_epoch", "--images", str(images), *options).splitlines()[-1]
+    )
 
-    def epoch_seconds(fit_input: Callable[[np.ndarray, np.ndarray], dict[str, Any]]) -> float:
-        """A fresh seeded CNN, a warm-up epoch on a slice, then one timed epoch on everything."""
-        seed_everything(84)
-        model = build_cnn(0.0)
-        compile_cnn(model, 0.001)
-        model.fit(**fit_input(x[:1024], y[:1024]), epochs=1, verbose=0)
-        start = time.perf_counter()
-        model.fit(**fit_input(x, y), epochs=1, verbose=0)
-        return time.perf_counter() - start
 
-    timings = {
-        "arrays": epoch_seconds(lambda a, b: {"x": a, "y": b, "batch_size": batch_size, "shuffle": True}),
-        "pipeline": epoch_seconds(
-            lambda a, b: {"x": make_dataset(a, b, batch_size, seed=84), "shuffle": False}
-        ),
-    }
+def _run_module(module: str, *arguments: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", module, *arguments], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return result.stdout
+
+
+def side_by_side(images: int, *options: str) -> dict[str, Any]:
+    """Two one-thread trainings at once, one per core: their combined samples/s."""
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.train_epoch",
+        "--images",
+        str(images),
+        "--threads",
+        "1",
+        *options,
+    ]
+    processes = [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    records = [json.loads(process.communicate()[0].splitlines()[-1]) for process in processes]
+    if any(process.returncode for process in processes):
+        raise RuntimeError(f"{command}: a training process failed")
+    return {"samples_per_second": sum(r["samples_per_second"] for r in records), "each": records}
+
+
+# Ways to train the article's CNN (batch 128, Adam 1e-3, seed 84), each in a fresh process.
+# "pipeline" is the train stage's path before issue 12; the others are measured against it.
+TRAINING_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "pipeline": (),
+    "arrays": ("--input", "arrays"),
+    "steps_per_execution_8": ("--steps-per-execution", "8"),
+    "steps_per_execution_32": ("--steps-per-execution", "32"),
+    "steps_per_execution_128": ("--steps-per-execution", "128"),
+    "jit_compile": ("--jit-compile",),
+    "one_thread": ("--threads", "1"),
+    "two_towers_one_thread_each": ("--towers", "2", "--threads", "1"),
+    "two_towers_one_thread_each_spe_32": ("--towers", "2", "--threads", "1", "--steps-per-execution", "32"),
+}
+
+
+def bench_training(images: int, matmul: float, flops_per_image: int, bfloat16_native: bool) -> dict[str, Any]:
+    """Training samples/s for each way, side by side, and its share of the matmul rate.
+
+    Training work per image is forward + backward ~= 3 forward passes; the roofline
+    fraction is that work's GFLOP/s over this run's float32 matrix-product GFLOP/s.
+    """
+    candidates = dict(TRAINING_CANDIDATES)
+    if bfloat16_native:  # on AVX2-only CPUs bfloat16 is emulated and several times slower
+        candidates["mixed_bfloat16"] = ("--precision", "mixed_bfloat16")
+    rates: dict[str, float] = {}
+    for name, options in candidates.items():
+        print(f"  training: {name} ...", flush=True)
+        rates[name] = train_epoch(images, *options)["samples_per_second"]
+    print("  training: two one-thread processes at once ...", flush=True)
+    rates["two_processes_one_thread_each"] = side_by_side(images)["samples_per_second"]
+    baseline = rates["pipeline"]
     return {
-        "images": len(x),
-        "batch_size": batch_size,
-        "model_fit_arrays_samples_per_second": len(x) / timings["arrays"],
-        "pipeline_samples_per_second": len(x) / timings["pipeline"],
-        "speedup": timings["arrays"] / timings["pipeline"],
+        "images": images,
+        "batch_size": 128,
+        "training_flops_per_image": 3 * flops_per_image,
+        "samples_per_second": rates,
+        "speedup_over_pipeline": {name: rate / baseline for name, rate in rates.items()},
+        "training_roofline_fraction": {
+            name: rate * 3 * flops_per_image / 1e9 / matmul for name, rate in rates.items()
+        },
     }
+
+
+def profile_training_step(x: np.ndarray, y: np.ndarray, steps: int = 40) -> dict[str, Any]:
+    """Where a training step's time goes: TensorFlow's profiler over `steps` steps, ms per step by op.
+
+    Op times overlap (two executor threads), so their sum exceeds the wall time per step.
+    Reads the profiler's XSpace protobuf through TensorFlow's own (private) module.
+    """
+    import collections
+    import glob
+    import shutil
+    import tempfile
+
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    seed_everything(84)
+    model = build_cnn(0.0)
+    compile_cnn(model, 0.001)
+    n = steps * 128
+    model.fit(make_dataset(x[:n], y[:n], 128, seed=84), epochs=1, verbose=0, shuffle=False)
+    directory = tempfile.mkdtemp()
+    try:
+        tf.profiler.experimental.start(directory)
+        start = time.perf_counter()
+        model.fit(make_dataset(x[:n], y[:n], 128, seed=84), epochs=1, verbose=0, shuffle=False)
+        wall = time.perf_counter() - start
+        tf.profiler.experimental.stop()
+        space = xplane_pb2.XSpace()
+        space.ParseFromString(Path(glob.glob(f"{directory}/**/*.xplane.pb", recursive=True)[0]).read_bytes())
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    by_op: collections.Counter[str] = collections.Counter()
+    for plane in space.planes:
+        for line in plane.lines:
+            if not line.name.startswith("tf_Compute"):
+                continue
+            for event in line.events:
+                name = plane.event_metadata[event.metadata_id].name
+                kind = name.rsplit(":", 1)[-1]
+                if kind != "Process":  # the executor's wrapper around the ops
+                    # "…/conv2d_1_2/convolution/Conv2DBackpropFilter:_MklNative…" -> layer/kind
+                    layer = next((part for part in name.split("/") if part.startswith("conv2d")), "")
+                    by_op[f"{kind} {layer}".strip()] += event.duration_ps / 1e9 / steps
+    return {
+        "steps": steps,
+        "wall_ms_per_step": wall / steps * 1000,
+        "op_ms_per_step": {name: round(ms, 4) for name, ms in by_op.most_common(20)},
+    }
+
+
+def bench_training_quality(
+    data: dict[str, np.ndarray], epochs: int, seeds: tuple[int, ...], steps_per_execution: int
+) -> dict[str, Any]:
+    """Does the faster path train as well? Both paths, same seeds, shortened recipe (`epochs`).
+
+    Test accuracy and NLL per seed on each path; the paired difference (faster - today's)
+    with its 95 % t-interval, set beside today's path's seed-to-seed standard deviation.
+    """
+    from uncertainty.training import evaluate, train_cnn
+    from uncertainty.verdicts import t_interval
+
+    train = (to_model_input(data["x_train"]), one_hot(data["y_train"]))
+    test = (to_model_input(data["x_test"]), one_hot(data["y_test"]))
+    runs: dict[str, dict[str, list[float]]] = {}
+    for path, spe in (("pipeline", 1), (f"steps_per_execution_{steps_per_execution}", steps_per_execution)):
+        runs[path] = {"accuracy": [], "nll": []}
+        for seed in seeds:
+            print(f"  quality: {path}, seed {seed} ...", flush=True)
+            seed_everything(seed)
+            model, _, _ = train_cnn(
+                0.0, seed, train, test, epochs, 128, 0.001, steps_per_execution=spe, verbose=0
+            )
+            scores = evaluate(model, test)
+            runs[path]["accuracy"].append(scores["accuracy"])
+            runs[path]["nll"].append(scores["loss"])
+    today, faster = runs["pipeline"], runs[f"steps_per_execution_{steps_per_execution}"]
+    summary = {}
+    for metric in ("accuracy", "nll"):
+        difference = t_interval(np.subtract(faster[metric], today[metric]))
+        spread = float(np.std(today[metric], ddof=1))
+        summary[metric] = {
+            "difference": difference,
+            "seed_std_today": spread,
+            "within_seed_spread": abs(difference["mean"]) <= spread,
+        }
+    return {"epochs": epochs, "seeds": list(seeds), "per_seed": runs, "faster_minus_today": summary}
 
 
 def bench_regressors(epochs: int) -> dict[str, Any]:
@@ -211,12 +351,14 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=1000, help="T for the 128-batch comparison")
     parser.add_argument("--test-passes", type=int, default=100, help="T for the whole test set")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument("--no-quality", action="store_true", help="skip the seeds check (about 3 minutes)")
     args = parser.parse_args()
 
     import yaml
 
-    engine = yaml.safe_load((ROOT / "params.yaml").read_text())["mc_engine"]
-    data = load_npz(ROOT / "data/fashion_mnist.npz", keys=("x_train", "y_train", "x_test"))
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    engine, train_params = params["mc_engine"], params["train"]
+    data = load_npz(ROOT / "data/fashion_mnist.npz", keys=("x_train", "y_train", "x_test", "y_test"))
     batch = to_model_input(data["x_test"][:128])
     seed_everything(84)
     dropout_model = build_cnn(0.1)
@@ -265,11 +407,31 @@ def main() -> None:
     record["test_set"] = test
     record["test_set_mc_seconds"] = test["seconds"]
 
-    print("training one epoch ...", flush=True)
-    n = 6000 if args.quick else len(data["x_train"])
-    record["training"] = bench_training(
-        to_model_input(data["x_train"][:n]), one_hot(data["y_train"][:n]), 128
+    print("training, each way in its own process ...", flush=True)
+    isa = record["ran"]["machine"]["isa"]
+    training = bench_training(
+        6000 if args.quick else len(data["x_train"]),
+        peak,
+        total_flops,
+        bool(isa.get("avx512_bf16") or isa.get("amx_bf16")),
     )
+    record["training"] = training
+    record["training_roofline_fraction"] = training["training_roofline_fraction"]["pipeline"]
+    chosen = f"steps_per_execution_{train_params['steps_per_execution']}"
+    if chosen in training["samples_per_second"]:
+        record["training_roofline_fraction_params"] = training["training_roofline_fraction"][chosen]
+    print("training profile ...", flush=True)
+    record["training"]["profile"] = profile_training_step(
+        to_model_input(data["x_train"][:6000]), one_hot(data["y_train"][:6000])
+    )
+    if not args.no_quality:
+        print("training quality across seeds ...", flush=True)
+        record["training_quality"] = bench_training_quality(
+            data if not args.quick else {k: v[:3000] for k, v in data.items()},
+            1 if args.quick else 3,
+            (84, 85, 86),
+            max(32, train_params["steps_per_execution"]),
+        )
 
     print("regressors ...", flush=True)
     record["regressors"] = bench_regressors(100 if args.quick else 1000)
@@ -288,11 +450,11 @@ def main() -> None:
         ("roofline_fraction", f"{record['roofline_fraction']:.2f}"),
         (f"test set, T={test['passes']}: seconds", f"{test['seconds']:.1f}"),
         ("test set: peak RSS MB", f"{test['peak_rss_mb']:.0f}"),
-        (
-            "training samples/s, model.fit on arrays",
-            f"{record['training']['model_fit_arrays_samples_per_second']:,.0f}",
+        *(
+            (f"training samples/s, {name}", f"{rate:,.0f} ({training['speedup_over_pipeline'][name]:.2f}x)")
+            for name, rate in training["samples_per_second"].items()
         ),
-        ("training samples/s, tf.data pipeline", f"{record['training']['pipeline_samples_per_second']:,.0f}"),
+        ("training_roofline_fraction (pipeline)", f"{record['training_roofline_fraction']:.2f}"),
         ("regressors: model.fit seconds", f"{record['regressors']['model_fit_seconds']:.1f}"),
         ("regressors: compiled loop seconds", f"{record['regressors']['compiled_loop_seconds']:.1f}"),
         ("regressors: max |pred@15 difference|", f"{record['regressors']['max_abs_difference']:.4f}"),

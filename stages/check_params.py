@@ -11,20 +11,20 @@ from __future__ import annotations
 
 import sys
 
+from stages.cli import parse_paths
 from uncertainty.config import load_params
 from uncertainty.errors import PipelineError
 from uncertainty.io import write_text
 
-OUTPUT = "data/params_ok.txt"
-
 
 def main() -> None:
+    paths = parse_paths(__doc__, {"ok": "written only when params.yaml is valid (every stage depends on it)"})
     try:
         load_params()
     except PipelineError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
-    write_text(OUTPUT, "params.yaml is valid\n")
+    write_text(paths.ok, "params.yaml is valid\n")
 
 
 if __name__ == "__main__":

@@ -14,13 +14,13 @@ from uncertainty.errors import PipelineError
 from uncertainty.params import read_params
 
 
-def run(main: Callable[[dict[str, Any]], None]) -> None:
-    """Run the stage on params.yaml (validated by check_params, which every stage depends on).
+def run(main: Callable[..., None], *args: Any) -> None:
+    """Run main(params, *args) on params.yaml (validated by check_params, which every stage depends on).
 
     A PipelineError becomes one line on stderr and exit 1.
     """
     try:
-        main(read_params())
+        main(read_params(), *args)
     except PipelineError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)

@@ -7,10 +7,12 @@ risk–coverage curves as DVC plots, and their figures.
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 import numpy as np
 
+from stages.cli import parse_paths
 from stages.common import run
 from uncertainty import metrics
 from uncertainty.evaluation import (
@@ -25,19 +27,17 @@ from uncertainty.evaluation import (
 from uncertainty.io import load_npz, write_json, write_text
 from uncertainty.metrics import ALL_PREDICTORS, PREDICTORS
 
-PREDICTIONS = "data/predictions/test.npz"
 
-
-def main(params: dict[str, Any]) -> None:
+def main(params: dict[str, Any], paths: argparse.Namespace) -> None:
     p = params["evaluate"]
-    arrays = load_npz(PREDICTIONS, keys=(*PREDICTORS, "labels"))
+    arrays = load_npz(paths.predictions, keys=(*PREDICTORS, "labels"))
     labels = arrays["labels"]
     # The temperature-scaled predictors, cross-fitted on the test set's halves as in the verdicts stage.
     split = test_split(len(labels), len(labels), params["verdicts"]["seed"])
     arrays.update(temperature_scaled(arrays, fitted_temperatures(arrays, labels, split), split))
 
     evaluation = {name: quality(arrays[name], labels, p["ece_bins"]) for name in ALL_PREDICTORS}
-    write_json("reports/metrics/eval.json", evaluation)
+    write_json(paths.eval_metrics, evaluation)
 
     bins = {
         name: metrics.reliability_bins(arrays[name].mean(0), labels, p["ece_bins"]) for name in ALL_PREDICTORS
@@ -48,7 +48,7 @@ def main(params: dict[str, Any]) -> None:
         reliability[f"{name}_accuracy"] = bins[name]["accuracy"]
         reliability[f"{name}_count"] = bins[name]["count"]
         reliability[f"{name}_confidence"] = bins[name]["confidence"]
-    write_text("reports/plots/reliability.csv", wide_csv(reliability))
+    write_text(paths.reliability, wide_csv(reliability))
 
     selective: dict[str, Any] = {}
     grid = np.linspace(0.01, 1.0, 100)
@@ -67,8 +67,8 @@ def main(params: dict[str, Any]) -> None:
                 },
             }
             curves_csv[label] = resample(curve["coverage"], curve["accuracy"], grid)
-    write_json("reports/metrics/selective.json", selective)
-    write_text("reports/plots/risk_coverage.csv", wide_csv(curves_csv))
+    write_json(paths.selective_metrics, selective)
+    write_text(paths.risk_coverage, wide_csv(curves_csv))
     print(
         "evaluate: "
         + "; ".join(
@@ -79,4 +79,16 @@ def main(params: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    run(main)
+    run(
+        main,
+        parse_paths(
+            __doc__,
+            {
+                "predictions": "the test-set predictions (predict stage)",
+                "eval-metrics": "accuracy, NLL, Brier, ECE per predictor, JSON",
+                "selective-metrics": "selective prediction per predictor and score, JSON",
+                "reliability": "the reliability bins, CSV (DVC plots)",
+                "risk-coverage": "accuracy against coverage, CSV (DVC plots)",
+            },
+        ),
+    )

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
+from stages.cli import parse_paths
 from stages.common import run
 from uncertainty.io import write_text
 from uncertainty.regressors import linear_data
 
-OUTPUT = "data/linear.csv"
 
-
-def main(params: dict[str, Any]) -> None:
+def main(params: dict[str, Any], paths: argparse.Namespace) -> None:
     p = params["linear_data"]
     x, y = linear_data(p["n_points"], p["slope"], p["intercept"], p["noise_mean"], p["noise_std"], p["seed"])
     rows = "".join(f"{xi:.1f},{yi:.6f}\n" for xi, yi in zip(x[:, 0], y[:, 0]))
-    write_text(OUTPUT, "x,y\n" + rows)
-    print(f"linear_data: {len(x)} points -> {OUTPUT}")
+    write_text(paths.output, "x,y\n" + rows)
+    print(f"linear_data: {len(x)} points -> {paths.output}")
 
 
 if __name__ == "__main__":
-    run(main)
+    run(main, parse_paths(__doc__, {"output": "the points, CSV x,y"}))

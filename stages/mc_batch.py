@@ -7,30 +7,28 @@ the percentile band per class its 95 % interval.
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 import numpy as np
 
+from stages.cli import parse_paths
 from stages.common import run
 from uncertainty.cnn import load_cnn, predict_probs
 from uncertainty.fashion_mnist import to_model_input
 from uncertainty.io import load_npz, save_npz, write_json
 from uncertainty.mc import MCDropout
 
-DATA = "data/fashion_mnist.npz"
-OUTPUT = "data/mc_batch.npz"
-METRICS = "reports/metrics/mc_batch.json"
 
-
-def main(params: dict[str, Any]) -> None:
+def main(params: dict[str, Any], paths: argparse.Namespace) -> None:
     p, engine = params["mc_batch"], params["mc_engine"]
-    data = load_npz(DATA, keys=("x_test", "y_test"))
+    data = load_npz(paths.data, keys=("x_test", "y_test"))
     start = p["batch_index"] * p["batch_size"]
     images = to_model_input(data["x_test"][start : start + p["batch_size"]])  # (B, 28, 28, 1)
     labels = data["y_test"][start : start + p["batch_size"]].astype(np.int64)  # (B,)
 
-    plain, _ = load_cnn("models/plain.npz")
-    dropout, _ = load_cnn("models/dropout.npz")
+    plain, _ = load_cnn(paths.plain_model)
+    dropout, _ = load_cnn(paths.dropout_model)
     plain_probs = predict_probs(plain, images)  # (B, 10)
     sampler = MCDropout(dropout, p["seed"], **engine)
     passes = sampler.sample(images, p["passes"])  # (T, B, 10)
@@ -39,7 +37,7 @@ def main(params: dict[str, Any]) -> None:
     top = median.argmax(axis=1)
     width = (high - low)[np.arange(len(top)), top]
 
-    save_npz(OUTPUT, {"passes": passes, "plain": plain_probs, "labels": labels, "images": images})
+    save_npz(paths.output, {"passes": passes, "plain": plain_probs, "labels": labels, "images": images})
     metrics = {
         "accuracy_plain": float((plain_probs.argmax(1) == labels).mean()),
         "accuracy_mc_median": float((top == labels).mean()),
@@ -47,7 +45,7 @@ def main(params: dict[str, Any]) -> None:
         "passes": p["passes"],
         "mean_interval_width_top_class": float(width.mean()),
     }
-    write_json(METRICS, metrics)
+    write_json(paths.metrics, metrics)
 
     print(
         f"mc_batch: accuracy plain {metrics['accuracy_plain']:.3f}, "
@@ -56,4 +54,16 @@ def main(params: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    run(main)
+    run(
+        main,
+        parse_paths(
+            __doc__,
+            {
+                "data": "Fashion-MNIST arrays (prepare_data stage)",
+                "plain-model": "the plain CNN (train stage)",
+                "dropout-model": "the dropout CNN (train stage)",
+                "output": "the batch, its MC passes and the plain softmax, .npz (the figures stage draws them)",
+                "metrics": "accuracies and interval width, JSON",
+            },
+        ),
+    )

@@ -7,25 +7,24 @@ confident.
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 import numpy as np
 
+from stages.cli import parse_paths
 from stages.common import run
 from uncertainty.cnn import load_cnn, predict_probs
 from uncertainty.io import save_npz, write_json
 from uncertainty.mc import MCDropout
 from uncertainty.ood_inputs import noise_images
 
-METRICS = "reports/metrics/noise.json"
-OUTPUT = "data/noise.npz"  # the image and both predictions, for the figures stage
 
-
-def main(params: dict[str, Any]) -> None:
+def main(params: dict[str, Any], paths: argparse.Namespace) -> None:
     p, engine = params["noise"], params["mc_engine"]
     image = noise_images("uniform", 1, p["seed"])  # (1, 28, 28, 1) in [0, 1)
-    plain, _ = load_cnn("models/plain.npz")
-    dropout, _ = load_cnn("models/dropout.npz")
+    plain, _ = load_cnn(paths.plain_model)
+    dropout, _ = load_cnn(paths.dropout_model)
 
     repeats = np.stack([predict_probs(plain, image)[0] for _ in range(p["repeats"])])  # (repeats, 10)
     sampler = MCDropout(dropout, p["seed"], **engine)
@@ -36,7 +35,7 @@ def main(params: dict[str, Any]) -> None:
         return {"top_class": int(probs.argmax()), "top_prob": float(probs.max())}
 
     write_json(
-        METRICS,
+        paths.metrics,
         {
             "plain": top(repeats[0]),
             "dropout_mean": top(mean),
@@ -45,7 +44,7 @@ def main(params: dict[str, Any]) -> None:
             "dropout_single_pass_class0": {f"pass_{i}": float(v) for i, v in enumerate(singles[:, 0])},
         },
     )
-    save_npz(OUTPUT, {"image": image[0], "plain": repeats[0], "dropout_mean": mean})
+    save_npz(paths.output, {"image": image[0], "plain": repeats[0], "dropout_mean": mean})
     print(
         f"noise: plain says class {repeats[0].argmax()} at {repeats[0].max():.1%}; "
         f"dropout mean says class {mean.argmax()} at {mean.max():.1%}"
@@ -53,4 +52,15 @@ def main(params: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    run(main)
+    run(
+        main,
+        parse_paths(
+            __doc__,
+            {
+                "plain-model": "the plain CNN (train stage)",
+                "dropout-model": "the dropout CNN (train stage)",
+                "output": "the image and both predictions, .npz (the figures stage draws them)",
+                "metrics": "top classes and spreads, JSON",
+            },
+        ),
+    )

@@ -7,10 +7,12 @@ noise and Gaussian noise clipped to [0, 1] (seeded).
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 import numpy as np
 
+from stages.cli import parse_paths
 from stages.common import run
 from uncertainty import metrics
 from uncertainty.evaluation import (
@@ -26,21 +28,24 @@ from uncertainty.metrics import ALL_PREDICTORS, PREDICTORS
 from uncertainty.ood_inputs import ood_sets
 from uncertainty.predictors import load_predictors, predict_all, progress
 
-PREDICTIONS = "data/predictions/test.npz"
 
-
-def main(params: dict[str, Any]) -> None:
-    arrays = load_npz(PREDICTIONS, keys=(*PREDICTORS, "labels"))
+def main(params: dict[str, Any], paths: argparse.Namespace) -> None:
+    arrays = load_npz(paths.predictions, keys=(*PREDICTORS, "labels"))
     labels = arrays["labels"]
     split = test_split(len(labels), len(labels), params["verdicts"]["seed"])
     temperatures = fitted_temperatures(arrays, labels, split)
     arrays.update(temperature_scaled(arrays, temperatures, split))
     scores_in = {name: scores(name, arrays[name]) for name in ALL_PREDICTORS}
-    plain, sampler, members = load_predictors(params)
+    plain, sampler, members = load_predictors(params, paths.models)
     passes = params["predict"]["mc_passes"]
 
     results: dict[str, Any] = {}
     fpr_grid = np.linspace(0.0, 1.0, 101)
+    roc_paths = {
+        "mnist": paths.roc_mnist,
+        "uniform_noise": paths.roc_uniform_noise,
+        "gaussian_noise": paths.roc_gaussian_noise,
+    }
     for set_name, images in ood_sets(params["ood"]).items():
         stacks = predict_all(images, plain, sampler, passes, members, progress=progress(f"ood {set_name}"))
         stacks.update(temperature_scaled(stacks, temperatures))  # OOD images: the geometric-mean T
@@ -60,11 +65,24 @@ def main(params: dict[str, Any]) -> None:
                 table[f"{predictor}.{score_name}"] = resample(fpr, tpr, fpr_grid)
         entry["n_in"], entry["n_out"] = len(score_in), len(score_out)
         results[set_name] = entry
-        write_text(f"reports/plots/roc_{set_name}.csv", wide_csv(table))
+        write_text(roc_paths[set_name], wide_csv(table))
         best = max(aurocs, key=aurocs.__getitem__)
         print(f"ood {set_name}: {len(images)} images; best AUROC {aurocs[best]:.3f} ({best})")
-    write_json("reports/metrics/ood.json", results)
+    write_json(paths.metrics, results)
 
 
 if __name__ == "__main__":
-    run(main)
+    run(
+        main,
+        parse_paths(
+            __doc__,
+            {
+                "predictions": "the test-set predictions (predict stage)",
+                "models": "the directory of trained CNNs, <name>.npz (train stage)",
+                "metrics": "AUROC, AUPR, FPR95 per OOD set, predictor and score, JSON",
+                "roc-mnist": "the ROC curves against MNIST digits, CSV (DVC plots)",
+                "roc-uniform-noise": "the ROC curves against uniform noise, CSV (DVC plots)",
+                "roc-gaussian-noise": "the ROC curves against Gaussian noise, CSV (DVC plots)",
+            },
+        ),
+    )

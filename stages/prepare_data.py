@@ -7,16 +7,16 @@ decompressed bytes, IDX header, sizes) before anything is written.
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
+from stages.cli import parse_paths
 from stages.common import run
 from uncertainty.fashion_mnist import load_fashion_mnist, locate_fashion_mnist
 from uncertainty.io import save_npz
 
-OUTPUT = "data/fashion_mnist.npz"
 
-
-def main(params: dict[str, Any]) -> None:
+def main(params: dict[str, Any], paths: argparse.Namespace) -> None:
     p = params["prepare"]
     directory = locate_fashion_mnist(p["source_dir"] or None)
     data = load_fashion_mnist(directory)
@@ -25,11 +25,13 @@ def main(params: dict[str, Any]) -> None:
         if limit:
             data[f"x_{split}"] = data[f"x_{split}"][:limit]
             data[f"y_{split}"] = data[f"y_{split}"][:limit]
-    save_npz(OUTPUT, data)
+    save_npz(paths.output, data)
     print(
-        f"prepare: {len(data['x_train'])} train / {len(data['x_test'])} test images from {directory} -> {OUTPUT}"
+        f"prepare: {len(data['x_train'])} train / {len(data['x_test'])} test images from {directory} -> {paths.output}"
     )
 
 
 if __name__ == "__main__":
-    run(main)
+    run(
+        main, parse_paths(__doc__, {"output": "the verified arrays x_train, y_train, x_test, y_test (uint8)"})
+    )

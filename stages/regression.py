@@ -7,24 +7,22 @@ and it shows most where there is no data).
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 import numpy as np
 
+from stages.cli import parse_paths
 from stages.common import run
 from uncertainty.config import format_number
 from uncertainty.io import write_json, write_text
 from uncertainty.regressors import build_regressor, train_regressors
 from uncertainty.runtime import seed_everything
 
-DATA = "data/linear.csv"
-METRICS = "reports/metrics/regression.json"
-CURVE = "reports/plots/regression_extrapolation.csv"
 
-
-def main(params: dict[str, Any]) -> None:
+def main(params: dict[str, Any], paths: argparse.Namespace) -> None:
     p = params["regression"]
-    table = np.loadtxt(DATA, delimiter=",", skiprows=1, dtype=np.float32, ndmin=2)
+    table = np.loadtxt(paths.data, delimiter=",", skiprows=1, dtype=np.float32, ndmin=2)
     x, y = table[:, :1], table[:, 1:]  # (n, 1) each
     seed_everything(min(p["seeds"].values()))
     models = {name: build_regressor(name, seed, p["units"]) for name, seed in p["seeds"].items()}
@@ -46,7 +44,7 @@ def main(params: dict[str, Any]) -> None:
     }
     for index, where in enumerate(p["spread_at"], start=1):
         metrics[f"spread_at_{format_number(where)}"] = stacked[:, index].std()
-    write_json(METRICS, metrics)
+    write_json(paths.metrics, metrics)
 
     names = list(curves)
     header = "x," + ",".join(names) + ",mean,std\n"
@@ -55,10 +53,20 @@ def main(params: dict[str, Any]) -> None:
         ",".join(f"{v:.5f}" for v in (g, *row, row.mean(), row.std())) + "\n"
         for g, row in zip(grid[:, 0], values)
     )
-    write_text(CURVE, header + rows)
+    write_text(paths.curve, header + rows)
     summary = ", ".join(f"{n} {v[0]:.2f}" for n, v in at.items())
     print(f"regression: prediction at x={tag}: {summary}")
 
 
 if __name__ == "__main__":
-    run(main)
+    run(
+        main,
+        parse_paths(
+            __doc__,
+            {
+                "data": "the linear data (linear_data stage)",
+                "metrics": "predictions and spreads, JSON",
+                "curve": "every model's extrapolation curve, CSV (DVC plots)",
+            },
+        ),
+    )

@@ -13,11 +13,13 @@ the test set per predictor on this machine (the cost table).
 
 from __future__ import annotations
 
+import argparse
 import time
 from typing import Any
 
 import numpy as np
 
+from stages.cli import parse_paths
 from stages.common import run
 from uncertainty.cnn import load_cnn, predict_probs
 from uncertainty.fashion_mnist import to_model_input
@@ -28,9 +30,6 @@ from uncertainty.metrics import expected_entropy, interval_width
 from uncertainty.ood_inputs import ood_sets
 from uncertainty.predictors import progress
 
-DATA = "data/fashion_mnist.npz"
-OUTPUT = "data/predictions/seeds.npz"
-TIMINGS = "reports/machine/inference.json"
 CURVE_SETS = ("test", "mnist")
 
 
@@ -39,16 +38,16 @@ def curve_passes(wanted: list[int], passes: int) -> list[int]:
     return [t for t in wanted if t <= passes]
 
 
-def main(params: dict[str, Any]) -> None:
+def main(params: dict[str, Any], paths: argparse.Namespace) -> None:
     p, engine = params["seeds"], params["mc_engine"]
     passes = params["predict"]["mc_passes"]
-    data = load_npz(DATA, keys=("x_test", "y_test"))
+    data = load_npz(paths.data, keys=("x_test", "y_test"))
     sets = {"test": to_model_input(data["x_test"]), **ood_sets(params["ood"])}
     arrays: dict[str, np.ndarray] = {"labels": data["y_test"].astype(np.int64)}
     seconds: dict[str, float] = {}
 
     for name in p["plain"]:
-        model, _ = load_cnn(f"models/{name}.npz")
+        model, _ = load_cnn(paths.models / f"{name}.npz")
         predict_probs(model, sets["test"][:8])  # warm-up: compile time is not the per-image cost
         for set_name, images in sets.items():
             started = time.perf_counter()
@@ -58,7 +57,7 @@ def main(params: dict[str, Any]) -> None:
         print(f"seeds: {name} done", flush=True)
 
     for name in p["dropout"]:
-        model, _ = load_cnn(f"models/{name}.npz")
+        model, _ = load_cnn(paths.models / f"{name}.npz")
         sampler = MCDropout(model, params["predict"]["seed"], **engine)
         sampler.sample(sets["test"][:8], 2)  # warm-up (XLA compiles once per shape)
         for set_name, images in sets.items():
@@ -78,9 +77,9 @@ def main(params: dict[str, Any]) -> None:
                     arrays[f"{key}__T{t}__mean_entropy"] = expected_entropy(stack[:t])
             del stack
 
-    save_npz(OUTPUT, {key: np.asarray(value) for key, value in arrays.items()})
+    save_npz(paths.output, {key: np.asarray(value) for key, value in arrays.items()})
     write_json(
-        TIMINGS,
+        paths.timings,
         {
             "machine": machine_info(),
             "test_images": len(sets["test"]),
@@ -89,9 +88,20 @@ def main(params: dict[str, Any]) -> None:
         },
     )
     print(
-        f"seeds: {len(p['plain'])} plain and {len(p['dropout'])} dropout CNNs over {len(sets)} sets -> {OUTPUT}"
+        f"seeds: {len(p['plain'])} plain and {len(p['dropout'])} dropout CNNs over {len(sets)} sets -> {paths.output}"
     )
 
 
 if __name__ == "__main__":
-    run(main)
+    run(
+        main,
+        parse_paths(
+            __doc__,
+            {
+                "data": "Fashion-MNIST arrays (prepare_data stage)",
+                "models": "the directory of trained CNNs, <name>.npz (train stage)",
+                "output": "every seeded predictor's outputs on the test and OOD sets, .npz",
+                "timings": "seconds for the test set per predictor on this machine, JSON",
+            },
+        ),
+    )

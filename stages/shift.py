@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 import numpy as np
 
+from stages.cli import parse_paths
 from stages.common import run
 from uncertainty import metrics
 from uncertainty.evaluation import fitted_temperatures, quality, temperature_scaled, test_split, wide_csv
@@ -15,19 +17,17 @@ from uncertainty.metrics import ALL_PREDICTORS, PREDICTORS
 from uncertainty.ood_inputs import rotate_images
 from uncertainty.predictors import load_predictors, predict_all
 
-DATA = "data/fashion_mnist.npz"
-PREDICTIONS = "data/predictions/test.npz"  # for the temperatures, fitted on the test set
 QUANTITIES = ("accuracy", "nll", "ece", "entropy")
 
 
-def main(params: dict[str, Any]) -> None:
+def main(params: dict[str, Any], paths: argparse.Namespace) -> None:
     p = params["shift"]
-    data = load_npz(DATA, keys=("x_test", "y_test"))
+    data = load_npz(paths.data, keys=("x_test", "y_test"))
     limit = p["test_limit"] or len(data["x_test"])
     images, labels = to_model_input(data["x_test"][:limit]), data["y_test"][:limit].astype(np.int64)
-    plain, sampler, members = load_predictors(params)
+    plain, sampler, members = load_predictors(params, paths.models)
     passes, bins = params["predict"]["mc_passes"], params["evaluate"]["ece_bins"]
-    test = load_npz(PREDICTIONS, keys=(*PREDICTORS, "labels"))
+    test = load_npz(paths.predictions, keys=(*PREDICTORS, "labels"))  # for the temperatures
     n_test = len(test["labels"])
     temperatures = fitted_temperatures(
         test, test["labels"], test_split(n_test, n_test, params["verdicts"]["seed"])
@@ -53,13 +53,25 @@ def main(params: dict[str, Any]) -> None:
             ),
             flush=True,
         )
-    write_json("reports/metrics/shift.json", results)
+    write_json(paths.metrics, results)
     columns: dict[str, np.ndarray] = {"angle": np.array(p["angles"], float)}
     for name in ALL_PREDICTORS:
         for q in QUANTITIES:
             columns[f"{name}.{q}"] = np.array(series[name][q])
-    write_text("reports/plots/shift.csv", wide_csv(columns))
+    write_text(paths.curve, wide_csv(columns))
 
 
 if __name__ == "__main__":
-    run(main)
+    run(
+        main,
+        parse_paths(
+            __doc__,
+            {
+                "data": "Fashion-MNIST arrays (prepare_data stage)",
+                "predictions": "the test-set predictions, for the temperatures (predict stage)",
+                "models": "the directory of trained CNNs, <name>.npz (train stage)",
+                "metrics": "accuracy, NLL, ECE, entropy per predictor and angle, JSON",
+                "curve": "the same against the angle, CSV (DVC plots)",
+            },
+        ),
+    )

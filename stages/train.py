@@ -1,20 +1,23 @@
-"""Stage (one per model in train.models): train a CNN (SPEC 1.4, 1.5) on Fashion-MNIST.
+"""Stage (one per model in train.models): train a CNN on Fashion-MNIST (docs/article.md 1.4, 1.5).
 
-    python -m stages.train plain
+    python -m stages.train plain --data data/fashion_mnist.npz --model models/plain.npz \
+        --metrics reports/metrics/train_plain.json --history reports/plots/train_plain.csv \
+        --machine reports/machine/train_plain.json
 
-Writes models/<name>.npz (weights + build spec, byte-stable), the metrics
-reports/metrics/train_<name>.json, the per-epoch history
-reports/plots/train_<name>.csv (declared as DVC plots; the training_figures
-stage draws it) and reports/machine/train_<name>.json: the CPU that trained it and the seconds it took,
-since another CPU rounds differently from the first step on (README, "Reproducibility").
+dvc.yaml defines the paths once and passes them. Writes the model (weights + build
+spec, byte-stable), its metrics, its per-epoch history as Keras' CSVLogger writes it
+(epochs from 0; declared as DVC plots, drawn by the training_figures stage) and the
+machine record: the CPU that trained it and the seconds it took, since another CPU
+rounds differently from the first step on (README, "Reproducibility").
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 import time
 from typing import Any
 
+from stages.cli import parse_paths
 from stages.common import run
 from uncertainty.cnn import save_cnn
 from uncertainty.errors import PipelineError
@@ -22,19 +25,17 @@ from uncertainty.fashion_mnist import one_hot, to_model_input
 from uncertainty.io import load_npz, write_json, write_text
 from uncertainty.machine import machine_info
 from uncertainty.runtime import seed_everything
-from uncertainty.training import HISTORY_COLUMNS, evaluate, history_csv, train_cnn
-
-DATA = "data/fashion_mnist.npz"
+from uncertainty.training import evaluate, train_cnn
 
 
-def train(params: dict[str, Any], name: str) -> None:
+def train(params: dict[str, Any], name: str, paths: argparse.Namespace) -> None:
     p = params["train"]
     if name not in p["models"]:
         raise PipelineError(
             f"params.yaml: train.models has no model {name!r}; defined: {', '.join(p['models'])}"
         )
     spec = p["models"][name]
-    data = load_npz(DATA, keys=("x_train", "y_train", "x_test", "y_test"))
+    data = load_npz(paths.data, keys=("x_train", "y_train", "x_test", "y_test"))
     x_train, y_train = to_model_input(data["x_train"]), one_hot(data["y_train"])
     x_test, y_test = to_model_input(data["x_test"]), one_hot(data["y_test"])
 
@@ -44,7 +45,7 @@ def train(params: dict[str, Any], name: str) -> None:
         f"train {name}: dropout {spec['dropout_rate']}, seed {spec['seed']}, {len(x_train)} images",
         flush=True,
     )
-    model, history = train_cnn(
+    model, history, history_csv = train_cnn(
         spec["dropout_rate"],
         spec["seed"],
         (x_train, y_train),
@@ -53,13 +54,14 @@ def train(params: dict[str, Any], name: str) -> None:
         p["batch_size"],
         p["learning_rate"],
         p["strategy"],
+        p["steps_per_execution"],
     )
     seconds = time.perf_counter() - started  # fit only: the training cost of this model on this machine
     test = evaluate(model, (x_test, y_test))
 
-    save_cnn(f"models/{name}.npz", model, {"name": name, **spec})
+    save_cnn(paths.model, model, {"name": name, **spec})
     write_json(
-        f"reports/metrics/train_{name}.json",
+        paths.metrics,
         {
             "test_accuracy": test["accuracy"],
             "test_loss": test["loss"],
@@ -68,19 +70,28 @@ def train(params: dict[str, Any], name: str) -> None:
             "params": model.count_params(),
         },
     )
-    write_text(f"reports/plots/train_{name}.csv", history_csv(history, HISTORY_COLUMNS))
+    write_text(paths.history, history_csv)
     epochs = len(history["loss"])
     write_json(
-        f"reports/machine/train_{name}.json",
+        paths.machine,
         {"machine": machine_info(), "train_seconds": seconds, "epochs": epochs, "images": len(x_train)},
     )
     print(f"train {name}: test accuracy {test['accuracy']:.4f}, test loss {test['loss']:.4f}")
 
 
 def main() -> None:
-    if len(sys.argv) != 2:
-        sys.exit("usage: python -m stages.train <model name from train.models>")
-    run(lambda params: train(params, sys.argv[1]))
+    paths = parse_paths(
+        __doc__,
+        {
+            "data": "Fashion-MNIST arrays (prepare_data stage)",
+            "model": "the trained CNN, .npz",
+            "metrics": "test and final training loss and accuracy, JSON",
+            "history": "the per-epoch history, CSV (DVC plots)",
+            "machine": "the CPU that trained it and the seconds it took, JSON",
+        },
+        positional={"name": "model name from train.models"},
+    )
+    run(train, paths.name, paths)
 
 
 if __name__ == "__main__":

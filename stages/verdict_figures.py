@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import pandas as pd
 
+from stages.cli import parse_paths
 from uncertainty.plots import plot_quality_against_cost
-
-FIGURE = "reports/figures/quality_against_cost.png"
 
 
 def main() -> None:
-    passes = pd.read_csv("reports/plots/curve_passes.csv")
-    members = pd.read_csv("reports/plots/curve_members.csv")
-    plot_quality_against_cost(
-        {c: passes[c].to_numpy() for c in passes}, {c: members[c].to_numpy() for c in members}, FIGURE
+    paths = parse_paths(
+        __doc__,
+        {
+            "curve-passes": "quality against MC passes T (verdicts stage)",
+            "curve-members": "quality against ensemble size M (verdicts stage)",
+            "figure": "the figure, PNG",
+        },
     )
-    print(f"verdict_figures: {FIGURE}")
+    passes = pd.read_csv(paths.curve_passes)
+    members = pd.read_csv(paths.curve_members)
+    plot_quality_against_cost(
+        {c: passes[c].to_numpy() for c in passes}, {c: members[c].to_numpy() for c in members}, paths.figure
+    )
+    print(f"verdict_figures: {paths.figure}")
 
 
 if __name__ == "__main__":

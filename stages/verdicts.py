@@ -21,17 +21,18 @@ geometric mean of the two temperatures.
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from stages.cli import parse_paths
 from stages.common import run
 from uncertainty import verdicts as v
 from uncertainty.io import load_npz, read_json, write_json, write_text
 from uncertainty.metrics import expected_entropy
 
-SEEDS = "data/predictions/seeds.npz"
 OOD_SETS = ("mnist", "uniform_noise", "gaussian_noise")
 # The verdict table: (comparison name, A, B, paired). Paired: the same trainings on both sides.
 COMPARISONS = (
@@ -193,9 +194,9 @@ def claims(
     }
 
 
-def main(params: dict[str, Any]) -> None:
+def main(params: dict[str, Any], paths: argparse.Namespace) -> None:
     p = params["verdicts"]
-    arrays = load_npz(SEEDS, keys=("labels",))
+    arrays = load_npz(paths.predictions, keys=("labels",))
     labels = arrays["labels"]
     predictors, temperatures = build_predictors(arrays, params, labels)
     sizes = {"test": len(labels), **{o: len(arrays[f"{params['seeds']['plain'][0]}__{o}"]) for o in OOD_SETS}}
@@ -230,18 +231,18 @@ def main(params: dict[str, Any]) -> None:
     found = claims(
         seeds,
         verdicts,
-        read_json("reports/metrics/regression.json"),
-        read_json("reports/metrics/mc_batch.json"),
+        read_json(paths.regression_metrics),
+        read_json(paths.mc_batch_metrics),
     )
 
-    write_json("reports/metrics/per_seed.json", per_seed)
-    write_json("reports/metrics/seeds.json", seeds)
-    write_json("reports/metrics/verdicts.json", verdicts)
-    write_json("reports/metrics/temperature.json", temperatures)
-    write_json("reports/metrics/claims.json", found)
+    write_json(paths.per_seed, per_seed)
+    write_json(paths.seeds, seeds)
+    write_json(paths.verdicts, verdicts)
+    write_json(paths.temperature, temperatures)
+    write_json(paths.claims, found)
     by_passes, by_members = curves(arrays, params, labels)
-    write_text("reports/plots/curve_passes.csv", by_passes)
-    write_text("reports/plots/curve_members.csv", by_members)
+    write_text(paths.curve_passes, by_passes)
+    write_text(paths.curve_members, by_members)
     for name in ("mc_dropout_vs_plain", "ensemble_vs_plain", "mc_dropout_vs_plain_ts"):
         words = ", ".join(
             f"{m} {d['verdict']}"
@@ -252,4 +253,21 @@ def main(params: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    run(main)
+    run(
+        main,
+        parse_paths(
+            __doc__,
+            {
+                "predictions": "every seeded predictor's outputs (seeds stage)",
+                "regression-metrics": "the regressors' spreads, for the claims (regression stage)",
+                "mc-batch-metrics": "the MC batch's accuracies, for the claims (mc_batch stage)",
+                "per-seed": "predictor -> model -> metric, JSON",
+                "seeds": "predictor -> metric -> mean, std and intervals over seeds, JSON",
+                "verdicts": "comparison -> metric -> difference, interval, verdict, JSON",
+                "temperature": "the cross-fitted temperatures, JSON",
+                "claims": "the article's claims, held or failed, JSON",
+                "curve-passes": "quality against MC passes T, CSV (DVC plots)",
+                "curve-members": "quality against ensemble size M, CSV (DVC plots)",
+            },
+        ),
+    )

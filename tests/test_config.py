@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,7 @@ import pytest
 import yaml
 
 from tests.pipeline import DELETE, set_key
-from uncertainty.config import load_params, validate
+from uncertainty.config import Params, load_params, validate, validate_typed
 from uncertainty.errors import PipelineError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,3 +130,134 @@ def test_not_a_mapping(tmp_path: Path) -> None:
     path.write_text("- just\n- a list\n")
     with pytest.raises(PipelineError, match="must be a mapping"):
         load_params(path)
+
+
+def test_schema_reads_as_the_file_does() -> None:
+    """One typed section per section of params.yaml, in the file's order."""
+    assert list(Params.model_fields) == list(DEFAULTS)
+
+
+@pytest.mark.parametrize("section", list(DEFAULTS))
+def test_every_section_round_trips_through_the_typed_model(section: str) -> None:
+    """The typed model holds the file itself: the same keys, values and int/float types."""
+    typed = validate_typed(copy.deepcopy(DEFAULTS)).model_dump(exclude_unset=True)[section]
+    assert typed == DEFAULTS[section]
+    assert repr(typed) == repr(DEFAULTS[section])
+    assert validate(copy.deepcopy(DEFAULTS))[section] == DEFAULTS[section]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "line"),
+    [
+        (
+            "mc_batch.pases",
+            1000,
+            "params.yaml: unknown key 'mc_batch.pases' in mc_batch (did you mean 'passes'?); "
+            "valid keys: seed, batch_index, batch_size, passes, percentiles, positions",
+        ),
+        (
+            "train.models.dropout_2.dropout_rat",
+            0.1,
+            "params.yaml: unknown key 'train.models.dropout_2.dropout_rat' in train.models.dropout_2 "
+            "(did you mean 'dropout_rate'?); valid keys: dropout_rate, seed, epochs",
+        ),
+    ],
+)
+def test_misspelt_nested_key_names_the_nearest_valid_key(key: str, value: Any, line: str) -> None:
+    with pytest.raises(PipelineError) as error:
+        validate(edited(key, value))
+    assert str(error.value) == line
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "line"),
+    [
+        ("train.epochs", True, "params.yaml: train.epochs must be an integer, got True"),
+        ("linear_data.seed", False, "params.yaml: linear_data.seed must be an integer, got False"),
+        ("mc_engine.chunk_passes", True, "params.yaml: mc_engine.chunk_passes must be an integer, got True"),
+        ("mc_batch.positions", [0, True], "params.yaml: mc_batch.positions[1] must be an integer, got True"),
+        ("train.learning_rate", True, "params.yaml: train.learning_rate must be a number, got True"),
+        ("mc_engine.jit_compile", 1, "params.yaml: mc_engine.jit_compile must be true or false, got 1"),
+    ],
+)
+def test_bool_is_not_a_number_nor_a_number_a_bool(key: str, value: Any, line: str) -> None:
+    """YAML's yes/true is a bool, and bool is an int in Python: the schema still tells them apart."""
+    with pytest.raises(PipelineError) as error:
+        validate(edited(key, value))
+    assert str(error.value) == line
+
+
+def first_line(params: dict[str, Any]) -> str:
+    with pytest.raises(PipelineError) as error:
+        validate(params)
+    return str(error.value)
+
+
+def test_many_mistakes_give_exactly_one_line_the_first_in_the_file() -> None:
+    """Pydantic finds every mistake; the message is one line, about the one met first going down the file.
+
+    At each level: unknown keys, then missing keys, then the values, in the file's order.
+    """
+    params = edited("linear_data.seed", -1)
+    set_key(params, "train.epochs", 0)
+    set_key(params, "train.epoch", 16)
+    set_key(params, "verdicts", DELETE)
+    assert first_line(params) == "params.yaml: missing key 'verdicts' in top level"
+    params["verdicts"] = copy.deepcopy(DEFAULTS["verdicts"])
+    assert first_line(params) == "params.yaml: linear_data.seed must be in [0, 2147483647], got -1"
+    params["linear_data"]["seed"] = 84
+    assert first_line(params) == (
+        "params.yaml: unknown key 'train.epoch' in train (did you mean 'epochs'?); "
+        "valid keys: epochs, batch_size, learning_rate, strategy, steps_per_execution, models"
+    )
+    del params["train"]["epoch"]
+    assert first_line(params) == "params.yaml: train.epochs must be an integer >= 1, got 0"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "line"),
+    [
+        # A list too short is reported before a bad item in it.
+        ("seeds.plain", [1], "params.yaml: seeds.plain must have at least 2 item(s), got [1]"),
+        # A mapping entry's bad name is reported before anything wrong in its value.
+        (
+            "train.models",
+            {"a-b": 1},
+            "params.yaml: train.models has an invalid model name 'a-b' (letters, digits, _), got 'a-b'",
+        ),
+        # Numbers are quoted as the file wrote them: 0, not 0.0.
+        (
+            "train.models.dropout.dropout_rate",
+            0,
+            "params.yaml: train.models.dropout.dropout_rate must be in (0, 1), got 0",
+        ),
+        (
+            "train.models.dropout.epochs",
+            None,
+            "params.yaml: train.models.dropout.epochs must be an integer, got None",
+        ),
+        (
+            "linear_data.slope",
+            float("inf"),
+            "params.yaml: linear_data.slope must be a finite number, got inf",
+        ),
+    ],
+)
+def test_exact_line(key: str, value: Any, line: str) -> None:
+    with pytest.raises(PipelineError) as error:
+        validate(edited(key, value))
+    assert str(error.value) == line
+
+
+def test_a_model_may_set_its_own_epochs() -> None:
+    assert validate_typed(edited("train.models.dropout.epochs", 4)).train.models["dropout"].epochs == 4
+    assert validate_typed(copy.deepcopy(DEFAULTS)).train.models["dropout"].epochs is None
+
+
+def test_importing_the_schema_does_not_import_tensorflow() -> None:
+    """check_params runs before every `dvc repro` and must stay well under a second."""
+    code = "import sys, uncertainty.config; print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

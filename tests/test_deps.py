@@ -10,6 +10,8 @@ superfluous one means it re-runs (say, retrains) for nothing.
 from __future__ import annotations
 
 import ast
+import itertools
+import shlex
 from pathlib import Path
 
 import pytest
@@ -95,3 +97,32 @@ def test_training_depends_on_nothing_it_does_not_run() -> None:
     train = closure(command_module(stages()["train"]))
     for module in ("plots", "regressors", "ood_inputs", "mc", "metrics", "config", "report", "verdicts"):
         assert f"uncertainty/{module}.py" not in train, module
+
+
+def resolved_stages() -> dict[str, object]:
+    """Every stage as DVC resolves dvc.yaml (vars interpolated, foreach expanded), by address."""
+    from dvc.repo import Repo
+
+    with Repo(str(ROOT)) as repo:
+        return {stage.addressing: stage for stage in repo.index.stages}
+
+
+def test_every_stage_is_given_what_it_declares() -> None:
+    """Each path on a stage's command line is one of its deps or outs (or a directory of its outs),
+    and each of its outs is on its command line.
+
+    dvc.yaml defines each path once, in `vars`, and uses it in the cmd and in deps/outs; this catches
+    a path passed but not tracked, and an output declared but written elsewhere.
+    """
+    for address, stage in resolved_stages().items():
+        words = shlex.split(stage.cmd)  # type: ignore[attr-defined]
+        given = [value for option, value in itertools.pairwise(words) if option.startswith("--")]
+        assert given, address
+        deps = {str(dep.def_path) for dep in stage.deps}  # type: ignore[attr-defined]
+        outs = {str(out.def_path) for out in stage.outs}  # type: ignore[attr-defined]
+        for path in given:
+            declared = path in deps or path in outs or any(out.startswith(f"{path}/") for out in outs)
+            assert declared, (address, path)
+        # and every output is given: as itself, or inside a directory the stage is given
+        given_outs = {out for out in outs if any(out == path or out.startswith(f"{path}/") for path in given)}
+        assert given_outs == outs, (address, sorted(outs - given_outs))

@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 import pytest
-from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+import scipy.stats
+from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score, roc_curve
 
 from uncertainty import metrics as m
 
@@ -92,6 +93,28 @@ def test_nll_tiny_probabilities_stay_finite():
 
 
 # --------------------------------------------------------------------------- Brier
+
+
+def _random_probs(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
+    logits = rng.normal(size=(n, k)) * 3
+    return np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+
+
+def test_nll_and_brier_agree_with_scikit_learn_on_random_data():
+    # scikit-learn's log_loss and multi-class Brier score compute the same quantities
+    # (its log_loss clips at machine epsilon, ours at 1e-12: no probability here comes near either).
+    rng = np.random.default_rng(3)
+    probs = _random_probs(rng, 500, 10)
+    labels = rng.integers(0, 10, 500)
+    np.testing.assert_allclose(m.nll(probs, labels), log_loss(labels, probs, labels=range(10)), rtol=1e-12)
+    np.testing.assert_allclose(
+        m.brier(probs, labels), brier_score_loss(labels, probs, labels=range(10)), rtol=1e-12
+    )
+
+
+def test_entropy_agrees_with_scipy_stats_on_random_data():
+    probs = _random_probs(np.random.default_rng(4), 200, 10)
+    np.testing.assert_allclose(m.entropy(probs), scipy.stats.entropy(probs, axis=1), rtol=1e-12)
 
 
 def test_brier_hand_case():

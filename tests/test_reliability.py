@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import signal
 import subprocess
 import time
@@ -254,9 +255,10 @@ def test_stages_never_touch_the_network(tiny_repo: Path, tmp_path: Path) -> None
         text=True,
     )
     assert "blocked by the test" in probe.stderr  # the guard is active
+    lock = yaml.safe_load((tiny_repo / "dvc.lock").read_text())["stages"]
     for stage in ("prepare_data", "ood"):
         result = subprocess.run(
-            ["python", "-m", f"stages.{stage}"],
+            shlex.split(lock[stage]["cmd"]),  # the command as dvc.yaml resolves it, paths included
             cwd=tiny_repo,
             env=environment,
             capture_output=True,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from uncertainty.training import make_dataset
+from uncertainty.runtime import seed_everything
+from uncertainty.training import make_dataset, train_cnn
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,6 +29,38 @@ def test_dataset_shuffles_from_its_seed_and_keeps_every_sample() -> None:
     assert order(1) != order(2)
 
 
+def _tiny_training(seed: int, steps_per_execution: int) -> tuple[list[np.ndarray], dict, str]:
+    rng = np.random.default_rng(0)
+    x = rng.random((200, 28, 28, 1), dtype=np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 200)]
+    seed_everything(seed)
+    model, history, csv_text = train_cnn(
+        0.1, seed, (x, y), (x[:50], y[:50]), 2, 32, 0.001, steps_per_execution=steps_per_execution, verbose=0
+    )
+    return model.get_weights(), history, csv_text
+
+
+def test_history_is_keras_csv_logger_output_with_one_row_per_epoch() -> None:
+    _, history, csv_text = _tiny_training(5, 1)
+    table = pd.read_csv(io.StringIO(csv_text))
+    assert list(table.columns) == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"]
+    assert table["epoch"].tolist() == [0, 1]  # CSVLogger counts epochs from 0
+    for column in ("accuracy", "loss", "val_accuracy", "val_loss"):
+        np.testing.assert_allclose(table[column], history[column], rtol=1e-12)
+
+
+def test_steps_per_execution_trains_the_same_steps() -> None:
+    # 7 steps of 32 images an epoch (the last one 8 images), 4 steps per call: the same
+    # updates in the same order. The graph differs, so oneDNN may round differently;
+    # 1e-5 is far below what another seed moves (checked below).
+    weights_one, _, _ = _tiny_training(5, 1)
+    weights_four, _, _ = _tiny_training(5, 4)
+    for one, four in zip(weights_one, weights_four, strict=True):
+        np.testing.assert_allclose(four, one, atol=1e-5)
+    weights_other_seed, _, _ = _tiny_training(6, 4)
+    assert max(np.abs(a - b).max() for a, b in zip(weights_four, weights_other_seed, strict=True)) > 1e-2
+
+
 def test_one_training_step_under_mirrored_strategy_on_two_logical_cpus() -> None:
     # Logical devices must be configured before TensorFlow initialises: a fresh process.
     code = """
@@ -39,7 +74,7 @@ assert strategy.num_replicas_in_sync == 2, strategy.num_replicas_in_sync
 rng = np.random.default_rng(0)
 x = rng.random((64, 28, 28, 1), dtype=np.float32)
 y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 64)]
-model, history = train_cnn(0.1, 1, (x, y), (x[:32], y[:32]), 1, 32, 0.001, "mirrored", verbose=0)
+model, history, _ = train_cnn(0.1, 1, (x, y), (x[:32], y[:32]), 1, 32, 0.001, "mirrored", verbose=0)
 assert len(history["loss"]) == 1 and np.isfinite(history["loss"][0])
 print("replicas", strategy.num_replicas_in_sync)
 """

@@ -59,11 +59,14 @@ def build_cnn(dropout_rate: float = 0.0) -> keras.Sequential:
     )
 
 
-def compile_cnn(model: keras.Model, learning_rate: float) -> None:
+def compile_cnn(model: keras.Model, learning_rate: float, steps_per_execution: int = 1) -> None:
+    if steps_per_execution < 1:
+        raise ValueError(f"steps_per_execution must be >= 1, got {steps_per_execution}")
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss="categorical_crossentropy",
         metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
     )
 
 

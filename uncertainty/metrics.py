@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy.special
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
 # Probabilities are checked to lie in [0, 1] up to this slack (float32 softmax round-off).
@@ -136,10 +137,8 @@ def _top_label(probs: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 def _entropy_last_axis(p: np.ndarray) -> np.ndarray:
-    """-Σ_k p_k log p_k over the last axis, in nats, with 0·log 0 = 0."""
-    positive = p > 0.0
-    log_p = np.log(np.where(positive, p, 1.0))
-    return -np.sum(np.where(positive, p * log_p, 0.0), axis=-1)
+    """-Σ_k p_k log p_k over the last axis, in nats: scipy's `entr` is -x log x with 0·log 0 = 0."""
+    return np.sum(scipy.special.entr(p), axis=-1)
 
 
 # --------------------------------------------------------------------------- predictive performance
@@ -168,8 +167,7 @@ def nll_from_passes(passes: Any, labels: Any) -> float:
     t, n, k = p.shape
     y = _as_labels(labels, n, k)
     log_p = np.log(np.maximum(p[:, np.arange(n), y], _NLL_FLOOR))  # (T, N)
-    peak = log_p.max(axis=0)
-    log_mean = peak + np.log(np.sum(np.exp(log_p - peak), axis=0)) - np.log(t)
+    log_mean = scipy.special.logsumexp(log_p, axis=0) - np.log(t)  # (N,) log p̄_n(y_n)
     return float(-np.mean(log_mean))
 
 

@@ -26,7 +26,7 @@ def read_params(path: str | Path = PARAMS_FILE) -> dict[str, Any]:
     except FileNotFoundError:
         raise PipelineError(f"{path}: file not found; run from the project root") from None
     except yaml.YAMLError:
-        raise PipelineError(f"{path}: malformed YAML; `python -m stages.check_params` says where") from None
+        raise PipelineError(f"{path}: malformed YAML; `dvc repro check_params` says where") from None
     if not isinstance(params, dict):
-        raise PipelineError(f"{path}: must be a mapping of sections; run `python -m stages.check_params`")
+        raise PipelineError(f"{path}: must be a mapping of sections; run `dvc repro check_params`")
     return params

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -12,13 +13,16 @@ from uncertainty.cnn import load_cnn, predict_probs
 from uncertainty.mc import MCDropout
 
 
-def load_predictors(params: dict[str, Any]) -> tuple[Any, MCDropout, list[Any]]:
-    """The plain CNN, an MC sampler over the dropout CNN, and the ensemble members (predict.ensemble)."""
+def load_predictors(params: dict[str, Any], models: str | Path) -> tuple[Any, MCDropout, list[Any]]:
+    """The plain CNN, an MC sampler over the dropout CNN, and the ensemble members (predict.ensemble).
+
+    `models` is the directory the train stages write, one <name>.npz per model in train.models.
+    """
     p, engine = params["predict"], params["mc_engine"]
-    plain, _ = load_cnn("models/plain.npz")
-    dropout, _ = load_cnn("models/dropout.npz")
+    plain, _ = load_cnn(Path(models, "plain.npz"))
+    dropout, _ = load_cnn(Path(models, "dropout.npz"))
     sampler = MCDropout(dropout, p["seed"], **engine)
-    members = [load_cnn(f"models/{name}.npz")[0] for name in p["ensemble"]]
+    members = [load_cnn(Path(models, f"{name}.npz"))[0] for name in p["ensemble"]]
     return plain, sampler, members
 
 

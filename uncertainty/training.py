@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -44,34 +46,34 @@ def train_cnn(
     batch_size: int,
     learning_rate: float,
     strategy: str = "default",
+    steps_per_execution: int = 1,
     verbose: int = 2,
-) -> tuple[keras.Model, dict[str, list[float]]]:
-    """Build and fit one CNN; returns the model and its per-epoch history."""
+) -> tuple[keras.Model, dict[str, list[float]], str]:
+    """Build and fit one CNN -> (model, per-epoch history, that history as Keras' CSVLogger wrote it).
+
+    steps_per_execution > 1 runs that many training steps per call into the
+    compiled graph (the same updates in the same order; the graph differs, so
+    oneDNN may round differently: a param, measured in `make bench`).
+    The CSV is logged into a temporary directory and returned as text, so a
+    run killed mid-training leaves no partial history beside the outputs.
+    """
     with get_strategy(strategy).scope():
         model = build_cnn(dropout_rate)
-        compile_cnn(model, learning_rate)
-    history = model.fit(
-        make_dataset(*train_data, batch_size, seed=seed),
-        epochs=epochs,
-        validation_data=make_dataset(*validation_data, 1024),
-        shuffle=False,  # the dataset reshuffles itself from the seed; fit's own shuffle would only warn
-        verbose=verbose,
-    )
-    return model, {key: [float(v) for v in values] for key, values in history.history.items()}
+        compile_cnn(model, learning_rate, steps_per_execution)
+    with tempfile.TemporaryDirectory() as directory:
+        log = Path(directory) / "history.csv"
+        history = model.fit(
+            make_dataset(*train_data, batch_size, seed=seed),
+            epochs=epochs,
+            validation_data=make_dataset(*validation_data, 1024),
+            shuffle=False,  # the dataset reshuffles itself from the seed; fit's own shuffle would only warn
+            callbacks=[keras.callbacks.CSVLogger(str(log))],
+            verbose=verbose,
+        )
+        history_csv = log.read_text()
+    return model, {key: [float(v) for v in values] for key, values in history.history.items()}, history_csv
 
 
 def evaluate(model: keras.Model, data: tuple[np.ndarray, np.ndarray]) -> dict[str, Any]:
     loss, accuracy = model.evaluate(make_dataset(*data, 1024), verbose=0)
     return {"loss": float(loss), "accuracy": float(accuracy)}
-
-
-HISTORY_COLUMNS = ("loss", "accuracy", "val_loss", "val_accuracy")
-
-
-def history_csv(history: dict[str, list[float]], columns: tuple[str, ...] = HISTORY_COLUMNS) -> str:
-    """Per-epoch history -> CSV text `epoch,<columns>` (epochs from 1), 6 decimals: byte-stable."""
-    rows = "".join(
-        f"{epoch + 1}," + ",".join(f"{history[c][epoch]:.6f}" for c in columns) + "\n"
-        for epoch in range(len(history["loss"]))
-    )
-    return "epoch," + ",".join(columns) + "\n" + rows
