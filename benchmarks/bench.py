@@ -144,37 +144,18 @@ print(json.dumps({{"seconds": seconds, "images": len(images), "shape": list(out.
     return record
 
 
-def train_epoch(images: int, *options: str) -> dict[str, Any]:
-    """Start one `benchmarks.train_epoch` process; its JSON line."""
-    return json.loads(
-        _run_module("benchmarks.train_epoch", "--images", str(images), *options).splitlines()[-1]
-    )
-
-
-def _run_module(module: str, *arguments: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", module, *arguments], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    return result.stdout
-
-
-def side_by_side(images: int, *options: str) -> dict[str, Any]:
-    """Two one-thread trainings at once, one per core: their combined samples/s."""
-    command = [
-        sys.executable,
-        "-m",
-        "benchmarks.train_epoch",
-        "--images",
-        str(images),
-        "--threads",
-        "1",
-        *options,
+def train_epochs(images: int, *options: str, processes: int = 1) -> list[dict[str, Any]]:
+    """Start `processes` `benchmarks.train_epoch` processes at once (same options); their JSON lines."""
+    command = [sys.executable, "-m", "benchmarks.train_epoch", "--images", str(images), *options]
+    running = [
+        subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(processes)
     ]
-    processes = [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True) for _ in range(2)]
-    records = [json.loads(process.communicate()[0].splitlines()[-1]) for process in processes]
-    if any(process.returncode for process in processes):
-        raise RuntimeError(f"{command}: a training process failed")
-    return {"samples_per_second": sum(r["samples_per_second"] for r in records), "each": records}
+    outputs = [process.communicate() for process in running]
+    for process, (_, stderr) in zip(running, outputs, strict=True):
+        if process.returncode:
+            raise RuntimeError(f"{' '.join(command)} failed:\n{stderr[-2000:]}")
+    return [json.loads(stdout.splitlines()[-1]) for stdout, _ in outputs]
 
 
 # Ways to train the article's CNN (batch 128, Adam 1e-3, seed 84), each in a fresh process.
@@ -204,9 +185,11 @@ def bench_training(images: int, matmul: float, flops_per_image: int, bfloat16_na
     rates: dict[str, float] = {}
     for name, options in candidates.items():
         print(f"  training: {name} ...", flush=True)
-        rates[name] = train_epoch(images, *options)["samples_per_second"]
+        rates[name] = train_epochs(images, *options)[0]["samples_per_second"]
     print("  training: two one-thread processes at once ...", flush=True)
-    rates["two_processes_one_thread_each"] = side_by_side(images)["samples_per_second"]
+    # Two one-thread trainings at once, one per core: their combined samples/s.
+    both = train_epochs(images, "--threads", "1", processes=2)
+    rates["two_processes_one_thread_each"] = sum(record["samples_per_second"] for record in both)
     baseline = rates["pipeline"]
     return {
         "images": images,
