@@ -6,6 +6,9 @@ Prints one JSON line: {"samples_per_second": ..., ...}. Thread counts must be se
 before TensorFlow starts, so every way of training that `make bench` compares
 runs in its own process, with the same data, seed, batch and warm-up.
 
+--batch-shards K computes each batch as K slices of one CNN (the train stage's
+`train.batch_shards`), with the cores split among them unless --threads is given.
+
 --towers K trains K CNNs in one graph (a functional model of K independent
 towers, each with its own inputs, shuffled from its own seed, and its own loss):
 the executor can run one tower's ops while another's wait, with each op on one
@@ -31,6 +34,7 @@ def main() -> None:
     parser.add_argument("--jit-compile", action="store_true")
     parser.add_argument("--precision", choices=("float32", "mixed_bfloat16"), default="float32")
     parser.add_argument("--towers", type=int, default=1)
+    parser.add_argument("--batch-shards", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=84)
     args = parser.parse_args()
@@ -38,16 +42,19 @@ def main() -> None:
     import keras
     import tensorflow as tf
 
+    from uncertainty.runtime import seed_everything, set_threads_for_shards
+
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(max(2, args.towers))
+        tf.config.threading.set_inter_op_parallelism_threads(max(2, args.towers, args.batch_shards))
+    else:
+        set_threads_for_shards(args.batch_shards)  # the train stage's threads
     keras.mixed_precision.set_global_policy(args.precision)
 
-    from uncertainty.cnn import build_cnn
+    from uncertainty.cnn import IMAGE_SHAPE, build_cnn
     from uncertainty.fashion_mnist import one_hot, to_model_input
     from uncertainty.io import load_npz
-    from uncertainty.runtime import seed_everything
-    from uncertainty.training import make_dataset
+    from uncertainty.training import BatchShards, make_dataset
 
     data = load_npz("data/fashion_mnist.npz", keys=("x_train", "y_train"))
     x, y = to_model_input(data["x_train"][: args.images]), one_hot(data["y_train"][: args.images])
@@ -56,6 +63,8 @@ def main() -> None:
     towers = [build_cnn(0.0) for _ in range(args.towers)]
     if args.towers == 1:
         model = towers[0]
+        if args.batch_shards > 1:
+            model = keras.Sequential([keras.Input(IMAGE_SHAPE), BatchShards(model, args.batch_shards)])
     else:
         inputs = [keras.Input((28, 28, 1)) for _ in towers]
         model = keras.Model(inputs, [tower(i) for tower, i in zip(towers, inputs, strict=True)])
@@ -103,6 +112,8 @@ def main() -> None:
                 "epoch_seconds": best,
                 "images": len(x),
                 "towers": args.towers,
+                "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+                "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
             }
         )
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from uncertainty.cnn import build_cnn, compile_cnn
+from uncertainty.cnn import IMAGE_SHAPE, build_cnn, compile_cnn
 from uncertainty.runtime import get_strategy
 
 
@@ -37,6 +38,39 @@ def make_dataset(
     )
 
 
+class BatchShards(keras.layers.Layer):
+    """The CNN applied to `shards` contiguous slices of each batch, outputs concatenated in order.
+
+    (batch, 28, 28, 1) -> shards of batch // shards images -> the CNN on each -> (batch, 10).
+    The loss over the concatenated outputs is the same mean over the same images, so the
+    gradient is the same sum, added up in another order: the article's update, rounded
+    differently. The slices are independent branches of the step's graph; with one
+    intra-op thread per shard (`runtime.set_threads`), TensorFlow's executor runs them on
+    the cores at once, which these small oneDNN convolutions use better than one op split
+    over two threads (`make bench`: batch_shards_2). Every weight is the CNN's own.
+    """
+
+    def __init__(self, cnn: keras.Model, shards: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if shards < 1:
+            raise ValueError(f"shards must be >= 1, got {shards}")
+        self.cnn = cnn
+        self.shards = shards
+
+    def call(self, images: tf.Tensor, training: bool | None = None) -> tf.Tensor:
+        size = tf.shape(images)[0]
+
+        def sharded() -> tf.Tensor:
+            # Balanced bounds (a last batch of 96 -> 48 + 48): no shard is empty while size >= shards.
+            bounds = [size * k // self.shards for k in range(self.shards + 1)]
+            pieces = [images[start:stop] for start, stop in pairwise(bounds)]
+            return tf.concat([self.cnn(piece, training=training) for piece in pieces], axis=0)
+
+        # A batch with fewer images than shards (only ever a last batch) runs whole:
+        # oneDNN rejects a convolution over zero images.
+        return tf.cond(size >= self.shards, sharded, lambda: self.cnn(images, training=training))
+
+
 def train_cnn(
     dropout_rate: float,
     seed: int,
@@ -47,6 +81,7 @@ def train_cnn(
     learning_rate: float,
     strategy: str = "default",
     steps_per_execution: int = 1,
+    batch_shards: int = 1,
     verbose: int = 2,
 ) -> tuple[keras.Model, dict[str, list[float]], str]:
     """Build and fit one CNN -> (model, per-epoch history, that history as Keras' CSVLogger wrote it).
@@ -54,11 +89,17 @@ def train_cnn(
     steps_per_execution > 1 runs that many training steps per call into the
     compiled graph (the same updates in the same order; the graph differs, so
     oneDNN may round differently: a param, measured in `make bench`).
+    batch_shards > 1 computes each batch as that many slices (`BatchShards`); the
+    CNN returned is the article's, compiled the same way, for evaluation and saving.
     The CSV is logged into a temporary directory and returned as text, so a
     run killed mid-training leaves no partial history beside the outputs.
     """
     with get_strategy(strategy).scope():
-        model = build_cnn(dropout_rate)
+        cnn = build_cnn(dropout_rate)
+        if batch_shards == 1:
+            model = cnn
+        else:
+            model = keras.Sequential([keras.Input(IMAGE_SHAPE), BatchShards(cnn, batch_shards)])
         compile_cnn(model, learning_rate, steps_per_execution)
     with tempfile.TemporaryDirectory() as directory:
         log = Path(directory) / "history.csv"
@@ -71,7 +112,10 @@ def train_cnn(
             verbose=verbose,
         )
         history_csv = log.read_text()
-    return model, {key: [float(v) for v in values] for key, values in history.history.items()}, history_csv
+    if model is not cnn:
+        with get_strategy(strategy).scope():
+            compile_cnn(cnn, learning_rate)  # for `evaluate`; its weights are the trained ones
+    return cnn, {key: [float(v) for v in values] for key, values in history.history.items()}, history_csv
 
 
 def evaluate(model: keras.Model, data: tuple[np.ndarray, np.ndarray]) -> dict[str, Any]:
