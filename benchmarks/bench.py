@@ -163,28 +163,30 @@ def train_epochs(images: int, *options: str, processes: int = 1) -> list[dict[st
 
 
 # Ways to train the article's CNN (batch 128, Adam 1e-3, seed 84), each in a fresh process.
-# "pipeline" is the train stage's path before issue 12; the others are measured against it.
-TRAINING_CANDIDATES: dict[str, tuple[str, ...]] = {
-    "pipeline": (),
-    "arrays": ("--input", "arrays"),
-    "steps_per_execution_32": ("--steps-per-execution", "32"),
-    "steps_per_execution_128": ("--steps-per-execution", "128"),
-    "batch_shards_2": ("--batch-shards", "2"),
-    "jit_compile": ("--jit-compile",),
-    "one_thread": ("--threads", "1"),
-    "two_towers_one_thread_each_spe_32": ("--towers", "2", "--threads", "1", "--steps-per-execution", "32"),
-}
+# "pipeline" is the train stage's path before issue 12 (one step per call, tf.data's own
+# threads and autotuner); "params" is today's (one-thread input pipeline, params.yaml's steps
+# per call). The others change one thing from "params" (or, for arrays, from the pipeline).
 TWO_PROCESSES = "two_processes_one_thread_each"
 
 
-def params_options(train_params: dict[str, Any]) -> tuple[str, ...]:
-    """The train stage's way of training, from params.yaml's train section."""
-    return (
-        "--steps-per-execution",
-        str(train_params["steps_per_execution"]),
-        "--batch-shards",
-        str(train_params["batch_shards"]),
-    )
+def training_candidates(train_params: dict[str, Any], bfloat16_native: bool) -> dict[str, tuple[str, ...]]:
+    params = ("--steps-per-execution", str(train_params["steps_per_execution"]))
+    candidates = {
+        "pipeline": ("--input", "autotuned"),
+        "params": params,
+        "params_one_step_per_call": (),
+        "arrays": ("--input", "arrays"),
+        "steps_per_execution_128": ("--steps-per-execution", "128"),
+        "batch_shards_2": (*params, "--batch-shards", "2"),
+        "jit_compile": (*params, "--jit-compile"),
+        "one_thread": (*params, "--threads", "1"),
+        "two_towers_one_thread_each": (*params, "--towers", "2", "--threads", "1"),
+        # Two one-thread trainings at once, one per core: their combined samples/s.
+        TWO_PROCESSES: (*params, "--threads", "1"),
+    }
+    if bfloat16_native:  # on AVX2-only CPUs bfloat16 is emulated and several times slower
+        candidates["mixed_bfloat16"] = (*params, "--precision", "mixed_bfloat16")
+    return candidates
 
 
 def bench_training(
@@ -199,29 +201,22 @@ def bench_training(
 
     Training work per image is forward + backward ~= 3 forward passes; the roofline
     fraction is that work's GFLOP/s over this run's float32 matrix-product GFLOP/s.
-    "params" is the train stage's way (params.yaml's steps_per_execution and batch_shards).
+    "params" is the train stage's way today; "pipeline" the way before issue 12.
     """
-    candidates = {"params": params_options(train_params), **TRAINING_CANDIDATES}
-    if bfloat16_native:  # on AVX2-only CPUs bfloat16 is emulated and several times slower
-        candidates["mixed_bfloat16"] = ("--precision", "mixed_bfloat16")
-    names = [*candidates, TWO_PROCESSES]
-    per_round: dict[str, list[float]] = {name: [] for name in names}
+    candidates = training_candidates(train_params, bfloat16_native)
+    per_round: dict[str, list[float]] = {name: [] for name in candidates}
     for round_index in range(rounds):
-        for name in names if round_index % 2 == 0 else reversed(names):
+        for name in candidates if round_index % 2 == 0 else reversed(candidates):
             print(f"  training, round {round_index + 1}/{rounds}: {name} ...", flush=True)
-            if name == TWO_PROCESSES:
-                # Two one-thread trainings at once, one per core: their combined samples/s.
-                both = train_epochs(images, "--threads", "1", processes=2)
-                per_round[name].append(sum(record["samples_per_second"] for record in both))
-            else:
-                per_round[name].append(train_epochs(images, *candidates[name])[0]["samples_per_second"])
+            records = train_epochs(images, *candidates[name], processes=2 if name == TWO_PROCESSES else 1)
+            per_round[name].append(sum(record["samples_per_second"] for record in records))
     rates = {name: max(values) for name, values in per_round.items()}
     baseline = rates["pipeline"]
     return {
         "images": images,
         "batch_size": 128,
         "rounds": rounds,
-        "params_options": " ".join(candidates["params"]),
+        "options": {name: " ".join(options) for name, options in candidates.items()},
         "training_flops_per_image": 3 * flops_per_image,
         "samples_per_second": rates,
         "samples_per_second_per_round": per_round,
@@ -292,41 +287,55 @@ def profile_training_step(x: np.ndarray, y: np.ndarray, steps: int = 40) -> dict
 
 
 def bench_training_quality(
-    data: dict[str, np.ndarray], epochs: int, seeds: tuple[int, ...], steps_per_execution: int
+    data: dict[str, np.ndarray], epochs: int, seeds: tuple[int, ...], train_params: dict[str, Any]
 ) -> dict[str, Any]:
-    """Does the faster path train as well? Both paths, same seeds, shortened recipe (`epochs`).
+    """Does the params' path train as well as the path before issue 12? Same seeds, shortened recipe.
 
-    Test accuracy and NLL per seed on each path; the paired difference (faster - today's)
-    with its 95 % t-interval, set beside today's path's seed-to-seed standard deviation.
+    The input pipelines give the same batches (tests/test_training.py), so only the steps
+    per call can move the bits. For the plain and the dropout CNN: test accuracy and NLL
+    per seed on each path (`epochs` epochs), the paired difference (params - pipeline) with
+    its 95 % t-interval, set beside the pipeline's seed-to-seed standard deviation.
     """
     from uncertainty.training import evaluate, train_cnn
     from uncertainty.verdicts import t_interval
 
     train = (to_model_input(data["x_train"]), one_hot(data["y_train"]))
     test = (to_model_input(data["x_test"]), one_hot(data["y_test"]))
-    runs: dict[str, dict[str, list[float]]] = {}
-    for path, spe in (("pipeline", 1), (f"steps_per_execution_{steps_per_execution}", steps_per_execution)):
-        runs[path] = {"accuracy": [], "nll": []}
-        for seed in seeds:
-            print(f"  quality: {path}, seed {seed} ...", flush=True)
-            seed_everything(seed)
-            model, _, _ = train_cnn(
-                0.0, seed, train, test, epochs, 128, 0.001, steps_per_execution=spe, verbose=0
-            )
-            scores = evaluate(model, test)
-            runs[path]["accuracy"].append(scores["accuracy"])
-            runs[path]["nll"].append(scores["loss"])
-    today, faster = runs["pipeline"], runs[f"steps_per_execution_{steps_per_execution}"]
-    summary = {}
-    for metric in ("accuracy", "nll"):
-        difference = t_interval(np.subtract(faster[metric], today[metric]))
-        spread = float(np.std(today[metric], ddof=1))
-        summary[metric] = {
-            "difference": difference,
-            "seed_std_today": spread,
-            "within_seed_spread": abs(difference["mean"]) <= spread,
-        }
-    return {"epochs": epochs, "seeds": list(seeds), "per_seed": runs, "faster_minus_today": summary}
+    paths = {"pipeline": 1, "params": train_params["steps_per_execution"]}
+    models = {"plain": 0.0, "dropout": float(train_params["models"]["dropout"]["dropout_rate"])}
+    record: dict[str, Any] = {"epochs": epochs, "seeds": list(seeds), "paths": paths}
+    for model_name, dropout_rate in models.items():
+        runs: dict[str, dict[str, list[float]]] = {}
+        for path, steps_per_execution in paths.items():
+            runs[path] = {"accuracy": [], "nll": []}
+            for seed in seeds:
+                print(f"  quality: {model_name} CNN, {path}, seed {seed} ...", flush=True)
+                seed_everything(seed)
+                model, _, _ = train_cnn(
+                    dropout_rate,
+                    seed,
+                    train,
+                    test,
+                    epochs,
+                    128,
+                    0.001,
+                    steps_per_execution=steps_per_execution,
+                    verbose=0,
+                )
+                scores = evaluate(model, test)
+                runs[path]["accuracy"].append(scores["accuracy"])
+                runs[path]["nll"].append(scores["loss"])
+        summary = {}
+        for metric in ("accuracy", "nll"):
+            difference = t_interval(np.subtract(runs["params"][metric], runs["pipeline"][metric]))
+            spread = float(np.std(runs["pipeline"][metric], ddof=1))
+            summary[metric] = {
+                "difference": difference,
+                "seed_std_pipeline": spread,
+                "within_seed_spread": abs(difference["mean"]) <= spread,
+            }
+        record[model_name] = {"per_seed": runs, "params_minus_pipeline": summary}
+    return record
 
 
 def bench_regressors(epochs: int) -> dict[str, Any]:
@@ -374,7 +383,9 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=1000, help="T for the 128-batch comparison")
     parser.add_argument("--test-passes", type=int, default=100, help="T for the whole test set")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
-    parser.add_argument("--no-quality", action="store_true", help="skip the seeds check (about 3 minutes)")
+    parser.add_argument("--no-quality", action="store_true", help="skip the seeds check (about 6 minutes)")
+    parser.add_argument("--train-images", type=int, default=30000, help="images per timed training epoch")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds over the ways of training")
     args = parser.parse_args()
 
     import yaml
@@ -433,16 +444,16 @@ def main() -> None:
     print("training, each way in its own process ...", flush=True)
     isa = record["ran"]["machine"]["isa"]
     training = bench_training(
-        6000 if args.quick else len(data["x_train"]),
+        6000 if args.quick else args.train_images,
         peak,
         total_flops,
         bool(isa.get("avx512_bf16") or isa.get("amx_bf16")),
+        train_params,
+        rounds=1 if args.quick else args.rounds,
     )
     record["training"] = training
     record["training_roofline_fraction"] = training["training_roofline_fraction"]["pipeline"]
-    chosen = f"steps_per_execution_{train_params['steps_per_execution']}"
-    if chosen in training["samples_per_second"]:
-        record["training_roofline_fraction_params"] = training["training_roofline_fraction"][chosen]
+    record["training_roofline_fraction_params"] = training["training_roofline_fraction"]["params"]
     print("training profile ...", flush=True)
     record["training"]["profile"] = profile_training_step(
         to_model_input(data["x_train"][:6000]), one_hot(data["y_train"][:6000])
@@ -453,7 +464,7 @@ def main() -> None:
             data if not args.quick else {k: v[:3000] for k, v in data.items()},
             1 if args.quick else 3,
             (84, 85, 86),
-            max(32, train_params["steps_per_execution"]),
+            train_params,
         )
 
     print("regressors ...", flush=True)
@@ -478,6 +489,7 @@ def main() -> None:
             for name, rate in training["samples_per_second"].items()
         ),
         ("training_roofline_fraction (pipeline)", f"{record['training_roofline_fraction']:.2f}"),
+        ("training_roofline_fraction (params)", f"{record['training_roofline_fraction_params']:.2f}"),
         ("regressors: model.fit seconds", f"{record['regressors']['model_fit_seconds']:.1f}"),
         ("regressors: compiled loop seconds", f"{record['regressors']['compiled_loop_seconds']:.1f}"),
         ("regressors: max |pred@15 difference|", f"{record['regressors']['max_abs_difference']:.4f}"),

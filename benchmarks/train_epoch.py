@@ -6,8 +6,12 @@ Prints one JSON line: {"samples_per_second": ..., ...}. Thread counts must be se
 before TensorFlow starts, so every way of training that `make bench` compares
 runs in its own process, with the same data, seed, batch and warm-up.
 
---batch-shards K computes each batch as K slices of one CNN (the train stage's
-`train.batch_shards`), with the cores split among them unless --threads is given.
+--input autotuned is the train stage's input pipeline before issue 12 (tf.data's
+own thread pool and autotuner); "pipeline", the default, is today's
+(`uncertainty.training.make_dataset`: one thread, fixed depth, the same batches).
+
+--batch-shards K computes each batch as K slices of one CNN, on one thread each
+(the same loss and gradient, rounded in another order).
 
 --towers K trains K CNNs in one graph (a functional model of K independent
 towers, each with its own inputs, shuffled from its own seed, and its own loss):
@@ -30,7 +34,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, required=True, help="training images in the timed epoch")
     parser.add_argument("--threads", type=int, default=0, help="intra-op threads (0: TensorFlow's default)")
     parser.add_argument("--steps-per-execution", type=int, default=1)
-    parser.add_argument("--input", choices=("pipeline", "arrays"), default="pipeline")
+    parser.add_argument("--input", choices=("pipeline", "autotuned", "arrays"), default="pipeline")
     parser.add_argument("--jit-compile", action="store_true")
     parser.add_argument("--precision", choices=("float32", "mixed_bfloat16"), default="float32")
     parser.add_argument("--towers", type=int, default=1)
@@ -42,19 +46,46 @@ def main() -> None:
     import keras
     import tensorflow as tf
 
-    from uncertainty.runtime import seed_everything, set_threads_for_shards
-
-    if args.threads:
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    threads = args.threads or (
+        max(1, (os.cpu_count() or 1) // args.batch_shards) if args.batch_shards > 1 else 0
+    )
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(max(2, args.towers, args.batch_shards))
-    else:
-        set_threads_for_shards(args.batch_shards)  # the train stage's threads
     keras.mixed_precision.set_global_policy(args.precision)
 
     from uncertainty.cnn import IMAGE_SHAPE, build_cnn
     from uncertainty.fashion_mnist import one_hot, to_model_input
     from uncertainty.io import load_npz
-    from uncertainty.training import BatchShards, make_dataset
+    from uncertainty.runtime import seed_everything
+    from uncertainty.training import make_dataset
+
+    class BatchShards(keras.layers.Layer):
+        """The CNN on `shards` contiguous slices of each batch (none empty), outputs concatenated."""
+
+        def __init__(self, cnn: keras.Model, shards: int) -> None:
+            super().__init__()
+            self.cnn, self.shards = cnn, shards
+
+        def call(self, images, training=None):
+            size = tf.shape(images)[0]
+            bounds = [size * k // self.shards for k in range(self.shards + 1)]
+            pieces = [images[bounds[k] : bounds[k + 1]] for k in range(self.shards)]
+            return tf.concat([self.cnn(piece, training=training) for piece in pieces], axis=0)
+
+    def autotuned_dataset(images, labels) -> tf.data.Dataset:
+        """The train stage's pipeline before issue 12: tf.data's thread pool and autotuner."""
+        images_t, labels_t = tf.constant(images), tf.constant(labels)
+        return (
+            tf.data.Dataset.range(len(images))
+            .shuffle(len(images), seed=args.seed, reshuffle_each_iteration=True)
+            .batch(args.batch_size)
+            .map(
+                lambda i: (tf.gather(images_t, i), tf.gather(labels_t, i)),
+                num_parallel_calls=tf.data.AUTOTUNE,
+            )
+            .prefetch(tf.data.AUTOTUNE)
+        )
 
     data = load_npz("data/fashion_mnist.npz", keys=("x_train", "y_train"))
     x, y = to_model_input(data["x_train"][: args.images]), one_hot(data["y_train"][: args.images])
@@ -89,12 +120,16 @@ def main() -> None:
                 lambda *ix: (
                     tuple(tf.gather(images_t, i) for i in ix),
                     tuple(tf.gather(labels_t, i) for i in ix),
-                ),
-                num_parallel_calls=tf.data.AUTOTUNE,
+                )
             )
-            return {"x": dataset.prefetch(tf.data.AUTOTUNE)}
+            options = tf.data.Options()  # as make_dataset: one thread, no autotuner
+            options.autotune.enabled = False
+            options.threading.private_threadpool_size = 1
+            return {"x": dataset.prefetch(2).with_options(options)}
         if args.input == "arrays":
             return {"x": images, "y": labels, "batch_size": args.batch_size, "shuffle": True}
+        if args.input == "autotuned":
+            return {"x": autotuned_dataset(images, labels), "shuffle": False}
         return {"x": make_dataset(images, labels, args.batch_size, seed=args.seed), "shuffle": False}
 
     warm = min(len(x), 20 * args.batch_size)

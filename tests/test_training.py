@@ -7,15 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import keras
 import numpy as np
 import pandas as pd
-import pytest
 import tensorflow as tf
 
-from uncertainty.cnn import build_cnn
 from uncertainty.runtime import seed_everything
-from uncertainty.training import BatchShards, make_dataset, train_cnn
+from uncertainty.training import make_dataset, train_cnn
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,24 +30,39 @@ def test_dataset_shuffles_from_its_seed_and_keeps_every_sample() -> None:
     assert order(1) != order(2)
 
 
-def _tiny_training(
-    seed: int, steps_per_execution: int, batch_shards: int = 1
-) -> tuple[list[np.ndarray], dict, str]:
+def test_dataset_gives_the_batches_of_tf_data_defaults_on_one_thread_without_autotuning() -> None:
+    # The pipeline before issue 12 (tf.data's thread pool, AUTOTUNE): the same batches in the
+    # same order, so the trained bits do not depend on which one fed them.
+    rng = np.random.default_rng(0)
+    images = rng.random((300, 28, 28, 1), dtype=np.float32)
+    labels = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 300)]
+    images_t, labels_t = tf.constant(images), tf.constant(labels)
+    autotuned = (
+        tf.data.Dataset.range(300)
+        .shuffle(300, seed=7, reshuffle_each_iteration=True)
+        .batch(32)
+        .map(lambda i: (tf.gather(images_t, i), tf.gather(labels_t, i)), num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    steady = make_dataset(images, labels, 32, seed=7)
+    for _ in range(2):  # two epochs: the reshuffle too
+        expected, got = list(autotuned), list(steady)
+        assert len(got) == len(expected) == 10
+        for (x, y), (x_expected, y_expected) in zip(got, expected, strict=True):
+            np.testing.assert_array_equal(x.numpy(), x_expected.numpy())
+            np.testing.assert_array_equal(y.numpy(), y_expected.numpy())
+    options = steady.options()
+    assert options.autotune.enabled is False
+    assert options.threading.private_threadpool_size == 1
+
+
+def _tiny_training(seed: int, steps_per_execution: int) -> tuple[list[np.ndarray], dict, str]:
     rng = np.random.default_rng(0)
     x = rng.random((200, 28, 28, 1), dtype=np.float32)
     y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 200)]
     seed_everything(seed)
     model, history, csv_text = train_cnn(
-        0.1,
-        seed,
-        (x, y),
-        (x[:50], y[:50]),
-        2,
-        32,
-        0.001,
-        steps_per_execution=steps_per_execution,
-        batch_shards=batch_shards,
-        verbose=0,
+        0.1, seed, (x, y), (x[:50], y[:50]), 2, 32, 0.001, steps_per_execution=steps_per_execution, verbose=0
     )
     return model.get_weights(), history, csv_text
 
@@ -74,53 +86,6 @@ def test_steps_per_execution_trains_the_same_steps() -> None:
         np.testing.assert_allclose(four, one, atol=1e-5)
     weights_other_seed, _, _ = _tiny_training(6, 4)
     assert max(np.abs(a - b).max() for a, b in zip(weights_four, weights_other_seed, strict=True)) > 1e-2
-
-
-@pytest.mark.parametrize("size", [1, 2, 3, 50, 96, 128])
-def test_batch_shards_give_the_cnns_loss_and_gradient(size: int) -> None:
-    # The same images in the same order through the same weights: the same outputs, loss and
-    # gradient, summed in another order. 1e-5 of each tensor's scale is float32 rounding over
-    # terms that cancel (1.2e-9 on a 1e-3 gradient measured); a wrong slice (an image lost,
-    # repeated or reordered) moves them by 1e-2 or more.
-    # Batches smaller than the shard count (1, 2 with 3 shards) run whole.
-    rng = np.random.default_rng(size)
-    x = tf.constant(rng.random((size, 28, 28, 1), dtype=np.float32))
-    y = tf.constant(np.eye(10, dtype=np.float32)[rng.integers(0, 10, size)])
-    seed_everything(3)
-    cnn = build_cnn(0.0)
-    loss = keras.losses.CategoricalCrossentropy()
-
-    def outputs_and_gradient(model: keras.Model) -> tuple[np.ndarray, list[np.ndarray]]:
-        with tf.GradientTape() as tape:
-            probabilities = model(x, training=True)
-            value = loss(y, probabilities)
-        return probabilities.numpy(), [g.numpy() for g in tape.gradient(value, cnn.trainable_variables)]
-
-    whole, gradient = outputs_and_gradient(cnn)
-    for shards in (2, 3):
-        sharded, sharded_gradient = outputs_and_gradient(BatchShards(cnn, shards))
-        np.testing.assert_allclose(sharded, whole, rtol=1e-5, atol=1e-7)
-        for got, expected in zip(sharded_gradient, gradient, strict=True):
-            np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
-    reordered, _ = outputs_and_gradient(BatchShards(cnn, 2))
-    if size >= 2:  # the check above can fail: outputs of swapped halves are far apart
-        swapped = np.concatenate([reordered[size // 2 :], reordered[: size // 2]])
-        assert np.abs(swapped - whole).max() > 1e-4
-
-
-def test_batch_shards_train_reproducibly_and_return_the_articles_cnn() -> None:
-    weights, history, _ = _tiny_training(5, 4, batch_shards=2)
-    again, history_again, _ = _tiny_training(5, 4, batch_shards=2)
-    assert history == history_again
-    for first, second in zip(weights, again, strict=True):
-        np.testing.assert_array_equal(first, second)  # same seed => same bits, shards or not
-    # The CNN returned (saved, evaluated) is the article's: its own weights, nothing added.
-    assert [w.shape for w in weights] == [w.shape for w in build_cnn(0.1).get_weights()]
-
-
-def test_batch_shards_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="shards must be >= 1, got 0"):
-        BatchShards(build_cnn(0.0), 0)
 
 
 def test_one_training_step_under_mirrored_strategy_on_two_logical_cpus() -> None:
@@ -154,6 +119,8 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from uncertainty.mc import MCDropout
 from uncertainty.cnn import build_cnn
+import tensorflow as tf
+
 from uncertainty.runtime import seed_everything
 seed_everything(4)
 model = build_cnn(0.2)

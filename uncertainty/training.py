@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from uncertainty.cnn import IMAGE_SHAPE, build_cnn, compile_cnn
+from uncertainty.cnn import build_cnn, compile_cnn
 from uncertainty.runtime import get_strategy
 
 
@@ -26,49 +25,27 @@ def make_dataset(
     arrays (per-element slicing and shuffling of 60,000 images costs more than
     a training step on this CPU), and the next batch is prepared while the
     cores run the current one.
+
+    The pipeline runs on one thread of its own, at a fixed depth, with tf.data's
+    autotuner off. A gather of 128 images takes well under a millisecond, so one
+    thread keeps ahead of the step; with tf.data's defaults its thread pool competed
+    with the training ops for the two cores and the autotuner stalled whole epochs
+    (an epoch took 6 s or 10 s at random, the process idle half of the slow ones:
+    `make bench`, README "Speed"). The batches, and so the trained bits, are the same.
     """
     images_t, labels_t = tf.constant(images), tf.constant(labels)
     indices = tf.data.Dataset.range(len(images))
     if seed is not None:
         indices = indices.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    options.threading.private_threadpool_size = 1
     return (
         indices.batch(batch_size)
-        .map(lambda i: (tf.gather(images_t, i), tf.gather(labels_t, i)), num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
+        .map(lambda i: (tf.gather(images_t, i), tf.gather(labels_t, i)))
+        .prefetch(2)
+        .with_options(options)
     )
-
-
-class BatchShards(keras.layers.Layer):
-    """The CNN applied to `shards` contiguous slices of each batch, outputs concatenated in order.
-
-    (batch, 28, 28, 1) -> shards of batch // shards images -> the CNN on each -> (batch, 10).
-    The loss over the concatenated outputs is the same mean over the same images, so the
-    gradient is the same sum, added up in another order: the article's update, rounded
-    differently. The slices are independent branches of the step's graph; with one
-    intra-op thread per shard (`runtime.set_threads`), TensorFlow's executor runs them on
-    the cores at once, which these small oneDNN convolutions use better than one op split
-    over two threads (`make bench`: batch_shards_2). Every weight is the CNN's own.
-    """
-
-    def __init__(self, cnn: keras.Model, shards: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        if shards < 1:
-            raise ValueError(f"shards must be >= 1, got {shards}")
-        self.cnn = cnn
-        self.shards = shards
-
-    def call(self, images: tf.Tensor, training: bool | None = None) -> tf.Tensor:
-        size = tf.shape(images)[0]
-
-        def sharded() -> tf.Tensor:
-            # Balanced bounds (a last batch of 96 -> 48 + 48): no shard is empty while size >= shards.
-            bounds = [size * k // self.shards for k in range(self.shards + 1)]
-            pieces = [images[start:stop] for start, stop in pairwise(bounds)]
-            return tf.concat([self.cnn(piece, training=training) for piece in pieces], axis=0)
-
-        # A batch with fewer images than shards (only ever a last batch) runs whole:
-        # oneDNN rejects a convolution over zero images.
-        return tf.cond(size >= self.shards, sharded, lambda: self.cnn(images, training=training))
 
 
 def train_cnn(
@@ -81,7 +58,6 @@ def train_cnn(
     learning_rate: float,
     strategy: str = "default",
     steps_per_execution: int = 1,
-    batch_shards: int = 1,
     verbose: int = 2,
 ) -> tuple[keras.Model, dict[str, list[float]], str]:
     """Build and fit one CNN -> (model, per-epoch history, that history as Keras' CSVLogger wrote it).
@@ -89,17 +65,11 @@ def train_cnn(
     steps_per_execution > 1 runs that many training steps per call into the
     compiled graph (the same updates in the same order; the graph differs, so
     oneDNN may round differently: a param, measured in `make bench`).
-    batch_shards > 1 computes each batch as that many slices (`BatchShards`); the
-    CNN returned is the article's, compiled the same way, for evaluation and saving.
     The CSV is logged into a temporary directory and returned as text, so a
     run killed mid-training leaves no partial history beside the outputs.
     """
     with get_strategy(strategy).scope():
-        cnn = build_cnn(dropout_rate)
-        if batch_shards == 1:
-            model = cnn
-        else:
-            model = keras.Sequential([keras.Input(IMAGE_SHAPE), BatchShards(cnn, batch_shards)])
+        model = build_cnn(dropout_rate)
         compile_cnn(model, learning_rate, steps_per_execution)
     with tempfile.TemporaryDirectory() as directory:
         log = Path(directory) / "history.csv"
@@ -112,10 +82,7 @@ def train_cnn(
             verbose=verbose,
         )
         history_csv = log.read_text()
-    if model is not cnn:
-        with get_strategy(strategy).scope():
-            compile_cnn(cnn, learning_rate)  # for `evaluate`; its weights are the trained ones
-    return cnn, {key: [float(v) for v in values] for key, values in history.history.items()}, history_csv
+    return model, {key: [float(v) for v in values] for key, values in history.history.items()}, history_csv
 
 
 def evaluate(model: keras.Model, data: tuple[np.ndarray, np.ndarray]) -> dict[str, Any]:
