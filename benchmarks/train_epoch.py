@@ -61,7 +61,11 @@ def main() -> None:
     from uncertainty.training import make_dataset
 
     class BatchShards(keras.layers.Layer):
-        """The CNN on `shards` contiguous slices of each batch (none empty), outputs concatenated."""
+        """The CNN on `shards` contiguous slices of each batch, outputs concatenated.
+
+        No batch here is smaller than `shards` (oneDNN rejects a convolution over zero
+        images); a pipeline would need a guard, and a `tf.cond` one costs the gain (README).
+        """
 
         def __init__(self, cnn: keras.Model, shards: int) -> None:
             super().__init__()

@@ -119,8 +119,6 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from uncertainty.mc import MCDropout
 from uncertainty.cnn import build_cnn
-import tensorflow as tf
-
 from uncertainty.runtime import seed_everything
 seed_everything(4)
 model = build_cnn(0.2)
