@@ -303,28 +303,32 @@ def bench_training_quality(
     test = (to_model_input(data["x_test"]), one_hot(data["y_test"]))
     paths = {"pipeline": 1, "params": train_params["steps_per_execution"]}
     models = {"plain": 0.0, "dropout": float(train_params["models"]["dropout"]["dropout_rate"])}
+
+    def scores(model_name: str, path: str) -> dict[str, list[float]]:
+        """Test accuracy and NLL of one CNN on one path, a value per seed."""
+        per_seed: dict[str, list[float]] = {"accuracy": [], "nll": []}
+        for seed in seeds:
+            print(f"  quality: {model_name} CNN, {path}, seed {seed} ...", flush=True)
+            seed_everything(seed)
+            model, _, _ = train_cnn(
+                models[model_name],
+                seed,
+                train,
+                test,
+                epochs,
+                128,
+                0.001,
+                steps_per_execution=paths[path],
+                verbose=0,
+            )
+            result = evaluate(model, test)
+            per_seed["accuracy"].append(result["accuracy"])
+            per_seed["nll"].append(result["loss"])
+        return per_seed
+
     record: dict[str, Any] = {"epochs": epochs, "seeds": list(seeds), "paths": paths}
-    for model_name, dropout_rate in models.items():
-        runs: dict[str, dict[str, list[float]]] = {}
-        for path, steps_per_execution in paths.items():
-            runs[path] = {"accuracy": [], "nll": []}
-            for seed in seeds:
-                print(f"  quality: {model_name} CNN, {path}, seed {seed} ...", flush=True)
-                seed_everything(seed)
-                model, _, _ = train_cnn(
-                    dropout_rate,
-                    seed,
-                    train,
-                    test,
-                    epochs,
-                    128,
-                    0.001,
-                    steps_per_execution=steps_per_execution,
-                    verbose=0,
-                )
-                scores = evaluate(model, test)
-                runs[path]["accuracy"].append(scores["accuracy"])
-                runs[path]["nll"].append(scores["loss"])
+    for model_name in models:
+        runs = {path: scores(model_name, path) for path in paths}
         summary = {}
         for metric in ("accuracy", "nll"):
             difference = t_interval(np.subtract(runs["params"][metric], runs["pipeline"][metric]))

@@ -28,6 +28,24 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import tensorflow as tf  # importing does not start it: the thread counts can still be set in main()
+
+
+def autotuned_dataset(images, labels, batch_size: int, seed: int) -> tf.data.Dataset:
+    """The train stage's input pipeline before issue 12: tf.data's thread pool and autotuner.
+
+    Kept as the bench's baseline; tests/test_training.py checks today's `make_dataset`
+    gives the same batches.
+    """
+    images_t, labels_t = tf.constant(images), tf.constant(labels)
+    return (
+        tf.data.Dataset.range(len(images))
+        .shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size)
+        .map(lambda i: (tf.gather(images_t, i), tf.gather(labels_t, i)), num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -44,7 +62,6 @@ def main() -> None:
     args = parser.parse_args()
 
     import keras
-    import tensorflow as tf
 
     threads = args.threads or (
         max(1, (os.cpu_count() or 1) // args.batch_shards) if args.batch_shards > 1 else 0
@@ -77,20 +94,6 @@ def main() -> None:
             pieces = [images[bounds[k] : bounds[k + 1]] for k in range(self.shards)]
             return tf.concat([self.cnn(piece, training=training) for piece in pieces], axis=0)
 
-    def autotuned_dataset(images, labels) -> tf.data.Dataset:
-        """The train stage's pipeline before issue 12: tf.data's thread pool and autotuner."""
-        images_t, labels_t = tf.constant(images), tf.constant(labels)
-        return (
-            tf.data.Dataset.range(len(images))
-            .shuffle(len(images), seed=args.seed, reshuffle_each_iteration=True)
-            .batch(args.batch_size)
-            .map(
-                lambda i: (tf.gather(images_t, i), tf.gather(labels_t, i)),
-                num_parallel_calls=tf.data.AUTOTUNE,
-            )
-            .prefetch(tf.data.AUTOTUNE)
-        )
-
     data = load_npz("data/fashion_mnist.npz", keys=("x_train", "y_train"))
     x, y = to_model_input(data["x_train"][: args.images]), one_hot(data["y_train"][: args.images])
 
@@ -112,28 +115,17 @@ def main() -> None:
 
     def fit_input(images, labels) -> dict:
         if args.towers > 1:
-            # Every tower its own order (seed + k), one gather per tower per batch.
-            images_t, labels_t = tf.constant(images), tf.constant(labels)
+            # Every tower its own order (seed + k): ((x1, y1), (x2, y2)) -> ((x1, x2), (y1, y2)).
             orders = [
-                tf.data.Dataset.range(len(images))
-                .shuffle(len(images), seed=args.seed + k)
-                .batch(args.batch_size)
-                for k in range(args.towers)
+                make_dataset(images, labels, args.batch_size, seed=args.seed + k) for k in range(args.towers)
             ]
-            dataset = tf.data.Dataset.zip(tuple(orders)).map(
-                lambda *ix: (
-                    tuple(tf.gather(images_t, i) for i in ix),
-                    tuple(tf.gather(labels_t, i) for i in ix),
-                )
-            )
-            options = tf.data.Options()  # as make_dataset: one thread, no autotuner
-            options.autotune.enabled = False
-            options.threading.private_threadpool_size = 1
-            return {"x": dataset.prefetch(2).with_options(options)}
+            return {
+                "x": tf.data.Dataset.zip(tuple(orders)).map(lambda *pairs: tuple(zip(*pairs, strict=True)))
+            }
         if args.input == "arrays":
             return {"x": images, "y": labels, "batch_size": args.batch_size, "shuffle": True}
         if args.input == "autotuned":
-            return {"x": autotuned_dataset(images, labels), "shuffle": False}
+            return {"x": autotuned_dataset(images, labels, args.batch_size, args.seed), "shuffle": False}
         return {"x": make_dataset(images, labels, args.batch_size, seed=args.seed), "shuffle": False}
 
     warm = min(len(x), 20 * args.batch_size)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 
+from benchmarks.train_epoch import autotuned_dataset
 from uncertainty.runtime import seed_everything
 from uncertainty.training import make_dataset, train_cnn
 
@@ -36,14 +36,7 @@ def test_dataset_gives_the_batches_of_tf_data_defaults_on_one_thread_without_aut
     rng = np.random.default_rng(0)
     images = rng.random((300, 28, 28, 1), dtype=np.float32)
     labels = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 300)]
-    images_t, labels_t = tf.constant(images), tf.constant(labels)
-    autotuned = (
-        tf.data.Dataset.range(300)
-        .shuffle(300, seed=7, reshuffle_each_iteration=True)
-        .batch(32)
-        .map(lambda i: (tf.gather(images_t, i), tf.gather(labels_t, i)), num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
-    )
+    autotuned = autotuned_dataset(images, labels, 32, seed=7)
     steady = make_dataset(images, labels, 32, seed=7)
     for _ in range(2):  # two epochs: the reshuffle too
         expected, got = list(autotuned), list(steady)
