@@ -11,8 +11,8 @@ it. Nothing here is a test: no figure is asserted.
    in a fresh process (what the predict stage pays).
 4. Training: samples/s for epochs of the plain CNN, each way of training in its
    own fresh process (tf.data pipeline, one step per call = the train stage
-   before issue 12; the train stage's params; model.fit on arrays;
-   steps_per_execution; batch shards; XLA; one thread; two CNNs in one graph;
+   before issue 12; the train stage's params, with and without batch shards;
+   model.fit on arrays; steps_per_execution; 2 and 4 batch shards; XLA; one thread; two CNNs in one graph;
    two one-thread processes at once; bfloat16 where the CPU has it). The ways
    run interleaved over rounds (the order reversed every other round), each
    keeping its best round, so a slow spell of the machine does not land on one
@@ -165,27 +165,31 @@ def train_epochs(images: int, *options: str, processes: int = 1) -> list[dict[st
 # Ways to train the article's CNN (batch 128, Adam 1e-3, seed 84), each in a fresh process.
 # "pipeline" is the train stage's path before issue 12 (one step per call, tf.data's own
 # threads and autotuner); "params" is today's (one-thread input pipeline, params.yaml's steps
-# per call). The others change one thing from "params" (or, for arrays, from the pipeline).
+# per call and batch shards). "params_one_batch_shard" is the same without shards, and the
+# others change one thing from it (or, for arrays, from the pipeline).
 TWO_PROCESSES = "two_processes_one_thread_each"
 
 
 def training_candidates(train_params: dict[str, Any], bfloat16_native: bool) -> dict[str, tuple[str, ...]]:
-    params = ("--steps-per-execution", str(train_params["steps_per_execution"]))
+    # The variants below change one thing of the params' steps per call, with one shard.
+    steps = ("--steps-per-execution", str(train_params["steps_per_execution"]))
     candidates = {
         "pipeline": ("--input", "autotuned"),
-        "params": params,
+        "params": (*steps, "--batch-shards", str(train_params["batch_shards"])),
+        "params_one_batch_shard": steps,
         "params_one_step_per_call": (),
         "arrays": ("--input", "arrays"),
         "steps_per_execution_128": ("--steps-per-execution", "128"),
-        "batch_shards_2": (*params, "--batch-shards", "2"),
-        "jit_compile": (*params, "--jit-compile"),
-        "one_thread": (*params, "--threads", "1"),
-        "two_towers_one_thread_each": (*params, "--towers", "2", "--threads", "1"),
+        "batch_shards_2": (*steps, "--batch-shards", "2"),
+        "batch_shards_4": (*steps, "--batch-shards", "4"),
+        "jit_compile": (*steps, "--jit-compile"),
+        "one_thread": (*steps, "--threads", "1"),
+        "two_towers_one_thread_each": (*steps, "--towers", "2", "--threads", "1"),
         # Two one-thread trainings at once, one per core: their combined samples/s.
-        TWO_PROCESSES: (*params, "--threads", "1"),
+        TWO_PROCESSES: (*steps, "--threads", "1"),
     }
     if bfloat16_native:  # on AVX2-only CPUs bfloat16 is emulated and several times slower
-        candidates["mixed_bfloat16"] = (*params, "--precision", "mixed_bfloat16")
+        candidates["mixed_bfloat16"] = (*steps, "--precision", "mixed_bfloat16")
     return candidates
 
 
@@ -292,7 +296,7 @@ def bench_training_quality(
     """Does the params' path train as well as the path before issue 12? Same seeds, shortened recipe.
 
     The input pipelines give the same batches (tests/test_training.py), so only the steps
-    per call can move the bits. For the plain and the dropout CNN: test accuracy and NLL
+    per call and the batch shards can move the bits. For the plain and the dropout CNN: test accuracy and NLL
     per seed on each path (`epochs` epochs), the paired difference (params - pipeline) with
     its 95 % t-interval, set beside the pipeline's seed-to-seed standard deviation.
     """
@@ -301,7 +305,13 @@ def bench_training_quality(
 
     train = (to_model_input(data["x_train"]), one_hot(data["y_train"]))
     test = (to_model_input(data["x_test"]), one_hot(data["y_test"]))
-    paths = {"pipeline": 1, "params": train_params["steps_per_execution"]}
+    # Each path's way of stepping; its input pipeline is the stage's either way (same batches).
+    # The shards run on this process's threads (TensorFlow's defaults): the same arithmetic
+    # as the stage's one thread per shard, scheduled differently.
+    paths = {
+        "pipeline": {"steps_per_execution": 1, "batch_shards": 1},
+        "params": {key: train_params[key] for key in ("steps_per_execution", "batch_shards")},
+    }
     models = {"plain": 0.0, "dropout": float(train_params["models"]["dropout"]["dropout_rate"])}
 
     def scores(model_name: str, path: str) -> dict[str, list[float]]:
@@ -318,7 +328,7 @@ def bench_training_quality(
                 epochs,
                 128,
                 0.001,
-                steps_per_execution=paths[path],
+                **paths[path],
                 verbose=0,
             )
             result = evaluate(model, test)

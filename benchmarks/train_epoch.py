@@ -10,8 +10,8 @@ runs in its own process, with the same data, seed, batch and warm-up.
 own thread pool and autotuner); "pipeline", the default, is today's
 (`uncertainty.training.make_dataset`: one thread, fixed depth, the same batches).
 
---batch-shards K computes each batch as K slices of one CNN, on one thread each
-(the same loss and gradient, rounded in another order).
+--batch-shards K computes each batch as K slices of one CNN, the cores split among
+them (`uncertainty.training.BatchShards`, the train stage's `train.batch_shards`).
 
 --towers K trains K CNNs in one graph (a functional model of K independent
 towers, each with its own inputs, shuffled from its own seed, and its own loss):
@@ -63,36 +63,19 @@ def main() -> None:
 
     import keras
 
-    threads = args.threads or (
-        max(1, (os.cpu_count() or 1) // args.batch_shards) if args.batch_shards > 1 else 0
-    )
-    if threads:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
+    from uncertainty.runtime import seed_everything, set_threads_for_shards
+
+    if args.threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(max(2, args.towers, args.batch_shards))
+    else:
+        set_threads_for_shards(args.batch_shards)  # as the train stage does
     keras.mixed_precision.set_global_policy(args.precision)
 
     from uncertainty.cnn import IMAGE_SHAPE, build_cnn
     from uncertainty.fashion_mnist import one_hot, to_model_input
     from uncertainty.io import load_npz
-    from uncertainty.runtime import seed_everything
-    from uncertainty.training import make_dataset
-
-    class BatchShards(keras.layers.Layer):
-        """The CNN on `shards` contiguous slices of each batch, outputs concatenated.
-
-        No batch here is smaller than `shards` (oneDNN rejects a convolution over zero
-        images); a pipeline would need a guard, and a `tf.cond` one costs the gain (README).
-        """
-
-        def __init__(self, cnn: keras.Model, shards: int) -> None:
-            super().__init__()
-            self.cnn, self.shards = cnn, shards
-
-        def call(self, images, training=None):
-            size = tf.shape(images)[0]
-            bounds = [size * k // self.shards for k in range(self.shards + 1)]
-            pieces = [images[bounds[k] : bounds[k + 1]] for k in range(self.shards)]
-            return tf.concat([self.cnn(piece, training=training) for piece in pieces], axis=0)
+    from uncertainty.training import BatchShards, make_dataset
 
     data = load_npz("data/fashion_mnist.npz", keys=("x_train", "y_train"))
     x, y = to_model_input(data["x_train"][: args.images]), one_hot(data["y_train"][: args.images])

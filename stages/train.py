@@ -24,7 +24,7 @@ from uncertainty.errors import PipelineError
 from uncertainty.fashion_mnist import one_hot, to_model_input
 from uncertainty.io import load_npz, write_json, write_text
 from uncertainty.machine import machine_info
-from uncertainty.runtime import seed_everything
+from uncertainty.runtime import seed_everything, set_threads_for_shards
 from uncertainty.training import evaluate, train_cnn
 
 
@@ -35,6 +35,7 @@ def train(params: dict[str, Any], name: str, paths: argparse.Namespace) -> None:
             f"params.yaml: train.models has no model {name!r}; defined: {', '.join(p['models'])}"
         )
     spec = p["models"][name]
+    threads = set_threads_for_shards(p["batch_shards"])  # before TensorFlow's first op
     data = load_npz(paths.data, keys=("x_train", "y_train", "x_test", "y_test"))
     x_train, y_train = to_model_input(data["x_train"]), one_hot(data["y_train"])
     x_test, y_test = to_model_input(data["x_test"]), one_hot(data["y_test"])
@@ -55,6 +56,7 @@ def train(params: dict[str, Any], name: str, paths: argparse.Namespace) -> None:
         p["learning_rate"],
         p["strategy"],
         p["steps_per_execution"],
+        p["batch_shards"],
     )
     seconds = time.perf_counter() - started  # fit only: the training cost of this model on this machine
     test = evaluate(model, (x_test, y_test))
@@ -74,7 +76,13 @@ def train(params: dict[str, Any], name: str, paths: argparse.Namespace) -> None:
     epochs = len(history["loss"])
     write_json(
         paths.machine,
-        {"machine": machine_info(), "train_seconds": seconds, "epochs": epochs, "images": len(x_train)},
+        {
+            "machine": machine_info(),
+            "train_seconds": seconds,
+            "epochs": epochs,
+            "images": len(x_train),
+            "threads": threads,
+        },
     )
     print(f"train {name}: test accuracy {test['accuracy']:.4f}, test loss {test['loss']:.4f}")
 

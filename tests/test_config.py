@@ -39,6 +39,8 @@ BAD = [
     ("train.epochs", 2.5, "train.epochs must be an integer"),
     ("train.batch_size", -128, "train.batch_size must be an integer >= 1"),
     ("train.learning_rate", 0, "train.learning_rate must be a number > 0"),
+    ("train.batch_shards", 0, "train.batch_shards must be an integer >= 1, got 0"),
+    ("train.batch_shards", 129, "train.batch_shards must be at most train.batch_size (128), got 129"),
     ("train.strategy", "mirored", "did you mean 'mirrored'"),
     ("train.models", {}, "train.models must be a non-empty mapping"),
     ("mc_batch.passes", True, "mc_batch.passes must be an integer"),
@@ -208,7 +210,7 @@ def test_many_mistakes_give_exactly_one_line_the_first_in_the_file() -> None:
     params["linear_data"]["seed"] = 84
     assert first_line(params) == (
         "params.yaml: unknown key 'train.epoch' in train (did you mean 'epochs'?); "
-        "valid keys: epochs, batch_size, learning_rate, strategy, steps_per_execution, models"
+        "valid keys: epochs, batch_size, learning_rate, strategy, steps_per_execution, batch_shards, models"
     )
     del params["train"]["epoch"]
     assert first_line(params) == "params.yaml: train.epochs must be an integer >= 1, got 0"

@@ -198,6 +198,7 @@ class Train(Section):
     learning_rate: Positive
     strategy: Strategy
     steps_per_execution: PositiveInt
+    batch_shards: PositiveInt
     models: Annotated[dict[Name, TrainedModel], Field(min_length=1), KeysAre("model name")]
 
 
@@ -311,6 +312,16 @@ class Params(Section):
             raise _broken(
                 f"mc_batch.positions must be < mc_batch.batch_size ({batch.batch_size}), "
                 f"got {batch.positions[-1]}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _every_shard_has_images(self) -> Self:
+        train = self.train
+        if train.batch_shards > train.batch_size:
+            raise _broken(
+                f"train.batch_shards must be at most train.batch_size ({train.batch_size}), "
+                f"got {train.batch_shards}"
             )
         return self
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from uncertainty.cnn import build_cnn, compile_cnn
+from uncertainty.cnn import IMAGE_SHAPE, build_cnn, compile_cnn
 from uncertainty.runtime import get_strategy
 
 
@@ -48,6 +49,39 @@ def make_dataset(
     )
 
 
+class BatchShards(keras.layers.Layer):
+    """The CNN applied to `shards` contiguous slices of each batch, outputs concatenated in order.
+
+    (batch, 28, 28, 1) -> `shards` slices of about batch / shards images -> the CNN on
+    each -> (batch, 10). The loss over the concatenated outputs is the same mean over the
+    same images, so the gradient is the same sum, added up in another order: the
+    article's update, rounded differently (and, with dropout, other masks from the same
+    seed). The slices are independent branches of the step's graph; with one intra-op
+    thread per slice (`runtime.set_threads_for_shards`), TensorFlow's executor runs them
+    on the cores at once, which these small oneDNN convolutions use better than one op
+    split over two threads (`make bench`). Every weight is the CNN's own.
+    """
+
+    def __init__(self, cnn: keras.Model, shards: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if shards < 1:
+            raise ValueError(f"shards must be >= 1, got {shards}")
+        self.cnn = cnn
+        self.shards = shards
+
+    def call(self, images: tf.Tensor, training: bool | None = None) -> tf.Tensor:
+        size = tf.shape(images)[0]
+        # oneDNN rejects a convolution over zero images, so a batch smaller than the shard
+        # count (only ever a last batch) gets blank images, whose outputs are dropped before
+        # the loss. Padding rather than a tf.cond: the cond's If op, inside the
+        # steps-per-execution loop, kept the slices from running at once (README, "Speed").
+        padded = tf.pad(images, [[0, tf.maximum(self.shards - size, 0)], [0, 0], [0, 0], [0, 0]])
+        total = tf.shape(padded)[0]
+        bounds = [total * k // self.shards for k in range(self.shards + 1)]  # balanced: 96 -> 48 + 48
+        pieces = [padded[start:stop] for start, stop in pairwise(bounds)]
+        return tf.concat([self.cnn(piece, training=training) for piece in pieces], axis=0)[:size]
+
+
 def train_cnn(
     dropout_rate: float,
     seed: int,
@@ -58,6 +92,7 @@ def train_cnn(
     learning_rate: float,
     strategy: str = "default",
     steps_per_execution: int = 1,
+    batch_shards: int = 1,
     verbose: int = 2,
 ) -> tuple[keras.Model, dict[str, list[float]], str]:
     """Build and fit one CNN -> (model, per-epoch history, that history as Keras' CSVLogger wrote it).
@@ -65,11 +100,18 @@ def train_cnn(
     steps_per_execution > 1 runs that many training steps per call into the
     compiled graph (the same updates in the same order; the graph differs, so
     oneDNN may round differently: a param, measured in `make bench`).
+    batch_shards > 1 computes each batch (training and validation) as that many
+    slices (`BatchShards`); the CNN returned is the article's, compiled the same way,
+    for evaluation and saving.
     The CSV is logged into a temporary directory and returned as text, so a
     run killed mid-training leaves no partial history beside the outputs.
     """
     with get_strategy(strategy).scope():
-        model = build_cnn(dropout_rate)
+        cnn = build_cnn(dropout_rate)
+        if batch_shards == 1:
+            model = cnn
+        else:
+            model = keras.Sequential([keras.Input(IMAGE_SHAPE), BatchShards(cnn, batch_shards)])
         compile_cnn(model, learning_rate, steps_per_execution)
     with tempfile.TemporaryDirectory() as directory:
         log = Path(directory) / "history.csv"
@@ -82,7 +124,10 @@ def train_cnn(
             verbose=verbose,
         )
         history_csv = log.read_text()
-    return model, {key: [float(v) for v in values] for key, values in history.history.items()}, history_csv
+    if model is not cnn:
+        with get_strategy(strategy).scope():
+            compile_cnn(cnn, learning_rate)  # for `evaluate`; its weights are the trained ones
+    return cnn, {key: [float(v) for v in values] for key, values in history.history.items()}, history_csv
 
 
 def evaluate(model: keras.Model, data: tuple[np.ndarray, np.ndarray]) -> dict[str, Any]:
