@@ -316,7 +316,8 @@ class Params(Section):
         return self
 
     @model_validator(mode="after")
-    def _every_shard_has_images(self) -> Self:
+    def _shards_fit_in_a_batch(self) -> Self:
+        """More slices than images in a batch would only add slices of blank padding."""
         train = self.train
         if train.batch_shards > train.batch_size:
             raise _broken(
