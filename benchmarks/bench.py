@@ -12,8 +12,9 @@ it. Nothing here is a test: no figure is asserted.
 4. Training: samples/s for epochs of the plain CNN, each way of training in its
    own fresh process (tf.data pipeline, one step per call = the train stage
    before issue 12; the train stage's params, with and without batch shards;
-   model.fit on arrays; steps_per_execution; 2 and 4 batch shards; XLA; one thread; two CNNs in one graph;
-   two one-thread processes at once; bfloat16 where the CPU has it). The ways
+   model.fit on arrays; steps_per_execution; other batch shard counts; XLA; one
+   thread; two CNNs in one graph; two one-thread processes at once; bfloat16
+   where the CPU has it). The ways
    run interleaved over rounds (the order reversed every other round), each
    keeping its best round, so a slow spell of the machine does not land on one
    way only. The speedup of each over the pipeline, and the training roofline
@@ -173,15 +174,19 @@ TWO_PROCESSES = "two_processes_one_thread_each"
 def training_candidates(train_params: dict[str, Any], bfloat16_native: bool) -> dict[str, tuple[str, ...]]:
     # The variants below change one thing of the params' steps per call, with one shard.
     steps = ("--steps-per-execution", str(train_params["steps_per_execution"]))
+    shard_ways = {1: "params_one_batch_shard", 2: "batch_shards_2", 4: "batch_shards_4"}
     candidates = {
         "pipeline": ("--input", "autotuned"),
         "params": (*steps, "--batch-shards", str(train_params["batch_shards"])),
-        "params_one_batch_shard": steps,
+        # The other slice counts (the params' own is "params" itself).
+        **{
+            name: (*steps, "--batch-shards", str(shards))
+            for shards, name in shard_ways.items()
+            if shards != train_params["batch_shards"]
+        },
         "params_one_step_per_call": (),
         "arrays": ("--input", "arrays"),
         "steps_per_execution_128": ("--steps-per-execution", "128"),
-        "batch_shards_2": (*steps, "--batch-shards", "2"),
-        "batch_shards_4": (*steps, "--batch-shards", "4"),
         "jit_compile": (*steps, "--jit-compile"),
         "one_thread": (*steps, "--threads", "1"),
         "two_towers_one_thread_each": (*steps, "--towers", "2", "--threads", "1"),
@@ -296,9 +301,10 @@ def bench_training_quality(
     """Does the params' path train as well as the path before issue 12? Same seeds, shortened recipe.
 
     The input pipelines give the same batches (tests/test_training.py), so only the steps
-    per call and the batch shards can move the bits. For the plain and the dropout CNN: test accuracy and NLL
-    per seed on each path (`epochs` epochs), the paired difference (params - pipeline) with
-    its 95 % t-interval, set beside the pipeline's seed-to-seed standard deviation.
+    per call and the batch shards can move the bits. For the plain and the dropout CNN:
+    test accuracy and NLL per seed on each path (`epochs` epochs), the paired difference
+    (params - pipeline) with its 95 % t-interval, set beside the pipeline's seed-to-seed
+    standard deviation.
     """
     from uncertainty.training import evaluate, train_cnn
     from uncertainty.verdicts import t_interval
