@@ -11,11 +11,12 @@ it. Nothing here is a test: no figure is asserted.
    in a fresh process (what the predict stage pays).
 4. Training: samples/s for epochs of the plain CNN, each way of training in its
    own fresh process (tf.data pipeline, one step per call = the train stage
-   before issue 12; the train stage's params, with and without batch shards;
-   model.fit on arrays; steps_per_execution; other batch shard counts; XLA; one
-   thread; two CNNs in one graph; two one-thread processes at once; bfloat16
-   where the CPU has it). The ways
-   run interleaved over rounds (the order reversed every other round), each
+   before issue 12; the train stage's params, with and without batch shards, and
+   with Keras' own swish gradient; the same CNN with no activations at all (a
+   bound, not a way to train the article's CNN); model.fit on arrays;
+   steps_per_execution; other batch shard counts; XLA; one thread; two CNNs in
+   one graph; two one-thread processes at once; bfloat16 where the CPU has
+   it). The ways run interleaved over rounds (the order reversed every other round), each
    keeping its best round, so a slow spell of the machine does not land on one
    way only. The speedup of each over the pipeline, and the training roofline
    fraction (3 x forward FLOPs per image over the matmul rate). Then where a
@@ -174,16 +175,21 @@ TWO_PROCESSES = "two_processes_one_thread_each"
 def training_candidates(train_params: dict[str, Any], bfloat16_native: bool) -> dict[str, tuple[str, ...]]:
     # The variants below change one thing of the params' steps per call, with one shard.
     steps = ("--steps-per-execution", str(train_params["steps_per_execution"]))
+    params = (*steps, "--batch-shards", str(train_params["batch_shards"]))
     shard_ways = {1: "params_one_batch_shard", 2: "batch_shards_2", 4: "batch_shards_4"}
     candidates = {
         "pipeline": ("--input", "autotuned"),
-        "params": (*steps, "--batch-shards", str(train_params["batch_shards"])),
+        "params": params,
         # The other slice counts (the params' own is "params" itself).
         **{
             name: (*steps, "--batch-shards", str(shards))
             for shards, name in shard_ways.items()
             if shards != train_params["batch_shards"]
         },
+        # Keras' own swish, TensorFlow's gradient: the train stage's before uncertainty.cnn.swish.
+        "keras_swish_gradient": (*params, "--activation", "keras"),
+        # Not the article's CNN: no activations at all, so what any cheaper activation could still gain.
+        "bound_no_activations": (*params, "--activation", "none"),
         "params_one_step_per_call": (),
         "arrays": ("--input", "arrays"),
         "steps_per_execution_128": ("--steps-per-execution", "128"),
@@ -301,7 +307,8 @@ def bench_training_quality(
     """Does the params' path train as well as the path before issue 12? Same seeds, shortened recipe.
 
     The input pipelines give the same batches (tests/test_training.py), so only the steps
-    per call and the batch shards can move the bits. For the plain and the dropout CNN:
+    per call, the batch shards and the swish gradient (Keras' own on the pipeline's
+    path, uncertainty.cnn.swish on the params') can move the bits. For the plain and the dropout CNN:
     test accuracy and NLL per seed on each path (`epochs` epochs), the paired difference
     (params - pipeline) with its 95 % t-interval, set beside the pipeline's seed-to-seed
     standard deviation.
@@ -315,7 +322,7 @@ def bench_training_quality(
     # The shards run on this process's threads (TensorFlow's defaults): the same arithmetic
     # as the stage's one thread per shard, scheduled differently.
     paths = {
-        "pipeline": {"steps_per_execution": 1, "batch_shards": 1},
+        "pipeline": {"steps_per_execution": 1, "batch_shards": 1, "activation": "swish"},
         "params": {key: train_params[key] for key in ("steps_per_execution", "batch_shards")},
     }
     models = {"plain": 0.0, "dropout": float(train_params["models"]["dropout"]["dropout_rate"])}
@@ -342,7 +349,11 @@ def bench_training_quality(
             per_seed["nll"].append(result["loss"])
         return per_seed
 
-    record: dict[str, Any] = {"epochs": epochs, "seeds": list(seeds), "paths": paths}
+    shown = {  # "swish" is Keras' own activation; without the key, build_cnn's default
+        path: {**options, "activation": "keras swish" if "activation" in options else "uncertainty.cnn.swish"}
+        for path, options in paths.items()
+    }
+    record: dict[str, Any] = {"epochs": epochs, "seeds": list(seeds), "paths": shown}
     for model_name in models:
         runs = {path: scores(model_name, path) for path in paths}
         summary = {}

@@ -13,6 +13,11 @@ own thread pool and autotuner); "pipeline", the default, is today's
 --batch-shards K computes each batch as K slices of one CNN, the cores split among
 them (`uncertainty.training.BatchShards`, the train stage's `train.batch_shards`).
 
+--activation keras trains the CNN with Keras' own swish (TensorFlow's gradient, as the
+train stage did before `uncertainty.cnn.swish`); --activation none drops the activations
+altogether: not the article's CNN, but a bound on what any cheaper activation gradient
+could still gain.
+
 --towers K trains K CNNs in one graph (a functional model of K independent
 towers, each with its own inputs, shuffled from its own seed, and its own loss):
 the executor can run one tower's ops while another's wait, with each op on one
@@ -56,6 +61,7 @@ def main() -> None:
     parser.add_argument("--jit-compile", action="store_true")
     parser.add_argument("--precision", choices=("float32", "mixed_bfloat16"), default="float32")
     parser.add_argument("--towers", type=int, default=1)
+    parser.add_argument("--activation", choices=("ours", "keras", "none"), default="ours")
     parser.add_argument("--batch-shards", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=84)
@@ -72,7 +78,7 @@ def main() -> None:
         set_threads_for_shards(args.batch_shards)  # as the train stage does
     keras.mixed_precision.set_global_policy(args.precision)
 
-    from uncertainty.cnn import IMAGE_SHAPE, build_cnn
+    from uncertainty.cnn import IMAGE_SHAPE, build_cnn, swish
     from uncertainty.fashion_mnist import one_hot, to_model_input
     from uncertainty.io import load_npz
     from uncertainty.training import BatchShards, make_dataset
@@ -81,7 +87,8 @@ def main() -> None:
     x, y = to_model_input(data["x_train"][: args.images]), one_hot(data["y_train"][: args.images])
 
     seed_everything(args.seed)
-    towers = [build_cnn(0.0) for _ in range(args.towers)]
+    activation = {"ours": swish, "keras": "swish", "none": None}[args.activation]
+    towers = [build_cnn(0.0, activation) for _ in range(args.towers)]
     if args.towers == 1:
         model = towers[0]
         if args.batch_shards > 1:

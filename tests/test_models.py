@@ -7,8 +7,9 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from uncertainty.cnn import build_cnn, load_cnn, save_cnn
+from uncertainty.cnn import build_cnn, load_cnn, save_cnn, swish
 from uncertainty.errors import PipelineError
 from uncertainty.io import save_npz
 from uncertainty.regressors import build_regressor, train_regressors
@@ -29,6 +30,61 @@ def test_dropout_cnn_puts_dropout_after_each_pool_and_the_dense_layer() -> None:
     dropout_after = [kinds[i - 1] for i, kind in enumerate(kinds) if kind == "Dropout"]
     assert dropout_after == ["MaxPooling2D", "MaxPooling2D", "MaxPooling2D", "Dense"]
     assert all(layer.rate == 0.1 for layer in model.layers if isinstance(layer, keras.layers.Dropout))
+
+
+# Edges of swish: its minimum near -1.278 (derivative 0), where sigmoid saturates in float32
+# (|x| > ~17 and ~88), signed zeros, a subnormal, overflow of exp(-x), and non-finite values.
+SWISH_EDGES = [0.0, -0.0, 1e-30, -1e-30, 1e-7, -1.2785, 17.0, -17.0, 88.7, -88.7, 104.0, -104.0]
+
+
+def swish_inputs() -> np.ndarray:
+    grid = np.linspace(-40.0, 40.0, 80_001)
+    return np.concatenate([grid, SWISH_EDGES, [np.inf, -np.inf, np.nan]]).astype(np.float32)
+
+
+def test_swish_forward_is_keras_swish_bit_for_bit() -> None:
+    """Predictions of saved models must not depend on which swish built the CNN."""
+    x = tf.constant(swish_inputs())
+    np.testing.assert_array_equal(swish(x).numpy(), keras.activations.swish(x).numpy())
+    # In a compiled graph TensorFlow fuses x * sigmoid(x) with the convolution: same bits too.
+    seed_everything(7)
+    ours = build_cnn(0.0)
+    keras_own = build_cnn(0.0, "swish")
+    keras_own.set_weights(ours.get_weights())
+    images = np.random.default_rng(1).random((300, 28, 28, 1), dtype=np.float32)
+    np.testing.assert_array_equal(ours.predict(images, verbose=0), keras_own.predict(images, verbose=0))
+    np.testing.assert_array_equal(ours(images).numpy(), keras_own(images).numpy())
+
+
+def test_swish_gradient_is_the_derivative_to_float32_rounding() -> None:
+    """dy * swish'(x) against float64; the bound is a few float32 roundings of each term.
+
+    The y (dy - dy s) term carries dy s's rounding (half an ulp of dy) times |y| <= |x|,
+    hence the |x| in the bound. TensorFlow's own gradient meets the same bound.
+    """
+    x_values = swish_inputs()
+    x = tf.constant(x_values)
+    dy = tf.constant(np.random.default_rng(2).normal(size=x_values.shape).astype(np.float32))
+
+    def gradient(function) -> np.ndarray:
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = function(x)
+        return tape.gradient(y, x, output_gradients=dy).numpy()
+
+    finite = np.isfinite(x_values)
+    x64, dy64 = x_values[finite].astype(np.float64), dy.numpy()[finite].astype(np.float64)
+    sigmoid = 1.0 / (1.0 + np.exp(-x64))
+    exact = dy64 * (sigmoid + x64 * sigmoid * (1.0 - sigmoid))
+    bound = 4 * np.finfo(np.float32).eps * np.abs(dy64) * (1.0 + np.abs(x64))
+    for function in (swish, keras.activations.swish):
+        values = gradient(function)
+        assert np.all(np.abs(values[finite] - exact) <= bound), function
+        assert np.all(np.isnan(values[~finite]))  # inf * 0 and nan, as TensorFlow's
+    # Far from the minimum the derivative is well away from 0: relative agreement.
+    ours, theirs = gradient(swish)[finite], gradient(keras.activations.swish)[finite]
+    away = np.abs(x64 + 1.2785) > 0.1
+    np.testing.assert_allclose(ours[away], theirs[away], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("rate", [-0.1, 1.0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from uncertainty.cnn import IMAGE_SHAPE, build_cnn, compile_cnn
+from uncertainty.cnn import IMAGE_SHAPE, build_cnn, compile_cnn, swish
 from uncertainty.runtime import get_strategy
 
 
@@ -94,6 +95,7 @@ def train_cnn(
     steps_per_execution: int = 1,
     batch_shards: int = 1,
     verbose: int = 2,
+    activation: str | Callable[[Any], Any] = swish,
 ) -> tuple[keras.Model, dict[str, list[float]], str]:
     """Build and fit one CNN -> (model, per-epoch history, that history as Keras' CSVLogger wrote it).
 
@@ -103,11 +105,13 @@ def train_cnn(
     batch_shards > 1 computes each batch (training and validation) as that many
     slices (`BatchShards`); the CNN returned is the article's, compiled the same way,
     for evaluation and saving.
+    `activation` is build_cnn's: the bench passes "swish" (Keras' own gradient) to
+    train as the stage did before issue 12.
     The CSV is logged into a temporary directory and returned as text, so a
     run killed mid-training leaves no partial history beside the outputs.
     """
     with get_strategy(strategy).scope():
-        cnn = build_cnn(dropout_rate)
+        cnn = build_cnn(dropout_rate, activation)
         if batch_shards == 1:
             model = cnn
         else:
