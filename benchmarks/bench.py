@@ -166,9 +166,10 @@ def train_epochs(images: int, *options: str, processes: int = 1) -> list[dict[st
 
 # Ways to train the article's CNN (batch 128, Adam 1e-3, seed 84), each in a fresh process.
 # "pipeline" is the train stage's path before issue 12 (one step per call, tf.data's own
-# threads and autotuner); "params" is today's (one-thread input pipeline, params.yaml's steps
-# per call and batch shards). "params_one_batch_shard" is the same without shards, and the
-# others change one thing from it (or, for arrays, from the pipeline).
+# threads and autotuner, Keras' own swish gradient); "params" is today's (one-thread input
+# pipeline, params.yaml's steps per call and batch shards, uncertainty.cnn.swish).
+# "params_one_batch_shard" is the same without shards, and the others change one thing
+# from it (or, for arrays, from the pipeline).
 TWO_PROCESSES = "two_processes_one_thread_each"
 
 
@@ -178,7 +179,7 @@ def training_candidates(train_params: dict[str, Any], bfloat16_native: bool) -> 
     params = (*steps, "--batch-shards", str(train_params["batch_shards"]))
     shard_ways = {1: "params_one_batch_shard", 2: "batch_shards_2", 4: "batch_shards_4"}
     candidates = {
-        "pipeline": ("--input", "autotuned"),
+        "pipeline": ("--input", "autotuned", "--activation", "keras"),
         "params": params,
         # The other slice counts (the params' own is "params" itself).
         **{
@@ -191,7 +192,7 @@ def training_candidates(train_params: dict[str, Any], bfloat16_native: bool) -> 
         # Not the article's CNN: no activations at all, so what any cheaper activation could still gain.
         "bound_no_activations": (*params, "--activation", "none"),
         "params_one_step_per_call": (),
-        "arrays": ("--input", "arrays"),
+        "arrays": ("--input", "arrays", "--activation", "keras"),
         "steps_per_execution_128": ("--steps-per-execution", "128"),
         "jit_compile": (*steps, "--jit-compile"),
         "one_thread": (*steps, "--threads", "1"),
