@@ -46,7 +46,7 @@ def test_swish_forward_is_keras_swish_bit_for_bit() -> None:
     """Predictions of saved models must not depend on which swish built the CNN."""
     x = tf.constant(swish_inputs())
     np.testing.assert_array_equal(swish(x).numpy(), keras.activations.swish(x).numpy())
-    # In a compiled graph TensorFlow fuses x * sigmoid(x) with the convolution: same bits too.
+    # In a compiled graph TensorFlow rewrites x * sigmoid(x) into oneDNN ops: same bits too.
     seed_everything(7)
     ours = build_cnn(0.0)
     keras_own = build_cnn(0.0, "swish")
