@@ -77,12 +77,12 @@ def test_swish_gradient_is_the_derivative_to_float32_rounding() -> None:
     sigmoid = 1.0 / (1.0 + np.exp(-x64))
     exact = dy64 * (sigmoid + x64 * sigmoid * (1.0 - sigmoid))
     bound = 4 * np.finfo(np.float32).eps * np.abs(dy64) * (1.0 + np.abs(x64))
-    for function in (swish, keras.activations.swish):
-        values = gradient(function)
-        assert np.all(np.abs(values[finite] - exact) <= bound), function
+    ours, theirs = gradient(swish), gradient(keras.activations.swish)
+    for values in (ours, theirs):
+        assert np.all(np.abs(values[finite] - exact) <= bound)
         assert np.all(np.isnan(values[~finite]))  # inf * 0 and nan, as TensorFlow's
     # Far from the minimum the derivative is well away from 0: relative agreement.
-    ours, theirs = gradient(swish)[finite], gradient(keras.activations.swish)[finite]
+    ours, theirs = ours[finite], theirs[finite]
     away = np.abs(x64 + 1.2785) > 0.1
     np.testing.assert_allclose(ours[away], theirs[away], rtol=1e-5, atol=1e-6)
 
