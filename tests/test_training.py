@@ -167,29 +167,44 @@ print(json.dumps({"cores": len(os.sched_getaffinity(0)), "threads": set_threads_
             assert record["threads"] == {"intra_op": max(1, record["cores"] // 2), "inter_op": 2}
 
 
-def test_one_training_step_under_mirrored_strategy_on_two_logical_cpus() -> None:
+def test_training_under_mirrored_strategy_on_two_logical_cpus() -> None:
     # Logical devices must be configured before TensorFlow initialises: a fresh process.
     code = """
 import numpy as np, tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from uncertainty.cnn import build_cnn
+from uncertainty.errors import PipelineError
 from uncertainty.runtime import get_strategy
-from uncertainty.training import train_cnn
+from uncertainty.training import evaluate, train_cnn
 strategy = get_strategy("mirrored")
 assert strategy.num_replicas_in_sync == 2, strategy.num_replicas_in_sync
 rng = np.random.default_rng(0)
-x = rng.random((64, 28, 28, 1), dtype=np.float32)
-y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 64)]
-model, history, _ = train_cnn(0.1, 1, (x, y), (x[:32], y[:32]), 1, 32, 0.001, "mirrored", verbose=0)
-assert len(history["loss"]) == 1 and np.isfinite(history["loss"][0])
-# With batch shards, 65 images: the last batch of 1 image leaves one replica none, which
-# without shards fails (oneDNN rejects a convolution over zero images); the padding covers it.
-x65 = rng.random((65, 28, 28, 1), dtype=np.float32)
-y65 = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 65)]
-model, history, _ = train_cnn(
-    0.1, 1, (x65, y65), (x[:32], y[:32]), 1, 32, 0.001, "mirrored", batch_shards=2, verbose=0
-)
-assert np.isfinite(history["loss"][0]) and np.isfinite(history["val_loss"][0])
+x = rng.random((65, 28, 28, 1), dtype=np.float32)
+y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 65)]
+# 65 images in batches of 32: the last batch of 1 image leaves one replica none (oneDNN
+# rejects a convolution over zero images; BatchShards pads it). 33 validation images:
+# Keras averages the first batch's slices over the replicas, which 17 + 16 would fail.
+for shards in (1, 2):
+    model, history, _ = train_cnn(0.1, 1, (x, y), (x[:33], y[:33]), 1, 32, 0.001, "mirrored", batch_shards=shards, verbose=0)
+    test = evaluate(model, (x[:33], y[:33]))
+    single = build_cnn(0.0)  # the trained weights on one device: the reference loss and accuracy
+    single.set_weights(model.get_weights())
+    probs = single.predict(x[:33], verbose=0)
+    loss = np.mean(-np.log(np.sum(probs * y[:33], axis=1)))
+    accuracy = np.mean(probs.argmax(1) == y[:33].argmax(1))
+    # Each replica runs a smaller batch, so oneDNN may round differently (test_mc's tolerance).
+    for value in (history["val_loss"][0], test["loss"]):
+        assert abs(value - loss) < 1e-5, (shards, value, loss)
+    for value in (history["val_accuracy"][0], test["accuracy"]):
+        assert abs(value - accuracy) < 1e-6, (shards, value, accuracy)
+for batch_size, validation in ((33, 33), (32, 1)):
+    try:
+        train_cnn(0.1, 1, (x, y), (x[:validation], y[:validation]), 1, batch_size, 0.001, "mirrored", verbose=0)
+    except PipelineError as error:
+        print("error:", error)
+    else:
+        raise AssertionError(f"no error for batch {batch_size}, {validation} validation images")
 print("replicas", strategy.num_replicas_in_sync)
 """
     result = subprocess.run(
@@ -197,6 +212,8 @@ print("replicas", strategy.num_replicas_in_sync)
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "replicas 2" in result.stdout
+    assert "train.batch_size 33 does not split evenly over the 2 replicas" in result.stdout
+    assert "1 evaluation images cannot be split over 2 replicas" in result.stdout
 
 
 def test_mc_engine_under_mirrored_strategy_gives_the_single_device_passes() -> None:

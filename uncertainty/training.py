@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from uncertainty.cnn import IMAGE_SHAPE, build_cnn, compile_cnn, swish
+from uncertainty.errors import PipelineError
 from uncertainty.runtime import get_strategy
 
 
@@ -48,6 +49,33 @@ def make_dataset(
         .prefetch(2)
         .with_options(options)
     )
+
+
+def evaluation_dataset(
+    images: np.ndarray, labels: np.ndarray, replicas: int = 1, batch_size: int = 1024
+) -> tf.data.Dataset:
+    """(images, one-hot labels) -> batches in order, for validation and evaluation.
+
+    On one device, `make_dataset`'s batches of `batch_size`. Over R > 1 replicas
+    (train.strategy: mirrored), Keras first averages the opening batch's per-replica
+    slices to build the model, and that fails unless the slices are equal (17 + 16
+    images: an AddN shape error). So every batch but the last holds a multiple of R
+    images, and the last the N mod R left over; a replica left with none is padded
+    by `BatchShards`. The same images, so the same mean loss and accuracy.
+    """
+    if replicas == 1:
+        return make_dataset(images, labels, batch_size)
+    even = len(images) - len(images) % replicas
+    if even == 0:
+        raise PipelineError(
+            f"{len(images)} evaluation images cannot be split over {replicas} replicas "
+            f"(train.strategy: mirrored); use at least {replicas} test images (prepare.test_limit)"
+        )
+    size = max(replicas, batch_size - batch_size % replicas)
+    dataset = make_dataset(images[:even], labels[:even], size)
+    if even < len(images):
+        dataset = dataset.concatenate(make_dataset(images[even:], labels[even:], size))
+    return dataset
 
 
 class BatchShards(keras.layers.Layer):
@@ -110,11 +138,19 @@ def train_cnn(
     The CSV is logged into a temporary directory and returned as text, so a
     run killed mid-training leaves no partial history beside the outputs.
     """
-    with get_strategy(strategy).scope():
+    distribution = get_strategy(strategy)
+    replicas = distribution.num_replicas_in_sync
+    if batch_size % replicas:
+        # Keras averages the first batch's per-replica slices before training; unequal ones fail.
+        raise PipelineError(
+            f"train.batch_size {batch_size} does not split evenly over the {replicas} replicas of "
+            f"train.strategy {strategy!r}; use a multiple of {replicas}"
+        )
+    with distribution.scope():
         cnn = build_cnn(dropout_rate, activation)
-        if batch_shards == 1:
+        if batch_shards == 1 and replicas == 1:
             model = cnn
-        else:
+        else:  # over replicas also with one shard: its padding feeds a replica a last batch left empty
             model = keras.Sequential([keras.Input(IMAGE_SHAPE), BatchShards(cnn, batch_shards)])
         compile_cnn(model, learning_rate, steps_per_execution)
     with tempfile.TemporaryDirectory() as directory:
@@ -122,18 +158,29 @@ def train_cnn(
         history = model.fit(
             make_dataset(*train_data, batch_size, seed=seed),
             epochs=epochs,
-            validation_data=make_dataset(*validation_data, 1024),
+            validation_data=evaluation_dataset(*validation_data, replicas),
             shuffle=False,  # the dataset reshuffles itself from the seed; fit's own shuffle would only warn
             callbacks=[keras.callbacks.CSVLogger(str(log))],
             verbose=verbose,
         )
         history_csv = log.read_text()
     if model is not cnn:
-        with get_strategy(strategy).scope():
+        with distribution.scope():
             compile_cnn(cnn, learning_rate)  # for `evaluate`; its weights are the trained ones
     return cnn, {key: [float(v) for v in values] for key, values in history.history.items()}, history_csv
 
 
 def evaluate(model: keras.Model, data: tuple[np.ndarray, np.ndarray]) -> dict[str, Any]:
-    loss, accuracy = model.evaluate(make_dataset(*data, 1024), verbose=0)
+    """Test loss and accuracy of a CNN from `train_cnn`, under the strategy it was compiled in."""
+    strategy = model.distribute_strategy
+    if strategy.num_replicas_in_sync > 1:
+        # Over replicas, through BatchShards for its padding (a replica left with no image).
+        # A copy of the CNN: wrapping the compiled one would bring in its unbuilt metrics.
+        with strategy.scope():
+            copy = build_cnn(0.0)  # dropout is off in evaluation and holds no weights
+            copy.set_weights(model.get_weights())
+            model = keras.Sequential([keras.Input(IMAGE_SHAPE), BatchShards(copy, 1)])
+            compile_cnn(model, 0.001)  # evaluation only: the optimizer never steps
+    dataset = evaluation_dataset(*data, strategy.num_replicas_in_sync)
+    loss, accuracy = model.evaluate(dataset, verbose=0)
     return {"loss": float(loss), "accuracy": float(accuracy)}
