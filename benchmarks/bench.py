@@ -57,7 +57,8 @@ from uncertainty.machine import describe, machine_info
 from uncertainty.mc import MCDropout
 from uncertainty.regressors import build_regressor, linear_data, train_regressors
 from uncertainty.runtime import seed_everything
-from uncertainty.training import make_dataset
+from uncertainty.training import evaluate, make_dataset, train_cnn
+from uncertainty.verdicts import t_interval
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "reports/benchmarks.json"
@@ -281,8 +282,6 @@ def speedup_interval(rates: list[float], baselines: list[float], target: float) 
     On logarithms, so a ratio and its inverse are equally far from 1. "reached": the whole
     interval is at or above `target`; "missed": all of it below; else "undecided".
     """
-    from uncertainty.verdicts import t_interval
-
     ratios = np.divide(rates, baselines)
     interval = t_interval(np.log(ratios))
     low, high = float(np.exp(interval["low"])), float(np.exp(interval["high"]))
@@ -366,9 +365,6 @@ def bench_training_quality(
     (params - pipeline) with its 95 % t-interval, set beside the pipeline's seed-to-seed
     standard deviation.
     """
-    from uncertainty.training import evaluate, train_cnn
-    from uncertainty.verdicts import t_interval
-
     train = (to_model_input(data["x_train"]), one_hot(data["y_train"]))
     test = (to_model_input(data["x_test"]), one_hot(data["y_test"]))
     # Each path's way of stepping; its input pipeline is the stage's either way (same batches).
