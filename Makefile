@@ -18,10 +18,10 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 # Each experiment retrains only the dropout CNN (its own epochs) and re-runs SWEEP_TARGETS. A quick
 # one: make sweep SWEEP="-S 'train.models.dropout.dropout_rate=0.1,0.3' -S ++train.models.dropout.epochs=1"
 SWEEP ?= -S 'train.models.dropout.dropout_rate=0.05,0.1,0.2,0.3,0.5' -S 'train.models.dropout.seed=84,85,86' \
-         -S '++train.models.dropout.epochs=4' -S 'predict.mc_passes=30'
+         -S '++train.models.dropout.epochs=4' -S 'infer.mc_passes=30'
 SWEEP_PART ?= 1/1
 SWEEP_JOBS ?= 1
-SWEEP_TARGETS ?= evaluate ood
+SWEEP_TARGETS ?= evaluate
 SWEEP_REMOTE ?= origin
 
 help: ## list the targets

@@ -51,11 +51,12 @@ import numpy as np
 import tensorflow as tf
 
 from uncertainty.cnn import build_cnn, compile_cnn
-from uncertainty.fashion_mnist import one_hot, to_model_input
+from uncertainty.images import one_hot, to_model_input
 from uncertainty.io import load_npz, write_json
-from uncertainty.machine import describe, machine_info
+from uncertainty.machine import machine_info
 from uncertainty.mc import MCDropout
 from uncertainty.regressors import build_regressor, linear_data, train_regressors
+from uncertainty.report import describe_machine
 from uncertainty.runtime import seed_everything
 from uncertainty.training import evaluate, make_dataset, train_cnn
 from uncertainty.verdicts import t_interval
@@ -131,7 +132,7 @@ def bench_test_set(passes: int, engine: dict[str, Any]) -> dict[str, Any]:
     code = f"""
 import os, time, json, resource
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-from uncertainty.fashion_mnist import to_model_input
+from uncertainty.images import to_model_input
 from uncertainty.io import load_npz
 from uncertainty.mc import MCDropout
 from uncertainty.cnn import build_cnn, load_cnn
@@ -597,7 +598,7 @@ def main() -> None:
     ]
     width = max(len(name) for name, _ in rows)
     print(f"\nbenchmarks ({record['ran']['cores']} cores, TF {tf.__version__}, float32) -> {OUTPUT}")
-    print(f"  on {describe(record['ran']['machine'])}")
+    print(f"  on {describe_machine(record['ran']['machine'])}")
     for name, value in rows:
         print(f"  {name:<{width}}  {value:>12}")
 

@@ -79,7 +79,7 @@ def main() -> None:
     keras.mixed_precision.set_global_policy(args.precision)
 
     from uncertainty.cnn import IMAGE_SHAPE, build_cnn, swish
-    from uncertainty.fashion_mnist import one_hot, to_model_input
+    from uncertainty.images import one_hot, to_model_input
     from uncertainty.io import load_npz
     from uncertainty.training import BatchShards, make_dataset
 

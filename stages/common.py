@@ -15,7 +15,7 @@ from uncertainty.params import read_params
 
 
 def run(main: Callable[..., None], *args: Any) -> None:
-    """Run main(params, *args) on params.yaml (validated by check_params, which every stage depends on).
+    """Run main(params, *args) on the typed params (checked by check_params, which every stage depends on).
 
     A PipelineError becomes one line on stderr and exit 1.
     """

@@ -1,81 +1,127 @@
-"""Stage: in-distribution quality (accuracy, NLL, Brier, ECE) and selective prediction.
+"""Stage: every predictor's article instance (its first model) on the test set, the OOD sets and the rotations.
 
-Reads the test-set predictions of the three predictors; writes
-reports/metrics/eval.json and selective.json, the reliability and
-risk–coverage curves as DVC plots, and their figures.
+From the inference stage's outputs and the fitted temperatures, for each predictor of
+the registry (params.yaml `predictors`):
+
+* reports/metrics/eval.json: accuracy, NLL, Brier, ECE on the test set;
+* reports/metrics/selective.json: per score, the area under the risk–coverage curve and
+  the accuracy at each evaluate.coverages;
+* reports/metrics/ood.json: per OOD set and score, AUROC, AUPR and FPR95 (positive = out);
+* reports/metrics/shift.json: accuracy, NLL, ECE and mean entropy at each rotation angle;
+* DVC plots, one CSV per predictor (and score) in a directory per curve: reliability,
+  risk–coverage, ROC per OOD set, shift.
+
+The intervals over seeds and images are the verdicts stage's; these are the single-training tables.
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from stages.cli import parse_paths
 from stages.common import run
 from uncertainty import metrics
-from uncertainty.evaluation import (
-    fitted_temperatures,
-    quality,
-    resample,
-    scores,
-    temperature_scaled,
-    test_split,
-    wide_csv,
-)
-from uncertainty.io import load_npz, write_json, write_text
-from uncertainty.metrics import ALL_PREDICTORS, PREDICTORS
+from uncertainty.io import format_number, read_json, write_json, write_text
+from uncertainty.ood_inputs import OOD_SETS
+from uncertainty.predictors import Inference, build
+
+COVERAGE_GRID = np.linspace(0.01, 1.0, 100)
 
 
-def main(params: dict[str, Any], paths: argparse.Namespace) -> None:
-    p = params["evaluate"]
-    arrays = load_npz(paths.predictions, keys=(*PREDICTORS, "labels"))
-    labels = arrays["labels"]
-    # The temperature-scaled predictors, cross-fitted on the test set's halves as in the verdicts stage.
-    split = test_split(len(labels), len(labels), params["verdicts"]["seed"])
-    arrays.update(temperature_scaled(arrays, fitted_temperatures(arrays, labels, split), split))
+def csv(columns: dict[str, Any]) -> str:
+    return pd.DataFrame(columns).to_csv(index=False, float_format="%.6g", lineterminator="\n")
 
-    evaluation = {name: quality(arrays[name], labels, p["ece_bins"]) for name in ALL_PREDICTORS}
-    write_json(paths.eval_metrics, evaluation)
 
-    bins = {
-        name: metrics.reliability_bins(arrays[name].mean(0), labels, p["ece_bins"]) for name in ALL_PREDICTORS
+def quality(mean: np.ndarray, labels: np.ndarray, n_bins: int) -> dict[str, float]:
+    return {
+        "accuracy": metrics.accuracy(mean, labels),
+        "nll": metrics.nll(mean, labels),
+        "brier": metrics.brier(mean, labels),
+        "ece": metrics.ece(mean, labels, n_bins),
     }
-    edges = bins["plain"]["edges"]
-    reliability = {"confidence_bin": (edges[:-1] + edges[1:]) / 2}
-    for name in ALL_PREDICTORS:
-        reliability[f"{name}_accuracy"] = bins[name]["accuracy"]
-        reliability[f"{name}_count"] = bins[name]["count"]
-        reliability[f"{name}_confidence"] = bins[name]["confidence"]
-    write_text(paths.reliability, wide_csv(reliability))
 
-    selective: dict[str, Any] = {}
-    grid = np.linspace(0.01, 1.0, 100)
-    curves_csv: dict[str, np.ndarray] = {"coverage": grid}
-    for name in ALL_PREDICTORS:
-        stack = arrays[name]
-        correct = stack.mean(0).argmax(1) == labels
-        for score_name, score in scores(name, stack).items():
-            curve = metrics.risk_coverage(score, correct)
-            label = f"{name}.{score_name}"
-            selective.setdefault(name, {})[score_name] = {
+
+def write_curves(directory: Path, curves: dict[str, dict[str, Any]]) -> None:
+    """One CSV per curve, <directory>/<name>.csv; the directory holds nothing else (DVC plots it whole)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.csv"):
+        stale.unlink()
+    for name, columns in curves.items():
+        write_text(directory / f"{name}.csv", csv(columns))
+
+
+def main(params: Any, paths: argparse.Namespace) -> None:
+    p = params.evaluate
+    inference = Inference(paths.inference)
+    predictors = build(params, inference, read_json(paths.temperature))
+    evaluation, selective, shift = {}, {}, {}
+    ood: dict[str, dict[str, Any]] = {set_name: {} for set_name in OOD_SETS}
+    reliability, risk_coverage, shift_curves = {}, {}, {}
+    roc: dict[str, dict[str, Any]] = {set_name: {} for set_name in OOD_SETS}
+    angles = params.shift.angles
+
+    for name, predictor in predictors.items():
+        instance = predictor.first
+        test = instance.output("test")
+        labels = inference.labels(instance.models[0])
+        evaluation[name] = quality(test["mean"], labels, p.ece_bins)
+
+        bins = metrics.reliability_bins(test["mean"], labels, p.ece_bins)
+        edges = bins.pop("edges")
+        reliability[name] = {"confidence_bin": (edges[:-1] + edges[1:]) / 2, **bins}
+
+        correct = metrics.correct_terms(test["mean"], labels)
+        scores_in = metrics.uncertainty_scores(test, predictor.scores)
+        for score, values in scores_in.items():
+            curve = metrics.risk_coverage(values, correct)
+            selective.setdefault(name, {})[score] = {
                 "aurc": curve["aurc"],
-                **{
-                    f"accuracy_at_{round(100 * c)}": metrics.accuracy_at_coverage(curve, c)
-                    for c in p["coverages"]
+                "accuracy_at": {
+                    format_number(c): metrics.accuracy_at_coverage(curve, c) for c in p.coverages
                 },
             }
-            curves_csv[label] = resample(curve["coverage"], curve["accuracy"], grid)
-    write_json(paths.selective_metrics, selective)
-    write_text(paths.risk_coverage, wide_csv(curves_csv))
-    print(
-        "evaluate: "
-        + "; ".join(
-            f"{name} acc {m['accuracy']:.4f} nll {m['nll']:.4f} ece {m['ece']:.4f}"
-            for name, m in evaluation.items()
+            # on a fixed grid, so every curve has 100 points whatever the number of images
+            risk_coverage[f"{name}.{score}"] = {
+                "coverage": COVERAGE_GRID,
+                "accuracy": np.interp(COVERAGE_GRID, curve["coverage"], curve["accuracy"]),
+            }
+
+        for set_name in OOD_SETS:
+            scores_out = metrics.uncertainty_scores(instance.output(set_name), predictor.scores)
+            for score, values in scores_out.items():
+                ood[set_name].setdefault(name, {})[score] = metrics.ood_metrics(scores_in[score], values)
+                fpr, tpr = metrics.roc_points(scores_in[score], values)
+                roc[set_name][f"{name}.{score}"] = {"fpr": fpr, "tpr": tpr}
+            ood[set_name]["n_in"], ood[set_name]["n_out"] = len(labels), len(values)
+
+        rotated = instance.output("rotated")["mean"]  # (A, n, K): the first n test images per angle
+        rows = []
+        for index, angle in enumerate(angles):
+            values = quality(rotated[index], labels[: rotated.shape[1]], p.ece_bins)
+            del values["brier"]
+            values["entropy"] = float(metrics.entropy(rotated[index]).mean())
+            shift.setdefault(name, {})[str(angle)] = values
+            rows.append(values)
+        shift_curves[name] = {"angle": angles, **{q: [row[q] for row in rows] for q in rows[0]}}
+        print(
+            f"evaluate {name}: acc {evaluation[name]['accuracy']:.4f} nll {evaluation[name]['nll']:.4f} "
+            f"ece {evaluation[name]['ece']:.4f}; MNIST AUROC (entropy) {ood['mnist'][name]['entropy']['auroc']:.3f}"
         )
-    )
+
+    write_json(paths.eval_metrics, evaluation)
+    write_json(paths.selective_metrics, selective)
+    write_json(paths.ood_metrics, ood)
+    write_json(paths.shift_metrics, shift)
+    write_curves(paths.reliability, reliability)
+    write_curves(paths.risk_coverage, risk_coverage)
+    write_curves(paths.shift_curves, shift_curves)
+    for set_name in OOD_SETS:
+        write_curves(paths.roc / set_name, roc[set_name])
 
 
 if __name__ == "__main__":
@@ -84,11 +130,16 @@ if __name__ == "__main__":
         parse_paths(
             __doc__,
             {
-                "predictions": "the test-set predictions (predict stage)",
+                "inference": "every model's outputs, <model>/<set>.npz (infer stage)",
+                "temperature": "the fitted temperatures (temperature stage)",
                 "eval-metrics": "accuracy, NLL, Brier, ECE per predictor, JSON",
                 "selective-metrics": "selective prediction per predictor and score, JSON",
-                "reliability": "the reliability bins, CSV (DVC plots)",
-                "risk-coverage": "accuracy against coverage, CSV (DVC plots)",
+                "ood-metrics": "AUROC, AUPR, FPR95 per OOD set, predictor and score, JSON",
+                "shift-metrics": "accuracy, NLL, ECE, entropy per predictor and angle, JSON",
+                "reliability": "the reliability bins, one CSV per predictor (DVC plots)",
+                "risk-coverage": "accuracy against coverage, one CSV per predictor and score (DVC plots)",
+                "roc": "the ROC curves, <set>/<predictor>.<score>.csv (DVC plots)",
+                "shift-curves": "the shift metrics against the angle, one CSV per predictor (DVC plots)",
             },
         ),
     )

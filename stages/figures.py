@@ -18,7 +18,7 @@ from stages.cli import parse_paths
 from stages.common import run
 from uncertainty.fashion_mnist import CLASS_NAMES
 from uncertainty.io import load_npz, read_json
-from uncertainty.metrics import ALL_PREDICTORS, PREDICTORS
+from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.plots import (
     plot_extrapolation,
     plot_interval,
@@ -31,6 +31,9 @@ from uncertainty.plots import (
     plot_shift,
     plot_softmax_grid,
 )
+from uncertainty.predictors import KINDS
+
+ROC_SCORES = ("entropy", "mutual_information")  # the OOD scores drawn
 
 
 def columns(path: str | Path) -> dict[str, np.ndarray]:
@@ -53,7 +56,7 @@ def regression_figures(paths: argparse.Namespace) -> None:
     plot_extrapolation(x, y, grid, models, figures / "regression_extrapolation.png")
 
 
-def noise_figures(params: dict[str, Any], paths: argparse.Namespace) -> None:
+def noise_figures(params: Any, paths: argparse.Namespace) -> None:
     noise = load_npz(paths.noise, keys=("image", "plain", "dropout_mean"))
     plot_noise_prediction(
         noise["image"],
@@ -67,22 +70,21 @@ def noise_figures(params: dict[str, Any], paths: argparse.Namespace) -> None:
         noise["dropout_mean"],
         CLASS_NAMES,
         paths.figures_dir / "noise_dropout_mean.png",
-        f"Dropout CNN, mean of {params['noise']['mean_passes']} passes",
+        f"Dropout CNN, mean of {params.noise.mean_passes} passes",
     )
 
 
-def batch_figures(params: dict[str, Any], paths: argparse.Namespace) -> None:
-    p, figures = params["mc_batch"], paths.figures_dir
-    batch = load_npz(paths.mc_batch, keys=("passes", "plain", "labels"))
-    passes, plain, labels = batch["passes"], batch["plain"], batch["labels"]  # (T, B, 10), (B, 10), (B,)
-    median = np.median(passes, axis=0)  # the article's final prediction
-    low, high = np.percentile(passes, p["percentiles"], axis=0)
+def batch_figures(params: Any, paths: argparse.Namespace) -> None:
+    p, figures = params.mc_batch, paths.figures_dir
+    batch = load_npz(paths.mc_batch, keys=("median", "low", "high", "plain", "labels"))
+    plain, labels = batch["plain"], batch["labels"]  # (B, 10), (B,)
+    median, low, high = batch["median"], batch["low"], batch["high"]  # (B, 10) each, over the passes
     plot_softmax_grid(plain, labels, CLASS_NAMES, figures / "softmax_plain_grid.png", "Plain CNN")
     plot_softmax_grid(
-        median, labels, CLASS_NAMES, figures / "softmax_mc_median_grid.png", f"Median of {len(passes)} passes"
+        median, labels, CLASS_NAMES, figures / "softmax_mc_median_grid.png", f"Median of {p.passes} passes"
     )
-    band = f"{p['percentiles'][0]:g}-{p['percentiles'][1]:g}th percentile"
-    for position in p["positions"]:
+    band = f"{p.percentiles[0]:g}-{p.percentiles[1]:g}th percentile"
+    for position in p.positions:
         plot_interval(
             plain[position],
             median[position],
@@ -94,68 +96,54 @@ def batch_figures(params: dict[str, Any], paths: argparse.Namespace) -> None:
         )
 
 
-def evaluation_figures(paths: argparse.Namespace) -> None:
+def evaluation_figures(params: Any, paths: argparse.Namespace) -> None:
+    """Reliability (every predictor), risk–coverage, ROC and shift (the unscaled ones), from the evaluate stage."""
     figures = paths.figures_dir
-    evaluation = read_json(paths.eval_metrics)
-    reliability = columns(paths.reliability)
-    centres = reliability["confidence_bin"]
-    half = (centres[1] - centres[0]) / 2 if len(centres) > 1 else 0.5
-    edges = np.r_[centres - half, centres[-1] + half]
-    bins = {
-        name: {
-            "edges": edges,
-            "count": reliability[f"{name}_count"],
-            "accuracy": reliability[f"{name}_accuracy"],
-            "confidence": reliability[f"{name}_confidence"],
-        }
-        for name in ALL_PREDICTORS
-        if f"{name}_count" in reliability
-    }
-    eces = {name: evaluation[name]["ece"] for name in bins}
-    plot_reliability(bins, figures / "reliability.png", eces)
+    evaluation, ood = read_json(paths.eval_metrics), read_json(paths.ood_metrics)
+    every = {name: spec for name, spec in params.predictors.items()}
+    unscaled = {name: spec for name, spec in every.items() if spec.of is None}
+    bins = {}
+    for name in every:
+        table = columns(paths.reliability / f"{name}.csv")
+        centres = table.pop("confidence_bin")
+        half = (centres[1] - centres[0]) / 2 if len(centres) > 1 else 0.5
+        bins[name] = {"edges": np.r_[centres - half, centres[-1] + half], **table}
+    plot_reliability(bins, figures / "reliability.png", {name: evaluation[name]["ece"] for name in bins})
 
-    risk = columns(paths.risk_coverage)
-    coverage = risk.pop("coverage")
-    plot_risk_coverage(
-        {
-            label: (coverage, accuracy)
-            for label, accuracy in risk.items()
-            if label.split(".")[0] in PREDICTORS
-        },
-        figures / "risk_coverage.png",
-    )
-
-    ood = read_json(paths.ood_metrics)
-    rocs = {  # the OOD sets, in the legend's order
-        "mnist": paths.roc_mnist,
-        "uniform_noise": paths.roc_uniform_noise,
-        "gaussian_noise": paths.roc_gaussian_noise,
+    shown_scores = {
+        name: [s for s in KINDS[spec.kind].scores if s in ROC_SCORES] for name, spec in unscaled.items()
     }
+    risk = {}
+    for name, spec in unscaled.items():
+        for score in KINDS[spec.kind].scores:
+            if score in ("one_minus_max_prob", "mutual_information"):
+                table = columns(paths.risk_coverage / f"{name}.{score}.csv")
+                risk[f"{name}.{score}"] = (table["coverage"], table["accuracy"])
+    plot_risk_coverage(risk, figures / "risk_coverage.png")
+
     curves, aurocs = {}, {}
-    for set_name, roc_path in rocs.items():
-        roc = columns(roc_path)
-        fpr = roc.pop("fpr")
-        shown = {label: tpr for label, tpr in roc.items() if label.split(".")[0] in PREDICTORS}
-        curves[set_name] = {label: (fpr, tpr) for label, tpr in shown.items()}
-        aurocs[set_name] = {
-            label: ood[set_name][label.split(".")[0]][label.split(".")[1]]["auroc"] for label in shown
-        }
+    for set_name in OOD_SETS:
+        for name, scores in shown_scores.items():
+            for score in scores:
+                table = columns(paths.roc / set_name / f"{name}.{score}.csv")
+                curves.setdefault(set_name, {})[f"{name}.{score}"] = (table["fpr"], table["tpr"])
+                aurocs.setdefault(set_name, {})[f"{name}.{score}"] = ood[set_name][name][score]["auroc"]
     plot_roc(curves, figures / "ood_roc.png", aurocs)
 
-    shift = columns(paths.shift_curve)
-    angles = shift.pop("angle")
     by_quantity: dict[str, dict[str, np.ndarray]] = {}
-    for label, values in shift.items():
-        predictor, quantity = label.split(".")
-        by_quantity.setdefault(quantity, {})[predictor] = values
+    for name in unscaled:
+        table = columns(paths.shift_curves / f"{name}.csv")
+        angles = table.pop("angle")
+        for quantity, values in table.items():
+            by_quantity.setdefault(quantity, {})[name] = values
     plot_shift(angles, by_quantity, figures / "shift.png")
 
 
-def main(params: dict[str, Any], paths: argparse.Namespace) -> None:
+def main(params: Any, paths: argparse.Namespace) -> None:
     regression_figures(paths)
     noise_figures(params, paths)
     batch_figures(params, paths)
-    evaluation_figures(paths)
+    evaluation_figures(params, paths)
     print(f"figures: {paths.figures_dir}/")
 
 
@@ -170,13 +158,11 @@ if __name__ == "__main__":
                 "noise": "the noise image and its predictions (noise stage)",
                 "mc-batch": "the MC batch (mc_batch stage)",
                 "eval-metrics": "in-distribution metrics, for the ECE in the legend (evaluate stage)",
-                "reliability": "the reliability bins (evaluate stage)",
-                "risk-coverage": "accuracy against coverage (evaluate stage)",
-                "ood-metrics": "OOD metrics, for the AUROC in the legend (ood stage)",
-                "roc-mnist": "ROC curves against MNIST digits (ood stage)",
-                "roc-uniform-noise": "ROC curves against uniform noise (ood stage)",
-                "roc-gaussian-noise": "ROC curves against Gaussian noise (ood stage)",
-                "shift-curve": "quality against rotation angle (shift stage)",
+                "reliability": "the reliability bins, <predictor>.csv (evaluate stage)",
+                "risk-coverage": "accuracy against coverage, <predictor>.<score>.csv (evaluate stage)",
+                "ood-metrics": "OOD metrics, for the AUROC in the legend (evaluate stage)",
+                "roc": "ROC curves, <set>/<predictor>.<score>.csv (evaluate stage)",
+                "shift-curves": "quality against rotation angle, <predictor>.csv (evaluate stage)",
                 "figures-dir": "where the figures go, under their fixed names (the report links them)",
             },
         ),

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from stages.cli import parse_paths
 from stages.common import run
 from uncertainty.io import write_text
 from uncertainty.regressors import linear_data
+from uncertainty.schema import Params
 
 
-def main(params: dict[str, Any], paths: argparse.Namespace) -> None:
-    p = params["linear_data"]
-    x, y = linear_data(p["n_points"], p["slope"], p["intercept"], p["noise_mean"], p["noise_std"], p["seed"])
+def main(params: Params, paths: argparse.Namespace) -> None:
+    p = params.linear_data
+    x, y = linear_data(p.n_points, p.slope, p.intercept, p.noise_mean, p.noise_std, p.seed)
     rows = "".join(f"{xi:.1f},{yi:.6f}\n" for xi, yi in zip(x[:, 0], y[:, 0]))
     write_text(paths.output, "x,y\n" + rows)
     print(f"linear_data: {len(x)} points -> {paths.output}")

@@ -8,48 +8,51 @@ the percentile band per class its 95 % interval.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 import numpy as np
 
 from stages.cli import parse_paths
 from stages.common import run
 from uncertainty.cnn import load_cnn, predict_probs
-from uncertainty.fashion_mnist import to_model_input
+from uncertainty.images import to_model_input
 from uncertainty.io import load_npz, save_npz, write_json
 from uncertainty.mc import MCDropout
+from uncertainty.schema import Params
 
 
-def main(params: dict[str, Any], paths: argparse.Namespace) -> None:
-    p, engine = params["mc_batch"], params["mc_engine"]
+def main(params: Params, paths: argparse.Namespace) -> None:
+    p, engine = params.mc_batch, params.mc_engine.model_dump()
     data = load_npz(paths.data, keys=("x_test", "y_test"))
-    start = p["batch_index"] * p["batch_size"]
-    images = to_model_input(data["x_test"][start : start + p["batch_size"]])  # (B, 28, 28, 1)
-    labels = data["y_test"][start : start + p["batch_size"]].astype(np.int64)  # (B,)
+    start = p.batch_index * p.batch_size
+    images = to_model_input(data["x_test"][start : start + p.batch_size])  # (B, 28, 28, 1)
+    labels = data["y_test"][start : start + p.batch_size].astype(np.int64)  # (B,)
 
     plain, _ = load_cnn(paths.plain_model)
     dropout, _ = load_cnn(paths.dropout_model)
     plain_probs = predict_probs(plain, images)  # (B, 10)
-    sampler = MCDropout(dropout, p["seed"], **engine)
-    passes = sampler.sample(images, p["passes"])  # (T, B, 10)
+    sampler = MCDropout(dropout, p.seed, **engine)
+    passes = sampler.sample(images, p.passes)  # (T, B, 10)
     median = np.median(passes, axis=0)  # (B, 10); the article's final prediction
-    low, high = np.percentile(passes, p["percentiles"], axis=0)  # (B, 10) each
+    low, high = np.percentile(passes, p.percentiles, axis=0)  # (B, 10) each
     top = median.argmax(axis=1)
     width = (high - low)[np.arange(len(top)), top]
 
-    save_npz(paths.output, {"passes": passes, "plain": plain_probs, "labels": labels, "images": images})
+    save_npz(
+        paths.output,
+        {"median": median, "low": low, "high": high, "plain": plain_probs, "labels": labels, "images": images},
+    )
     metrics = {
         "accuracy_plain": float((plain_probs.argmax(1) == labels).mean()),
         "accuracy_mc_median": float((top == labels).mean()),
         "accuracy_mc_mean": float((passes.mean(0).argmax(1) == labels).mean()),
-        "passes": p["passes"],
+        "passes": p.passes,
         "mean_interval_width_top_class": float(width.mean()),
     }
     write_json(paths.metrics, metrics)
 
     print(
         f"mc_batch: accuracy plain {metrics['accuracy_plain']:.3f}, "
-        f"median of {p['passes']} passes {metrics['accuracy_mc_median']:.3f}"
+        f"median of {p.passes} passes {metrics['accuracy_mc_median']:.3f}"
     )
 
 
@@ -62,7 +65,7 @@ if __name__ == "__main__":
                 "data": "Fashion-MNIST arrays (prepare_data stage)",
                 "plain-model": "the plain CNN (train stage)",
                 "dropout-model": "the dropout CNN (train stage)",
-                "output": "the batch, its MC passes and the plain softmax, .npz (the figures stage draws them)",
+                "output": "the batch, the median and percentile band of its passes, the plain softmax, .npz (for the figures)",
                 "metrics": "accuracies and interval width, JSON",
             },
         ),

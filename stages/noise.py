@@ -18,18 +18,19 @@ from uncertainty.cnn import load_cnn, predict_probs
 from uncertainty.io import save_npz, write_json
 from uncertainty.mc import MCDropout
 from uncertainty.ood_inputs import noise_images
+from uncertainty.schema import Params
 
 
-def main(params: dict[str, Any], paths: argparse.Namespace) -> None:
-    p, engine = params["noise"], params["mc_engine"]
-    image = noise_images("uniform", 1, p["seed"])  # (1, 28, 28, 1) in [0, 1)
+def main(params: Params, paths: argparse.Namespace) -> None:
+    p, engine = params.noise, params.mc_engine.model_dump()
+    image = noise_images("uniform", 1, p.seed)  # (1, 28, 28, 1) in [0, 1)
     plain, _ = load_cnn(paths.plain_model)
     dropout, _ = load_cnn(paths.dropout_model)
 
-    repeats = np.stack([predict_probs(plain, image)[0] for _ in range(p["repeats"])])  # (repeats, 10)
-    sampler = MCDropout(dropout, p["seed"], **engine)
-    singles = sampler.sample(image, p["single_passes"])[:, 0]  # (single_passes, 10)
-    mean = sampler.sample(image, p["mean_passes"]).mean(axis=0)[0]  # (10,)
+    repeats = np.stack([predict_probs(plain, image)[0] for _ in range(p.repeats)])  # (repeats, 10)
+    sampler = MCDropout(dropout, p.seed, **engine)
+    singles = sampler.sample(image, p.single_passes)[:, 0]  # (single_passes, 10)
+    mean = sampler.sample(image, p.mean_passes).mean(axis=0)[0]  # (10,)
 
     def top(probs: np.ndarray) -> dict[str, Any]:
         return {"top_class": int(probs.argmax()), "top_prob": float(probs.max())}

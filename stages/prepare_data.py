@@ -8,20 +8,20 @@ decompressed bytes, IDX header, sizes) before anything is written.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from stages.cli import parse_paths
 from stages.common import run
 from uncertainty.fashion_mnist import load_fashion_mnist, locate_fashion_mnist
 from uncertainty.io import save_npz
+from uncertainty.schema import Params
 
 
-def main(params: dict[str, Any], paths: argparse.Namespace) -> None:
-    p = params["prepare"]
-    directory = locate_fashion_mnist(p["source_dir"] or None)
+def main(params: Params, paths: argparse.Namespace) -> None:
+    p = params.prepare
+    directory = locate_fashion_mnist(p.source_dir or None)
     data = load_fashion_mnist(directory)
     # Limits keep the first images, so a tiny run sees a prefix of the real data.
-    for split, limit in (("train", p["train_limit"]), ("test", p["test_limit"])):
+    for split, limit in (("train", p.train_limit), ("test", p.test_limit)):
         if limit:
             data[f"x_{split}"] = data[f"x_{split}"][:limit]
             data[f"y_{split}"] = data[f"y_{split}"][:limit]

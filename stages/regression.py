@@ -14,35 +14,35 @@ import numpy as np
 
 from stages.cli import parse_paths
 from stages.common import run
-from uncertainty.config import format_number
-from uncertainty.io import write_json, write_text
+from uncertainty.io import format_number, write_json, write_text
 from uncertainty.regressors import build_regressor, train_regressors
 from uncertainty.runtime import seed_everything
+from uncertainty.schema import Params
 
 
-def main(params: dict[str, Any], paths: argparse.Namespace) -> None:
-    p = params["regression"]
+def main(params: Params, paths: argparse.Namespace) -> None:
+    p = params.regression
     table = np.loadtxt(paths.data, delimiter=",", skiprows=1, dtype=np.float32, ndmin=2)
     x, y = table[:, :1], table[:, 1:]  # (n, 1) each
-    seed_everything(min(p["seeds"].values()))
-    models = {name: build_regressor(name, seed, p["units"]) for name, seed in p["seeds"].items()}
-    losses = train_regressors(x, y, models, p["epochs"], p["learning_rate"])
+    seed_everything(min(p.seeds.values()))
+    models = {name: build_regressor(name, seed, p.units) for name, seed in p.seeds.items()}
+    losses = train_regressors(x, y, models, p.epochs, p.learning_rate)
 
-    low, high = p["extrapolate_range"]
+    low, high = p.extrapolate_range
     grid = np.linspace(low, high, round((high - low) * 4) + 1, dtype=np.float32)[:, None]
-    points = np.array([p["predict_at"], *p["spread_at"]], np.float32)[:, None]
+    points = np.array([p.predict_at, *p.spread_at], np.float32)[:, None]
     curves = {name: model(grid, training=False).numpy()[:, 0] for name, model in models.items()}
     at = {name: model(points, training=False).numpy()[:, 0] for name, model in models.items()}
     stacked = np.stack(list(at.values()))  # (models, points)
 
-    tag = format_number(p["predict_at"])
+    tag = format_number(p.predict_at)
     metrics: dict[str, Any] = {
         f"pred_at_{tag}": {name: values[0] for name, values in at.items()},
         f"pred_at_{tag}_mean": stacked[:, 0].mean(),
         f"pred_at_{tag}_std": stacked[:, 0].std(),
         "final_mse": losses,
     }
-    for index, where in enumerate(p["spread_at"], start=1):
+    for index, where in enumerate(p.spread_at, start=1):
         metrics[f"spread_at_{format_number(where)}"] = stacked[:, index].std()
     write_json(paths.metrics, metrics)
 

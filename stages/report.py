@@ -18,9 +18,16 @@ from stages.cli import parse_paths
 from stages.common import run
 from uncertainty.fashion_mnist import CLASS_NAMES
 from uncertainty.io import read_json, write_text
-from uncertainty.machine import describe, machine_info
+from uncertainty.machine import machine_info
 from uncertainty.params import PARAMS_FILE
-from uncertainty.report import render_beyond, render_html, render_markdown, render_provenance, render_verdicts
+from uncertainty.report import (
+    describe_machine,
+    render_beyond,
+    render_html,
+    render_markdown,
+    render_provenance,
+    render_verdicts,
+)
 
 PACKAGES = ("tensorflow-cpu", "keras", "dvc", "numpy", "scikit-learn", "matplotlib", "mlxtend")
 
@@ -36,50 +43,52 @@ def versions() -> dict[str, str]:
 
 
 def machines(machine_dir: Path) -> dict[str, str]:
-    """Which CPU trained which model (<machine_dir>/train_*.json), and the one rendering this report."""
-    trained: dict[str, list[str]] = {}
-    for path in sorted(machine_dir.glob("train_*.json")):
-        trained.setdefault(describe(read_json(path)["machine"]), []).append(path.stem.removeprefix("train_"))
-    rows = {f"trained {', '.join(models)} on": description for description, models in trained.items()}
-    rows["report rendered on"] = describe(machine_info())
+    """Which CPU trained (train_*.json) and ran (infer_*.json) which model, and the one rendering this report."""
+    rows: dict[str, str] = {}
+    for verb, kind in (("trained", "train"), ("inferred", "infer")):
+        by_machine: dict[str, list[str]] = {}
+        for path in sorted(machine_dir.glob(f"{kind}_*.json")):
+            description = describe_machine(read_json(path)["machine"])
+            by_machine.setdefault(description, []).append(path.stem.removeprefix(f"{kind}_"))
+        rows.update({f"{verb} {', '.join(models)} on": text for text, models in by_machine.items()})
+    rows["report rendered on"] = describe_machine(machine_info())
     return rows
 
 
-def costs(params: dict[str, Any], machine_dir: Path) -> dict[str, dict[str, Any]]:
-    """Per predictor (one of it, as used): trainings x epochs, fit seconds, passes per image, test-set seconds.
+def costs(params: Any, machine_dir: Path) -> dict[str, dict[str, Any]]:
+    """Per predictor of the registry (one training of it): trainings x epochs, fit seconds, passes, test-set seconds.
 
-    Seconds are means over the seeded trainings of a single-model predictor; the ensemble costs the sum
-    over its members. Read from machine_dir (measurements, not results: they vary run to run):
-    train_<model>.json from the train stages, inference.json from the seeds stage.
+    A one-model predictor's seconds are the means over its trainings; the ensemble costs the sum over its
+    members; a temperature-scaled predictor costs what it scales (the fit takes well under a second).
+    Read from machine_dir (measurements, not results: they vary run to run): train_<model>.json from the
+    train stages, infer_<model>.json from the infer stages.
     """
-    inference_path = machine_dir / "inference.json"
-    if not inference_path.is_file():
-        return {}
-    inference = read_json(inference_path)["test_set_seconds"]
-    trained = {path.stem.removeprefix("train_"): read_json(path) for path in machine_dir.glob("train_*.json")}
 
-    def single(models: list[str], passes: int) -> dict[str, Any]:
-        """One training of a single-model predictor: seconds are the mean over its seeds."""
-        return {
-            "trainings": 1,
-            "epochs": trained[models[0]]["epochs"],
-            "train_seconds": sum(trained[m]["train_seconds"] for m in models) / len(models),
-            "passes_per_image": passes,
-            "test_seconds": sum(inference[m] for m in models) / len(models),
+    def record(kind: str, model: str) -> dict[str, Any] | None:
+        path = machine_dir / f"{kind}_{model}.json"
+        return read_json(path) if path.is_file() else None
+
+    found: dict[str, dict[str, Any]] = {}
+    for name, spec in params.predictors.items():
+        if spec.of is not None:
+            if spec.of in found:
+                found[name] = found[spec.of]
+            continue
+        trained = [record("train", m) for m in spec.models]
+        inferred = [record("infer", m) for m in spec.models]
+        if not all(trained) or not all(inferred):
+            continue
+        share = 1.0 if spec.kind == "ensemble" else 1.0 / len(spec.models)  # all members, or one training
+        found[name] = {
+            "trainings": len(spec.models) if spec.kind == "ensemble" else 1,
+            "epochs": trained[0]["epochs"],
+            "train_seconds": share * sum(r["train_seconds"] for r in trained),
+            "passes_per_image": sum(r["passes_per_image"] for r in inferred)
+            if spec.kind == "ensemble"
+            else inferred[0]["passes_per_image"],
+            "test_seconds": share * sum(r["test_set_seconds"] for r in inferred),
         }
-
-    members = params["predict"]["ensemble"]
-    return {
-        "plain": single(params["seeds"]["plain"], 1),
-        "mc_dropout": single(params["seeds"]["dropout"], params["predict"]["mc_passes"]),
-        "ensemble": {
-            "trainings": len(members),
-            "epochs": trained[members[0]]["epochs"],
-            "train_seconds": sum(trained[m]["train_seconds"] for m in members),
-            "passes_per_image": len(members),
-            "test_seconds": sum(inference[m] for m in members),
-        },
-    }
+    return found
 
 
 def curves(passes: Path, members: Path) -> dict[str, list[dict[str, float]]]:
@@ -91,7 +100,7 @@ def curves(passes: Path, members: Path) -> dict[str, list[dict[str, float]]]:
     return found
 
 
-def main(params: dict[str, Any], paths: argparse.Namespace) -> None:
+def main(params: Any, paths: argparse.Namespace) -> None:
     metrics = {path.stem: read_json(path) for path in sorted(paths.metrics_dir.glob("*.json"))}
     text = "\n".join(
         [
@@ -120,7 +129,7 @@ if __name__ == "__main__":
             __doc__,
             {
                 "metrics-dir": "every metrics JSON, each a section's numbers",
-                "machine-dir": "train_<model>.json and inference.json: CPUs and seconds",
+                "machine-dir": "train_<model>.json and infer_<model>.json: CPUs and seconds",
                 "curve-passes": "quality against MC passes T (verdicts stage)",
                 "curve-members": "quality against ensemble size M (verdicts stage)",
                 "markdown": "the report, Markdown (it links the figures as figures/<name>.png)",

@@ -15,53 +15,54 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
 
 from stages.cli import parse_paths
 from stages.common import run
 from uncertainty.cnn import save_cnn
 from uncertainty.errors import PipelineError
-from uncertainty.fashion_mnist import one_hot, to_model_input
+from uncertainty.images import one_hot, to_model_input
 from uncertainty.io import load_npz, write_json, write_text
 from uncertainty.machine import machine_info
 from uncertainty.runtime import seed_everything, set_threads_for_shards
+from uncertainty.schema import Params
 from uncertainty.training import evaluate, train_cnn
 
 
-def train(params: dict[str, Any], name: str, paths: argparse.Namespace) -> None:
-    p = params["train"]
-    if name not in p["models"]:
+def train(params: Params, name: str, paths: argparse.Namespace) -> None:
+    p = params.train
+    if name not in p.models:
         raise PipelineError(
-            f"params.yaml: train.models has no model {name!r}; defined: {', '.join(p['models'])}"
+            f"params.yaml: train.models has no model {name!r}; defined: {', '.join(p.models)}"
         )
-    spec = p["models"][name]
-    threads = set_threads_for_shards(p["batch_shards"])  # before TensorFlow's first op
+    spec = p.models[name]
+    threads = set_threads_for_shards(p.batch_shards)  # before TensorFlow's first op
     data = load_npz(paths.data, keys=("x_train", "y_train", "x_test", "y_test"))
     x_train, y_train = to_model_input(data["x_train"]), one_hot(data["y_train"])
     x_test, y_test = to_model_input(data["x_test"]), one_hot(data["y_test"])
 
-    seed_everything(spec["seed"])
+    seed_everything(spec.seed)
     started = time.perf_counter()
     print(
-        f"train {name}: dropout {spec['dropout_rate']}, seed {spec['seed']}, {len(x_train)} images",
+        f"train {name}: dropout {spec.dropout_rate}, seed {spec.seed}, {len(x_train)} images",
         flush=True,
     )
     model, history, history_csv = train_cnn(
-        spec["dropout_rate"],
-        spec["seed"],
+        spec.dropout_rate,
+        spec.seed,
         (x_train, y_train),
         (x_test, y_test),  # as the article: validated on the test split
-        spec.get("epochs", p["epochs"]),  # a model's own epochs, if set, win (sweeps)
-        p["batch_size"],
-        p["learning_rate"],
-        p["strategy"],
-        p["steps_per_execution"],
-        p["batch_shards"],
+        spec.epochs or p.epochs,  # a model's own epochs, if set, win (sweeps)
+        p.batch_size,
+        p.learning_rate,
+        p.strategy,
+        p.steps_per_execution,
+        p.batch_shards,
     )
     seconds = time.perf_counter() - started  # fit only: the training cost of this model on this machine
     test = evaluate(model, (x_test, y_test))
 
-    save_cnn(paths.model, model, {"name": name, **spec})
+    # The spec as the file wrote it (epochs only if set): the same model file bytes as from the YAML mapping.
+    save_cnn(paths.model, model, {"name": name, **spec.model_dump(exclude_none=True)})
     write_json(
         paths.metrics,
         {

@@ -15,6 +15,9 @@ VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin"
 PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "uncertainty", ".gitignore", "Makefile")
 
 
+TOY_PREDICTOR, TOY_LABEL = "toy_twin", "toy twin of the plain CNN"
+
+
 def tiny_params() -> dict[str, Any]:
     """The real params.yaml shrunk: a few hundred images, 1 epoch, 20 passes, two ensemble members."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -29,13 +32,19 @@ def tiny_params() -> dict[str, Any]:
     }
     params["noise"]["mean_passes"] = 10
     params["mc_batch"]["passes"] = 20
-    params["predict"]["mc_passes"] = 10
-    params["predict"]["ensemble"] = ["plain", "ensemble_1"]
+    params["infer"].update(mc_passes=10, curve_passes=[1, 3, 10])
+    params["predictors"]["plain"]["models"] = ["plain", "ensemble_1"]
+    params["predictors"]["mc_dropout"]["models"] = ["dropout", "dropout_1"]
+    params["predictors"]["ensemble"]["models"] = ["plain", "ensemble_1"]
+    # A predictor registered through params alone (tests/test_pipeline.py checks it reaches every output).
+    params["predictors"][TOY_PREDICTOR] = {
+        "label": TOY_LABEL,
+        "kind": "softmax",
+        "models": ["ensemble_1", "plain"],
+    }
+    params["verdicts"]["comparisons"].append([TOY_PREDICTOR, "plain"])
     params["ood"].update(mnist_limit=300, uniform_noise=100, gaussian_noise=100)
     params["shift"].update(angles=[0, 90, 180], test_limit=128)
-    params["seeds"].update(
-        plain=["plain", "ensemble_1"], dropout=["dropout", "dropout_1"], curve_passes=[1, 3, 10]
-    )
     params["verdicts"]["bootstrap"] = 200
     return params
 

@@ -56,7 +56,7 @@ def test_tiny_sweep_through_the_queue(repo: Path, tmp_path: Path) -> None:
                 "dvc", "exp", "run", "--queue", "--name", f"rate-{rate}",
                 "-S", f"train.models.dropout.dropout_rate={rate}",
                 "-S", "++train.models.dropout.epochs=1",  # ++: add the key or override it
-                "evaluate", "ood",
+                "evaluate",
             ],
             repo,
         )  # fmt: skip

@@ -24,10 +24,9 @@ from uncertainty.fashion_mnist import (
     FASHION_MNIST_FILES,
     load_fashion_mnist,
     locate_fashion_mnist,
-    one_hot,
     read_idx_gz,
-    to_model_input,
 )
+from uncertainty.images import one_hot, to_model_input
 from uncertainty.ood_inputs import load_mnist_digits, noise_images, rotate_images
 from uncertainty.regressors import linear_data
 

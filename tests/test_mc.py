@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf
 
 from uncertainty.cnn import build_cnn
-from uncertainty.mc import MCDropout, dropout_uniform, dropout_uniform_np
+from uncertainty.mc import _SALT_INPUT, _SALT_LAYER, _SALT_PASS, _SALT_UNIT, MCDropout, dropout_uniform
 from uncertainty.runtime import seed_everything
 
 # Softmax probabilities of the same pass from chunks of other shapes. Measured: up to 2.2e-8
@@ -24,6 +24,32 @@ from uncertainty.runtime import seed_everything
 # metric the pipeline writes with 4-decimal rounding. A wrong mask moves a probability by
 # far more than this (the test below checks that too).
 PROBABILITY_ATOL = 1e-6
+
+
+def _hash32_np(x: np.ndarray) -> np.ndarray:
+    """numpy twin of uncertainty.mc._hash32: an independent check of the mask hash."""
+    x = x.astype(np.uint32)
+    x ^= x >> np.uint32(16)
+    x *= np.uint32(0x7FEB352D)
+    x ^= x >> np.uint32(15)
+    x *= np.uint32(0x846CA68B)
+    x ^= x >> np.uint32(16)
+    return x
+
+
+def dropout_uniform_np(
+    seed: int, layer: int, pass_ids: np.ndarray, input_ids: np.ndarray, units: int
+) -> np.ndarray:
+    """numpy twin of uncertainty.mc.dropout_uniform."""
+    with np.errstate(over="ignore"):
+        h = _hash32_np
+        base = h(np.uint32(seed) ^ h(np.array(layer + _SALT_LAYER, dtype=np.uint32)))
+        per_pass = h(base ^ h(np.asarray(pass_ids, dtype=np.uint32) + np.uint32(_SALT_PASS)))
+        per_input = h(np.asarray(input_ids, dtype=np.uint32) + np.uint32(_SALT_INPUT))
+        stream = h(per_pass[:, None] ^ per_input[None, :])
+        unit = h(np.arange(units, dtype=np.uint32) + np.uint32(_SALT_UNIT))
+        bits = h(stream[:, :, None] ^ unit[None, None, :])
+    return (bits >> np.uint32(8)).astype(np.float32) * np.float32(2.0**-24)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.pipeline import dvc_outputs, sh
+from tests.pipeline import TOY_LABEL, TOY_PREDICTOR, dvc_outputs, sh
+from uncertainty.ood_inputs import OOD_SETS
 
 pytestmark = pytest.mark.e2e
 
@@ -72,3 +73,28 @@ def test_report_mentions_the_article(repo: Path) -> None:
     assert "31.22" in report and "0.875" in report and "0.867" in report
     for image in (repo / "reports/figures").rglob("*.png"):
         assert f"figures/{image.relative_to(repo / 'reports/figures')}" in report, image
+
+
+def test_a_predictor_registered_in_params_alone_reaches_every_output(repo: Path) -> None:
+    """tests/pipeline.py adds a toy predictor and one comparison to params.yaml, nothing else."""
+
+    def read(name: str) -> dict:
+        return json.loads((repo / "reports/metrics" / f"{name}.json").read_text())
+
+    for name in ("eval", "selective", "shift", "temperature", "per_seed", "seeds"):
+        assert TOY_PREDICTOR in read(name), name
+    assert all(TOY_PREDICTOR in read("ood")[set_name] for set_name in OOD_SETS)
+    assert read("verdicts")[TOY_PREDICTOR]["plain"]["nll"]["verdict"] in (
+        "better",
+        "worse",
+        "indistinguishable",
+    )
+    assert list(read("per_seed")[TOY_PREDICTOR]) == ["ensemble_1", "plain"]
+    for directory in ("reliability", "shift"):
+        assert (repo / "reports/plots" / directory / f"{TOY_PREDICTOR}.csv").is_file()
+    assert (repo / "reports/plots/roc/mnist" / f"{TOY_PREDICTOR}.entropy.csv").is_file()
+    report = (repo / "reports/report.md").read_text()
+    beyond, verdicts = report.split("## Beyond the article")[1].split("## Verdicts that hold up")
+    for section in (beyond, verdicts):
+        assert f"| {TOY_LABEL}" in section  # a row of its own in the section's tables
+    assert f"| {TOY_LABEL} − plain CNN" in verdicts  # its row group in the verdict table

@@ -71,8 +71,10 @@ def _calls() -> dict[str, Callable[[Path], None]]:
         "softmax_grid": lambda p: plots.plot_softmax_grid(probs, labels, CLASS_NAMES, p, "Test set", 3, 4),
         "noise_prediction": lambda p: plots.plot_noise_prediction(image, probs[0], CLASS_NAMES, p, "Noise"),
         "interval": lambda p: plots.plot_interval(probs[0], median, low, high, CLASS_NAMES, p, "Interval"),
-        "reliability": lambda p: plots.plot_reliability(bins, p),
-        "roc": lambda p: plots.plot_roc(roc, p),
+        "reliability": lambda p: plots.plot_reliability(bins, p, {"softmax": 0.05, "dropout": 0.03}),
+        "roc": lambda p: plots.plot_roc(
+            roc, p, {"mnist": {"softmax": 0.7, "dropout": 0.8}, "noise": {"softmax": 0.9}}
+        ),
         "risk_coverage": lambda p: plots.plot_risk_coverage(
             {"softmax": (coverage, 1 - 0.2 * coverage), "dropout": (coverage, 1 - 0.15 * coverage)}, p
         ),
@@ -192,18 +194,22 @@ def test_linear_data_rejects_length_mismatch(tmp_path: Path) -> None:
 def test_reliability_rejects_missing_array(tmp_path: Path) -> None:
     table = _bins(np.random.default_rng(0))
     del table["confidence"]
-    _assert_rejected(lambda p: plots.plot_reliability({"softmax": table}, p), tmp_path, "confidence")
+    _assert_rejected(
+        lambda p: plots.plot_reliability({"softmax": table}, p, {"softmax": 0.1}), tmp_path, "confidence"
+    )
 
 
 def test_reliability_rejects_count_edges_mismatch(tmp_path: Path) -> None:
     table = _bins(np.random.default_rng(0))
     table["count"] = table["count"][:-1]
-    _assert_rejected(lambda p: plots.plot_reliability({"softmax": table}, p), tmp_path, "count")
+    _assert_rejected(
+        lambda p: plots.plot_reliability({"softmax": table}, p, {"softmax": 0.1}), tmp_path, "count"
+    )
 
 
 def test_roc_rejects_fpr_tpr_mismatch(tmp_path: Path) -> None:
     curves = {"mnist": {"softmax": (np.linspace(0, 1, 5), np.linspace(0, 1, 4))}}
-    _assert_rejected(lambda p: plots.plot_roc(curves, p), tmp_path, "tpr")
+    _assert_rejected(lambda p: plots.plot_roc(curves, p, {}), tmp_path, "tpr")
 
 
 def test_shift_rejects_line_of_wrong_length(tmp_path: Path) -> None:
@@ -220,8 +226,8 @@ def test_history_rejects_epoch_count_mismatch(tmp_path: Path) -> None:
 def test_empty_dict_is_rejected(name: str, tmp_path: Path) -> None:
     calls: dict[str, Callable[[Path], None]] = {
         "regressors": lambda p: plots.plot_regressors(np.zeros(3), np.zeros(3), np.zeros(4), {}, p),
-        "reliability": lambda p: plots.plot_reliability({}, p),
-        "roc": lambda p: plots.plot_roc({}, p),
+        "reliability": lambda p: plots.plot_reliability({}, p, {}),
+        "roc": lambda p: plots.plot_roc({}, p, {}),
         "risk_coverage": lambda p: plots.plot_risk_coverage({}, p),
         "shift": lambda p: plots.plot_shift(np.arange(3), {}, p),
     }
@@ -241,9 +247,8 @@ def test_roc_legend_shows_the_given_auroc_not_the_drawn_curves(
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(plots.Axes, "plot", record)
-    curve = (np.array([0.0, 0.5, 1.0]), np.array([0.0, 0.9, 1.0]))  # trapezoid area 0.7
+    curve = (np.array([0.0, 0.5, 1.0]), np.array([0.0, 0.9, 1.0]))  # trapezoid area 0.7: not what is shown
     plots.plot_roc(
         {"mnist": {"plain.entropy": curve}}, tmp_path / "a.png", {"mnist": {"plain.entropy": 0.8123}}
     )
-    plots.plot_roc({"mnist": {"plain.entropy": curve}}, tmp_path / "b.png")
-    assert labels == ["plain.entropy (AUC 0.812)", "plain.entropy (AUC 0.700)"]
+    assert labels == ["plain.entropy (AUC 0.812)"]  # the metrics file's number, never recomputed

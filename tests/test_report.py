@@ -17,10 +17,10 @@ from typing import Any, ClassVar
 import jinja2
 import markdown
 import pytest
-import yaml
 
 from uncertainty import report
 from uncertainty.fashion_mnist import CLASS_NAMES
+from uncertainty.params import read_params
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +33,7 @@ def committed() -> dict[str, Any]:
     """The committed metrics, machine records and params: the report renders without a pipeline run."""
     from stages import report as stage
 
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = read_params(ROOT / "params.yaml")
     found = {
         path.stem: json.loads(path.read_text()) for path in (ROOT / "reports" / "metrics").glob("*.json")
     }
@@ -85,8 +85,10 @@ def test_every_table_is_a_markdown_table(sections: dict[str, str]) -> None:
 
 def test_tables_hold_the_metrics(sections: dict[str, str], committed: dict[str, Any]) -> None:
     rows = [row for table in markdown_tables(sections["beyond"]) for row in table]
+    labels = {name: spec.label for name, spec in committed["params"].predictors.items()}
     for predictor, values in committed["metrics"]["eval"].items():
-        assert [predictor, *(f"{values[key]:.4f}" for key in ("accuracy", "nll", "brier", "ece"))] in rows
+        expected = [labels[predictor], *(f"{values[key]:.4f}" for key in ("accuracy", "nll", "brier", "ece"))]
+        assert expected in rows
     trained = committed["metrics"]["train_plain"]
     plain_cnn = next(row for row in markdown_tables(sections["article"])[1] if row[0].startswith("plain ("))
     assert plain_cnn[3] == f"{trained['test_accuracy']:.4f}"
@@ -164,9 +166,12 @@ def test_table_numbers_equal_the_metrics(reports: Path) -> None:
         ]
         for row in re.findall(r"<tr>(.*?)</tr>", page, flags=re.S)
     ]
+    labels = {
+        name: spec.label for name, spec in read_params(reports.parent / "params.yaml").predictors.items()
+    }
     for predictor, values in metrics(reports, "eval").items():
-        expected = [predictor, *(f"{values[key]:.4f}" for key in ("accuracy", "nll", "brier", "ece"))]
-        assert expected in rows, (expected, [row for row in rows if row and row[0] == predictor])
+        expected = [labels[predictor], *(f"{values[key]:.4f}" for key in ("accuracy", "nll", "brier", "ece"))]
+        assert expected in rows, (expected, [row for row in rows if row and row[0] == labels[predictor]])
     trained = metrics(reports, "train_plain")
     assert f"{trained['test_accuracy']:.4f}" in page
     batch = metrics(reports, "mc_batch")

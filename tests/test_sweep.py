@@ -53,7 +53,7 @@ def row(name: str, rate: float, seed: int, accuracy: float, state: str | None = 
         "train.models.dropout.dropout_rate": rate,
         "train.models.dropout.seed": seed,
         "train.models.dropout.epochs": 4,
-        "predict.mc_passes": 30,
+        "infer.mc_passes": 30,
         "mc_dropout.accuracy": accuracy,
         "mc_dropout.nll": 0.3,
         "mc_dropout.ece": 0.02,

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.e2e
 
 SWEEP = (
     "SWEEP=-S 'train.models.dropout.dropout_rate=0.2,1.5' -S 'train.models.dropout.seed=84,85' "
-    "-S '++train.models.dropout.epochs=1' -S 'predict.mc_passes=5'"
+    "-S '++train.models.dropout.epochs=1' -S 'infer.mc_passes=5'"
 )
 VENV = f"VENV={VENV_BIN.parent}"
 DONE = ("dropout_rate-0.2-seed-84", "dropout_rate-0.2-seed-85")

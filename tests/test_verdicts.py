@@ -1,4 +1,4 @@
-"""The verdict statistics at their edges: known t-intervals, identical predictors, calibrated temperatures."""
+"""The verdict statistics at their edges: known t-intervals, identical predictors, one definition of each metric."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from sklearn.metrics import roc_auc_score
 
 from uncertainty import metrics
 from uncertainty import verdicts as v
+from uncertainty.ood_inputs import OOD_SETS
+from uncertainty.summaries import summarize_passes
 
 
 def test_t_interval_of_a_known_sample() -> None:
@@ -35,36 +37,23 @@ def test_verdict_words(low: float, high: float, higher: bool, word: str) -> None
 
 
 def test_directions() -> None:
-    assert v.higher_is_better("accuracy") and v.higher_is_better("auroc_mnist")
-    assert v.higher_is_better("misclassification_auroc_entropy")
-    assert not any(v.higher_is_better(m) for m in ("nll", "brier", "ece", "max_prob_uniform_noise"))
-
-
-def test_weighted_auroc_with_unit_weights_is_sklearns_and_ties_count_half() -> None:
-    rng = np.random.default_rng(0)
-    negative = rng.integers(0, 5, 200).astype(float)  # many ties
-    positive = rng.integers(1, 7, 150).astype(float)
-    expected = roc_auc_score(np.r_[np.zeros(200), np.ones(150)], np.r_[negative, positive])
-    assert v.weighted_auroc(negative, positive)(np.ones(200), np.ones(150)) == pytest.approx(
-        expected, abs=1e-12
+    assert v.higher_is_better(("accuracy",)) and v.higher_is_better(("ood_auroc", "mnist", "entropy"))
+    assert v.higher_is_better(("misclassification_auroc", "entropy"))
+    assert not any(
+        v.higher_is_better(path) for path in (("nll",), ("brier",), ("ece",), ("max_prob", "mnist"))
     )
-    # Integer weights equal repeating the images.
-    w_neg, w_pos = rng.integers(0, 3, 200).astype(float), rng.integers(0, 3, 150).astype(float)
-    repeated = roc_auc_score(
-        np.r_[np.zeros(int(w_neg.sum())), np.ones(int(w_pos.sum()))],
-        np.r_[np.repeat(negative, w_neg.astype(int)), np.repeat(positive, w_pos.astype(int))],
-    )
-    assert v.weighted_auroc(negative, positive)(w_neg, w_pos) == pytest.approx(repeated, abs=1e-12)
 
 
-def test_weighted_ece_with_unit_weights_is_metrics_ece() -> None:
-    rng = np.random.default_rng(1)
-    probs = rng.dirichlet(np.ones(10) * 0.3, 500)
-    labels = rng.integers(0, 10, 500)
-    index, gap = v.ece_parts(probs, labels, 15)
-    assert v.weighted_ece(index, gap, np.ones(500), 15) == pytest.approx(
-        metrics.ece(probs, labels, 15), abs=1e-12
-    )
+def test_nest_and_lookup_are_inverse() -> None:
+    flat = {
+        ("accuracy",): 0.9,
+        ("ood_auroc", "mnist", "entropy"): 0.7,
+        ("ood_auroc", "mnist", "mutual_information"): 0.8,
+    }
+    nested = v.nest(flat)
+    assert nested == {"accuracy": 0.9, "ood_auroc": {"mnist": {"entropy": 0.7, "mutual_information": 0.8}}}
+    assert all(v.lookup(nested, path) == value for path, value in flat.items())
+    assert v.lookup(nested, ("ood_auroc", "uniform_noise", "entropy")) is None
 
 
 def calibrated(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -75,45 +64,54 @@ def calibrated(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return probs, labels
 
 
-def test_calibrated_probabilities_get_temperature_near_one() -> None:
-    probs, labels = calibrated(20000, 2)
-    assert v.fit_temperature(probs, labels) == pytest.approx(1.0, abs=0.03)
+def test_instance_metrics_at_unit_weights_are_the_metrics_module() -> None:
+    """One definition: the bootstrap's kernels give the point estimates of uncertainty.metrics exactly."""
+    probs, labels = calibrated(500, 1)
+    rng = np.random.default_rng(2)
+    outputs = {"test": summarize_passes(np.stack([probs, np.roll(probs, 1, axis=0)]))}
+    outputs.update({s: summarize_passes(rng.dirichlet(np.ones(10), (2, 300))) for s in OOD_SETS})
+    scores = ("one_minus_max_prob", "entropy", "mutual_information", "variation_ratio")
+    found = v.instance_metrics(outputs.__getitem__, labels, scores, 15)
+    ones = {"test": np.ones(500), **{s: np.ones(300) for s in OOD_SETS}}
+    mean = outputs["test"]["mean"]
+    assert found[("accuracy",)](ones) == metrics.accuracy(mean, labels)
+    assert found[("nll",)](ones) == metrics.nll(mean, labels)
+    assert found[("brier",)](ones) == metrics.brier(mean, labels)
+    assert found[("ece",)](ones) == metrics.ece(mean, labels, 15)
+    scores_in = metrics.uncertainty_scores(outputs["test"], scores)
+    correct = metrics.correct_terms(mean, labels) == 1
+    for score in scores:
+        assert found[("misclassification_auroc", score)](ones) == pytest.approx(
+            roc_auc_score(~correct, scores_in[score]), abs=1e-12
+        )
+    for s in OOD_SETS:
+        out = metrics.uncertainty_scores(outputs[s], ("entropy", "mutual_information"))
+        for score in ("entropy", "mutual_information"):
+            assert found[("ood_auroc", s, score)](ones) == metrics.auroc(scores_in[score], out[score])
+        assert found[("max_prob", s)](ones) == pytest.approx(outputs[s]["mean"].max(1).mean())
 
 
-def test_overconfident_probabilities_get_temperature_above_one() -> None:
-    probs, labels = calibrated(20000, 3)
-    sharpened = v.apply_temperature(probs, 0.5)  # what an overconfident model would say
-    assert v.fit_temperature(sharpened, labels) == pytest.approx(2.0, rel=0.05)
-
-
-def test_cross_fitting_scores_each_half_with_the_other_halfs_temperature() -> None:
-    probs, labels = calibrated(2000, 4)
-    split = v.halves(len(labels), 0)
-    scaled, (t_a, t_b) = v.cross_fit_temperature(probs, labels, split)
-    a, b = split
-    np.testing.assert_allclose(scaled[a], v.apply_temperature(probs[a], t_b))
-    np.testing.assert_allclose(scaled[b], v.apply_temperature(probs[b], t_a))
-    assert sorted(np.r_[a, b].tolist()) == list(range(2000))
-
-
-def predictor(probs: np.ndarray, labels: np.ndarray, seeds: int, noise: float, seed: int) -> list[v.Instance]:
+def instances(probs: np.ndarray, labels: np.ndarray, seeds: int, noise: float, seed: int) -> list[dict]:
+    """Seeded instances of a one-softmax predictor: the probabilities plus noise, an OOD set of Dirichlet draws."""
     rng = np.random.default_rng(seed)
     out = []
-    for s in range(seeds):
+    for _ in range(seeds):
         p = probs + noise * rng.random(probs.shape)
-        out.append(
-            v.instance(
-                f"s{s}", p / p.sum(1, keepdims=True), labels, 15, {"noise": rng.dirichlet(np.ones(10), 300)}
-            )
-        )
+        sets = {"test": {"mean": p / p.sum(1, keepdims=True)}}
+        sets.update({s: {"mean": rng.dirichlet(np.ones(10), 300)} for s in OOD_SETS})
+        out.append(v.instance_metrics(sets.__getitem__, labels, ("entropy",), 15))
     return out
+
+
+SIZES = {"test": 1000, **{s: 300 for s in OOD_SETS}}
+MNIST_AUROC = ("ood_auroc", "mnist", "entropy")
 
 
 def test_identical_predictors_give_a_difference_interval_containing_zero() -> None:
     probs, labels = calibrated(1000, 5)
-    same = predictor(probs, labels, 3, 0.05, 6)
-    tables = v.replicates({"a": same, "b": same}, {"test": 1000, "noise": 300}, 200, 7)
-    for metric in ("accuracy", "nll", "ece", "auroc_noise"):
+    same = instances(probs, labels, 3, 0.05, 6)
+    tables = v.replicates({"a": same, "b": same}, SIZES, 200, 7)
+    for metric in (("accuracy",), ("nll",), ("ece",), MNIST_AUROC):
         result = v.compare(tables["a"][metric], tables["b"][metric], metric, 0.95, 8)
         assert result["low"] <= 0 <= result["high"] and result["verdict"] == "indistinguishable", (
             metric,
@@ -125,16 +123,17 @@ def test_identical_predictors_give_a_difference_interval_containing_zero() -> No
 def test_a_clearly_better_predictor_is_called_better_and_the_interval_covers_seeds() -> None:
     probs, labels = calibrated(1000, 9)
     sharp = np.eye(10)[labels] * 0.9 + 0.01  # right with 0.91
-    good, bad = predictor(sharp, labels, 3, 0.0, 10), predictor(probs, labels, 3, 0.0, 11)
-    tables = v.replicates({"good": good, "bad": bad}, {"test": 1000, "noise": 300}, 200, 12)
+    good, bad = instances(sharp, labels, 3, 0.0, 10), instances(probs, labels, 3, 0.0, 11)
+    tables = v.replicates({"good": good, "bad": bad}, SIZES, 200, 12)
+    accuracy, nll = ("accuracy",), ("nll",)
     assert (
-        v.compare(tables["good"]["accuracy"], tables["bad"]["accuracy"], "accuracy", 0.95, 13)["verdict"]
+        v.compare(tables["good"][accuracy], tables["bad"][accuracy], accuracy, 0.95, 13)["verdict"]
         == "better"
     )
-    assert v.compare(tables["good"]["nll"], tables["bad"]["nll"], "nll", 0.95, 13)["verdict"] == "better"
+    assert v.compare(tables["good"][nll], tables["bad"][nll], nll, 0.95, 13)["verdict"] == "better"
     # Seeds that disagree widen the interval beyond the image bootstrap alone.
-    spread = predictor(probs, labels, 5, 3.0, 14)
-    table = v.replicates({"x": spread}, {"test": 1000, "noise": 300}, 400, 15)["x"]["accuracy"]
+    spread = instances(probs, labels, 5, 3.0, 14)
+    table = v.replicates({"x": spread}, SIZES, 400, 15)["x"][accuracy]
     assert np.ptp(table[0]) > 0.01  # the seeds really differ
     summary = v.summarize(table, 0.95, 1)
     images_only = np.quantile(table[1:].mean(1), [0.025, 0.975])

@@ -18,10 +18,8 @@ import numpy as np
 import tensorflow as tf
 
 from uncertainty.errors import PipelineError
+from uncertainty.images import IMAGE_SHAPE, NUM_CLASSES
 from uncertainty.io import load_npz, save_npz
-
-NUM_CLASSES = 10
-IMAGE_SHAPE = (28, 28, 1)
 
 
 @tf.custom_gradient

@@ -7,3 +7,9 @@ class PipelineError(Exception):
     The message is complete on its own: it names the file or key, what was
     expected and, where there is one, the fix.
     """
+
+
+def one_line(error: BaseException) -> str:
+    """An exception's text on one line, so the PipelineError message stays one line."""
+    text = " ".join(str(error).split())
+    return text or type(error).__name__

@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from uncertainty.errors import PipelineError
+from uncertainty.errors import PipelineError, one_line
+from uncertainty.images import IMAGE_SHAPE, NUM_CLASSES
 
 CLASS_NAMES: tuple[str, ...] = (
     "T-shirt/top",
@@ -41,8 +42,7 @@ CLASS_NAMES: tuple[str, ...] = (
     "Bag",
     "Ankle boot",
 )
-NUM_CLASSES = len(CLASS_NAMES)
-IMAGE_SIZE = 28
+IMAGE_SIZE = IMAGE_SHAPE[0]
 
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 
@@ -101,12 +101,6 @@ _KERAS_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 _KERAS_CACHE_SUBDIR = "datasets/fashion-mnist"
 
 
-def _one_line(error: BaseException) -> str:
-    """An exception's text on one line, so the PipelineError message stays one line."""
-    text = " ".join(str(error).split())
-    return text or type(error).__name__
-
-
 def read_idx_gz(path: str | Path, sha256: str | None, kind: str, count: int | None) -> np.ndarray:
     """Read and verify one gzipped IDX file of unsigned bytes.
 
@@ -133,7 +127,7 @@ def read_idx_gz(path: str | Path, sha256: str | None, kind: str, count: int | No
             raw = handle.read()
     except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as error:
         raise PipelineError(
-            f"{path}: not a complete gzip file ({_one_line(error)}); it is truncated or corrupt, {_FIX}"
+            f"{path}: not a complete gzip file ({one_line(error)}); it is truncated or corrupt, {_FIX}"
         ) from None
 
     if sha256 is not None:
@@ -220,7 +214,7 @@ def locate_fashion_mnist(source_dir: str | None) -> Path:
     except Exception as error:
         raise PipelineError(
             f"Fashion-MNIST: no copy found (prepare.source_dir not set, {DEBIAN_DIR} lacks the four "
-            f"files, Keras download failed: {_one_line(error)}); {_INSTALL}"
+            f"files, Keras download failed: {one_line(error)}); {_INSTALL}"
         ) from None
     directory = Path(cached).parent
     if not _has_all_files(directory, FASHION_MNIST_FILES):
@@ -267,28 +261,3 @@ def load_fashion_mnist(
                 f"{files[f'{split}_labels'][0]} has {n_labels} labels, expected equal counts; {_FIX}"
             )
     return arrays
-
-
-def to_model_input(images: np.ndarray) -> np.ndarray:
-    """Pixel values 0..255 (uint8, or float) (N, 28, 28[, 1]) -> float32 (N, 28, 28, 1) in [0, 1]."""
-    images = np.asarray(images)
-    if images.ndim == 3:
-        images = images[..., np.newaxis]
-    if images.ndim != 4 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE, 1):
-        raise ValueError(f"images must be (N, 28, 28) or (N, 28, 28, 1), got {images.shape}")
-    if images.dtype != np.uint8 and images.size:
-        low, high = float(np.min(images)), float(np.max(images))
-        # Catches a second scaling (input already in [0, 1] would pass, but NaN or 0..65535 not).
-        if not (np.isfinite(low) and np.isfinite(high) and low >= 0.0 and high <= 255.0):
-            raise ValueError(f"pixel values must be in 0..255, got {low}..{high}")
-    return images.astype(np.float32) / np.float32(255.0)
-
-
-def one_hot(labels: np.ndarray, num_classes: int = NUM_CLASSES) -> np.ndarray:
-    """Integer labels (N,) in 0..num_classes-1 -> float32 (N, num_classes)."""
-    labels = np.asarray(labels)
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"labels must be a 1-D integer array, got {labels.dtype} {labels.shape}")
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(f"labels must be in 0..{num_classes - 1}, got {labels.min()}..{labels.max()}")
-    return np.eye(num_classes, dtype=np.float32)[labels]

@@ -48,10 +48,3 @@ def machine_info(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, object]:
         "isa_flags": " ".join(sorted(f for f in flags if f.startswith(("avx512", "amx")))) or "none",
         "threads": threads,
     }
-
-
-def describe(info: dict[str, object]) -> str:
-    """One line: 'Intel(R) Xeon(R) ... (x86_64), avx2 avx512f avx512_bf16, 2 threads'."""
-    isa = info.get("isa", {})
-    present = [flag for flag, has in isa.items() if has] if isinstance(isa, dict) else []
-    return f"{info['cpu_model']} ({info['architecture']}), {' '.join(present) or 'no AVX2'}, {info['threads']} threads"

@@ -39,17 +39,6 @@ def _hash32(x: tf.Tensor) -> tf.Tensor:
     return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(16, tf.uint32)))
 
 
-def _hash32_np(x: np.ndarray) -> np.ndarray:
-    """numpy twin of `_hash32` (the tests check the two agree)."""
-    x = x.astype(np.uint32)
-    x ^= x >> np.uint32(16)
-    x *= np.uint32(0x7FEB352D)
-    x ^= x >> np.uint32(15)
-    x *= np.uint32(0x846CA68B)
-    x ^= x >> np.uint32(16)
-    return x
-
-
 def dropout_uniform(
     seed: int, layer: int, pass_ids: tf.Tensor, input_ids: tf.Tensor, units: int
 ) -> tf.Tensor:
@@ -62,21 +51,6 @@ def dropout_uniform(
     bits = _hash32(stream[:, :, None] ^ unit[None, None, :])  # (k, B, units)
     # The top 24 bits as a float32 in [0, 1): exactly representable, never 1.0.
     return tf.cast(tf.bitwise.right_shift(bits, tf.constant(8, tf.uint32)), tf.float32) * (2.0**-24)
-
-
-def dropout_uniform_np(
-    seed: int, layer: int, pass_ids: np.ndarray, input_ids: np.ndarray, units: int
-) -> np.ndarray:
-    """numpy twin of `dropout_uniform`."""
-    with np.errstate(over="ignore"):
-        h = _hash32_np
-        base = h(np.uint32(seed) ^ h(np.array(layer + _SALT_LAYER, dtype=np.uint32)))
-        per_pass = h(base ^ h(np.asarray(pass_ids, dtype=np.uint32) + np.uint32(_SALT_PASS)))
-        per_input = h(np.asarray(input_ids, dtype=np.uint32) + np.uint32(_SALT_INPUT))
-        stream = h(per_pass[:, None] ^ per_input[None, :])
-        unit = h(np.arange(units, dtype=np.uint32) + np.uint32(_SALT_UNIT))
-        bits = h(stream[:, :, None] ^ unit[None, None, :])
-    return (bits >> np.uint32(8)).astype(np.float32) * np.float32(2.0**-24)
 
 
 class MCDropout:

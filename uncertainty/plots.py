@@ -310,14 +310,12 @@ def plot_interval(
 # --------------------------------------------------------------------------- calibration and OOD
 
 
-def plot_reliability(
-    bins: dict[str, dict], path: str | Path, eces: Mapping[str, float] | None = None
-) -> None:
+def plot_reliability(bins: dict[str, dict], path: str | Path, eces: Mapping[str, float]) -> None:
     """Reliability diagrams, one panel per predictor: accuracy per confidence bin, the diagonal, the gap.
 
     Each value of `bins` holds arrays `edges` (n_bins + 1), `count`, `accuracy`
-    and `confidence` (n_bins each); empty bins are not drawn. eces[name], if given, is the
-    ECE printed in the title (from eval.json); otherwise it is computed from the bins.
+    and `confidence` (n_bins each); empty bins are not drawn. eces[name] is the ECE printed
+    in the title, from eval.json: a figure draws numbers, it computes none.
     """
     _non_empty(bins, "bins")
     checked = {}
@@ -356,12 +354,7 @@ def plot_reliability(
             label="gap",
         )
         ax.plot([0, 1], [0, 1], **DIAGONAL_STYLE, label="perfect calibration")
-        total = count.sum()
-        if eces is not None and name in eces:
-            ece = float(eces[name])
-        else:
-            ece = float(np.sum(count[filled] / total * np.abs(acc - conf))) if total > 0 else 0.0
-        ax.set_title(f"{name} (ECE {ece:.3f})")
+        ax.set_title(f"{name} (ECE {float(eces[name]):.3f})")
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
         ax.set_xlabel("confidence")
@@ -374,12 +367,12 @@ def plot_reliability(
 def plot_roc(
     curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]],
     path: str | Path,
-    aurocs: Mapping[str, Mapping[str, float]] | None = None,
+    aurocs: Mapping[str, Mapping[str, float]],
 ) -> None:
     """ROC curves, one panel per OOD set and one line per predictor/score, from (fpr, tpr) pairs.
 
-    aurocs[ood_set][label]: the AUROC to print in the legend (from ood.json, computed on every
-    point); without it the area under the drawn, possibly down-sampled, curve is shown.
+    aurocs[ood_set][label]: the AUROC printed in the legend, from ood.json (computed on every
+    point, not on the drawn, thinned curve).
     """
     _non_empty(curves, "curves")
     checked: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
@@ -393,12 +386,7 @@ def plot_roc(
     fig, axes = _panels(len(checked), sharey=True)
     for ax, (ood_set, lines) in zip(axes, checked.items(), strict=True):
         for label, (fpr, tpr) in lines.items():
-            if aurocs is not None and label in aurocs.get(ood_set, {}):
-                auc = float(aurocs[ood_set][label])
-            else:
-                order = np.argsort(fpr, kind="stable")
-                auc = float(np.trapezoid(tpr[order], fpr[order]))
-            ax.plot(fpr, tpr, linewidth=1.5, label=f"{label} (AUC {auc:.3f})")
+            ax.plot(fpr, tpr, linewidth=1.5, label=f"{label} (AUC {float(aurocs[ood_set][label]):.3f})")
         ax.plot([0, 1], [0, 1], **DIAGONAL_STYLE)
         ax.set_title(ood_set)
         ax.set_xlim(0, 1)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,11 @@ import markdown
 import pandas as pd
 from markupsafe import Markup
 
-from uncertainty.config import format_number
-from uncertainty.metrics import ALL_PREDICTORS, PREDICTORS, SCORES
+from uncertainty.claims import CLAIMS
+from uncertainty.io import format_number
+from uncertainty.ood_inputs import OOD_SETS
+from uncertainty.predictors import KINDS
+from uncertainty.verdicts import VERDICT_METRICS, MetricPath, lookup
 
 # Next to this file, so `python -m stages.report` finds them from the project root or anywhere else.
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -50,8 +52,6 @@ REFERENCES = [
     ),
 ]
 
-OOD_SETS = ("mnist", "uniform_noise", "gaussian_noise")
-
 SCORE_LABELS = {
     "one_minus_max_prob": "1 − max p",
     "entropy": "entropy",
@@ -60,56 +60,34 @@ SCORE_LABELS = {
     "interval_width": "95 % interval width",
 }
 
-PREDICTOR_LABELS = {
-    "plain": "plain CNN",
-    "mc_dropout": "MC dropout",
-    "ensemble": "deep ensemble",
-    "plain_ts": "plain CNN + temperature",
-    "mc_dropout_ts": "MC dropout + temperature",
-    "ensemble_ts": "deep ensemble + temperature",
-}
-
-# The metrics of the verdict table, in its order (keys of metrics/verdicts.json per comparison).
-METRIC_LABELS = {
-    "accuracy": "accuracy",
-    "nll": "NLL",
-    "brier": "Brier",
-    "ece": "ECE",
-    "auroc_mnist": "AUROC MNIST (entropy)",
-    "auroc_uniform_noise": "AUROC uniform noise (entropy)",
-    "auroc_gaussian_noise": "AUROC Gaussian noise (entropy)",
-    "misclassification_auroc_entropy": "misclassification AUROC (entropy)",
-}
-
-# The per-predictor columns of the seeds table (keys of metrics/seeds.json per predictor).
-SEED_COLUMNS = {
-    "accuracy": "accuracy",
-    "nll": "NLL",
-    "ece": "ECE",
-    "auroc_mnist": "AUROC MNIST (entropy)",
-    "auroc_mnist_mutual_information": "AUROC MNIST (mutual information)",
+SET_LABELS = {
+    "test": "test set",
+    "mnist": "MNIST",
+    "uniform_noise": "uniform noise",
+    "gaussian_noise": "Gaussian noise",
 }
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """One row group of the verdict table: A − B for a key of metrics/verdicts.json."""
+def metric_label(path: MetricPath) -> str:
+    """("ood_auroc", "mnist", "entropy") -> "AUROC MNIST (entropy)"; the one place a metric is named."""
+    head, *rest = path
+    if head == "ood_auroc":
+        return f"AUROC {SET_LABELS[rest[0]]} ({SCORE_LABELS[rest[1]]})"
+    if head == "misclassification_auroc":
+        return f"misclassification AUROC ({SCORE_LABELS[rest[0]]})"
+    if head == "max_prob":
+        return f"mean top probability, {SET_LABELS[rest[0]]}"
+    return {"accuracy": "accuracy", "nll": "NLL", "brier": "Brier", "ece": "ECE"}[head]
 
-    label: str
-    # A is B temperature-scaled: the same top class by construction, so accuracy is left out.
-    temperature_only: bool = False
 
-
-COMPARISONS = {
-    "mc_dropout_vs_plain": Comparison("MC dropout − plain"),
-    "ensemble_vs_plain": Comparison("ensemble − plain"),
-    "ensemble_vs_mc_dropout": Comparison("ensemble − MC dropout"),
-    "plain_ts_vs_plain": Comparison("plain + T − plain", temperature_only=True),
-    "mc_dropout_ts_vs_mc_dropout": Comparison("MC dropout + T − MC dropout", temperature_only=True),
-    "ensemble_ts_vs_ensemble": Comparison("ensemble + T − ensemble", temperature_only=True),
-    "mc_dropout_vs_plain_ts": Comparison("MC dropout − (plain + T)"),
-    "ensemble_vs_plain_ts": Comparison("ensemble − (plain + T)"),
-}
+# The per-predictor columns of the seeds table.
+SEED_COLUMNS: tuple[MetricPath, ...] = (
+    ("accuracy",),
+    ("nll",),
+    ("ece",),
+    ("ood_auroc", "mnist", "entropy"),
+    ("ood_auroc", "mnist", "mutual_information"),
+)
 
 
 # --------------------------------------------------------------------------- formatting
@@ -209,35 +187,35 @@ def render_markdown(
     Figure paths are relative to reports/.
     """
     regression, noise, batch = metrics["regression"], metrics["noise"], metrics["mc_batch"]
-    regression_params, train_params, noise_params = params["regression"], params["train"], params["noise"]
+    regression_params, train_params, noise_params = params.regression, params.train, params.noise
 
     def class_label(index: int) -> str:
         return f"{index} ({class_names[index]})"
 
     # The regression stage names its metrics after the x it predicts at, written by format_number.
-    predict_at = format_number(regression_params["predict_at"])
+    predict_at = format_number(regression_params.predict_at)
     predictions = regression[f"pred_at_{predict_at}"]
     regression_rows = [  # in params order (ones, normal, he_uniform), not the JSON's sorted order
         [name, fixed(predictions[name], 2), fixed(ARTICLE["pred_at_15"].get(name), 2)]
-        for name in regression_params["seeds"]
+        for name in regression_params.seeds
     ]
     mean, std = regression[f"pred_at_{predict_at}_mean"], regression[f"pred_at_{predict_at}_std"]
     regression_rows.append(["mean ± std (ddof 0)", f"{mean:.2f} ± {std:.2f}", "–"])
     spreads = {
         format_number(where): regression[f"spread_at_{format_number(where)}"]
-        for where in regression_params["spread_at"]
+        for where in regression_params.spread_at
     }
 
-    trained_models = [name for name in train_params["models"] if f"train_{name}" in metrics]
+    trained_models = [name for name in train_params.models if f"train_{name}" in metrics]
     article_training = {
         "plain": f"train {ARTICLE['plain_train_accuracy']}, test {ARTICLE['plain_test_accuracy']}"
     }
     model_rows = []
     for name in trained_models:
-        spec, trained = train_params["models"][name], metrics[f"train_{name}"]
+        spec, trained = train_params.models[name], metrics[f"train_{name}"]
         model_rows.append(
             [
-                f"{name} (dropout {spec['dropout_rate']:g}, seed {spec['seed']})",
+                f"{name} (dropout {spec.dropout_rate:g}, seed {spec.seed})",
                 f"{trained['params']:,}",
                 fixed(trained["train_accuracy"]),
                 fixed(trained["test_accuracy"]),
@@ -255,7 +233,7 @@ def render_markdown(
             f"{class_label(article_plain[0])}, {percent(article_plain[1])}",
         ],
         [
-            f"plain CNN: max difference over {noise_params['repeats']} repeats",
+            f"plain CNN: max difference over {noise_params.repeats} repeats",
             fixed(noise["plain_repeat_max_abs_diff"], 6),
             "0 (identical)",
         ],
@@ -265,7 +243,7 @@ def render_markdown(
             ", ".join(percent(value, 2) for value in ARTICLE["noise_single_pass_class0"]),
         ],
         [
-            f"dropout CNN: mean of {noise_params['mean_passes']} passes",
+            f"dropout CNN: mean of {noise_params.mean_passes} passes",
             f"{class_label(noise['dropout_mean']['top_class'])}, {percent(noise['dropout_mean']['top_prob'])}",
             f"{class_label(article_mean[0])}, {percent(article_mean[1])}",
         ],
@@ -295,7 +273,7 @@ def render_markdown(
         ),
         trained_models=trained_models,
         noise_table=markdown_table(["prediction", "this run", "article"], noise_rows),
-        batch_params=params["mc_batch"],
+        batch_params=params.mc_batch,
         batch=batch,
         batch_table=markdown_table(["accuracy on the batch", "this run", "article"], batch_rows),
     )
@@ -304,76 +282,102 @@ def render_markdown(
 # --------------------------------------------------------------------------- beyond the article
 
 
-def render_beyond(metrics: Mapping[str, Mapping[str, Any]], params: Mapping[str, Any]) -> str:
+def render_beyond(metrics: Mapping[str, Mapping[str, Any]], params: Any) -> str:
     """The "Beyond the article" section: whole test set, OOD, selective prediction, shift."""
     evaluation, ood, selective, shift = (metrics.get(k) for k in ("eval", "ood", "selective", "shift"))
     if not (evaluation and ood and selective and shift):
         return ""
-    predictors = [name for name in ALL_PREDICTORS if name in evaluation]
-    sets = [name for name in OOD_SETS if name in ood]
-    # The evaluate stage names selective accuracies after the coverage in percent (0.8 -> accuracy_at_80).
-    coverages = [round(100 * coverage) for coverage in params["evaluate"]["coverages"]]
-    angles = params["shift"]["angles"]
+    predictors = {name: spec for name, spec in params.predictors.items() if name in evaluation}
+    coverages = params.evaluate.coverages
 
     evaluation_rows = [
-        [name, *(fixed(evaluation[name][key]) for key in ("accuracy", "nll", "brier", "ece"))]
-        for name in predictors
+        [spec.label, *(fixed(evaluation[name][key]) for key in ("accuracy", "nll", "brier", "ece"))]
+        for name, spec in predictors.items()
     ]
     ood_rows = [
         [
-            name,
-            SCORE_LABELS.get(score, score),
-            *(fixed(ood[set_name][name][score]["auroc"], 3) for set_name in sets),
-            *(fixed(ood[set_name][name][score]["fpr95"], 3) for set_name in sets),
+            spec.label,
+            SCORE_LABELS[score],
+            *(fixed(ood[set_name][name][score]["auroc"], 3) for set_name in OOD_SETS),
+            *(fixed(ood[set_name][name][score]["fpr95"], 3) for set_name in OOD_SETS),
         ]
-        for name in predictors
-        for score in SCORES[name]
+        for name, spec in predictors.items()
+        for score in KINDS[spec.kind].scores
     ]
     selective_rows = [
         [
-            name,
-            SCORE_LABELS.get(score, score),
+            spec.label,
+            SCORE_LABELS[score],
             fixed(selective[name][score]["aurc"]),
-            *(fixed(selective[name][score][f"accuracy_at_{coverage}"]) for coverage in coverages),
+            *(fixed(selective[name][score]["accuracy_at"][format_number(c)]) for c in coverages),
         ]
-        for name in predictors
-        for score in SCORES[name]
+        for name, spec in predictors.items()
+        for score in KINDS[spec.kind].scores
     ]
     shift_rows = []
-    for angle in angles:
+    for angle in params.shift.angles:
         row = [f"{angle}°"]
         for name in predictors:
-            at = shift[name][f"angle_{angle}"]
+            at = shift[name][str(angle)]
             row.append(f"{at['accuracy']:.3f} / {at['nll']:.2f} / {at['ece']:.3f} / {at['entropy']:.2f}")
         shift_rows.append(row)
 
     return render_template(
         "beyond.md.j2",
         ood=ood,
-        predict_params=params["predict"],
-        ood_params=params["ood"],
-        ece_bins=params["evaluate"]["ece_bins"],
-        shift_limit=params["shift"]["test_limit"],
+        predictors=predictors,
+        descriptions=describe_predictors(params),
+        ood_params=params.ood,
+        ece_bins=params.evaluate.ece_bins,
+        shift_limit=params.shift.test_limit,
         evaluation_table=markdown_table(["predictor", "accuracy", "NLL", "Brier", "ECE"], evaluation_rows),
         ood_table=markdown_table(
             [
                 "predictor",
                 "score",
-                *(f"AUROC {set_name}" for set_name in sets),
-                *(f"FPR95 {set_name}" for set_name in sets),
+                *(f"AUROC {SET_LABELS[set_name]}" for set_name in OOD_SETS),
+                *(f"FPR95 {SET_LABELS[set_name]}" for set_name in OOD_SETS),
             ],
             ood_rows,
         ),
         selective_table=markdown_table(
-            ["predictor", "score", "AURC", *(f"accuracy at {coverage} %" for coverage in coverages)],
+            ["predictor", "score", "AURC", *(f"accuracy at {percent(c, 0)}" for c in coverages)],
             selective_rows,
         ),
-        shift_table=markdown_table(["angle", *predictors], shift_rows),
+        shift_table=markdown_table(["angle", *(spec.label for spec in predictors.values())], shift_rows),
         references_table=markdown_table(["source and setup", "their numbers"], REFERENCES),
     )
 
 
+def describe_predictors(params: Any) -> dict[str, str]:
+    """Each predictor of the registry in words, from its kind and models."""
+    found = {}
+    for name, spec in params.predictors.items():
+        if spec.kind == "softmax":
+            text = f"the softmax of one CNN; {len(spec.models)} trainings ({', '.join(spec.models)})"
+        elif spec.kind == "mc_dropout":
+            text = (
+                f"the mean of T = {params.infer.mc_passes} MC dropout passes; "
+                f"{len(spec.models)} trainings ({', '.join(spec.models)})"
+            )
+        elif spec.kind == "ensemble":
+            text = (
+                f"the mean of M = {len(spec.models)} CNNs' softmaxes ({', '.join(spec.models)}): one ensemble"
+            )
+        else:
+            text = f"{params.predictors[spec.of].label}, temperature-scaled (cross-fitted on the test set's halves)"
+        found[name] = text
+    return found
+
+
 # --------------------------------------------------------------------------- provenance and the page
+
+
+def describe_machine(info: Mapping[str, Any]) -> str:
+    """One line: 'Intel(R) Xeon(R) ... (x86_64), avx2 avx512f avx512_bf16, 2 threads'."""
+    isa = info.get("isa", {})
+    present = [flag for flag, has in isa.items() if has] if isinstance(isa, Mapping) else []
+    return f"{info['cpu_model']} ({info['architecture']}), {' '.join(present) or 'no AVX2'}, {info['threads']} threads"
 
 
 def render_provenance(
@@ -417,45 +421,9 @@ def _first_within(
     return "none"
 
 
-def _claim_rows(claims: Mapping[str, Mapping[str, Any]], params: Mapping[str, Any]) -> list[list[str]]:
-    """The article's claims, each with the numbers that decide it and whether it held."""
-    regressors = claims["regressors_disagree_outside_the_data"]
-    noise = claims["plain_confident_on_noise_mc_dropout_unsure"]
-    accuracy = claims["mc_prediction_as_accurate_as_plain"]
-    width = claims["wide_interval_flags_errors"]
-    return [
-        [
-            "Three regressors agree inside the data and disagree outside it",
-            f"std across models {regressors['spread_inside']:.3f} inside vs "
-            f"{regressors['spread_outside']:.3f} outside (3 models, one seed each)",
-            regressors["held"],
-        ],
-        [
-            "The plain CNN is confidently wrong on noise; MC dropout is unsure",
-            f"mean top probability on {params['ood']['uniform_noise']:,} uniform-noise images: plain "
-            f"{noise['plain_mean_max_prob']:.3f}, MC dropout {noise['mc_dropout_mean_max_prob']:.3f}; "
-            f"difference {noise['difference']:+.3f} {interval(noise, 3)}",
-            noise["held"],
-        ],
-        [
-            "MC dropout predicts as accurately as the plain model (article: one batch, 0.875 vs 0.867)",
-            f"this run's batch: plain {accuracy['batch_plain']:.3f}, MC median "
-            f"{accuracy['batch_mc_median']:.3f}; whole test set over seeds: "
-            f"difference {accuracy['difference']:+.4f} {interval(accuracy)}",
-            accuracy["held"],
-        ],
-        [
-            "A wide percentile interval flags an uncertain (likely wrong) prediction",
-            f"misclassification AUROC of the top class's 2.5–97.5 % width "
-            f"{width['misclassification_auroc']:.3f} {interval(width, 3)} (0.5 = no signal)",
-            width["held"],
-        ],
-    ]
-
-
 def render_verdicts(
     metrics: Mapping[str, Mapping[str, Any]],
-    params: Mapping[str, Any],
+    params: Any,
     costs: Mapping[str, Mapping[str, Any]],
     curves: Mapping[str, list[Mapping[str, float]]],
 ) -> str:
@@ -468,37 +436,41 @@ def render_verdicts(
     temperature, claims, per_seed = metrics.get("temperature"), metrics.get("claims"), metrics.get("per_seed")
     if not (seeds and verdicts and temperature and claims and per_seed):
         return ""
-    seeds_params, models = params["seeds"], params["train"]["models"]
-    confidence = f"{100 * params['verdicts']['confidence']:g} %"
-    repeated_groups = [  # a sweep may give the dropout CNN another model's seed
-        group
-        for group in ("plain", "dropout")
-        if len({tuple(sorted(models[name].items())) for name in seeds_params[group]})
-        < len(seeds_params[group])
+    specs = {name: spec for name, spec in params.predictors.items() if name in seeds}
+    confidence = f"{100 * params.verdicts.confidence:g} %"
+    models = params.train.models
+    repeated = [  # a sweep may give two trainings of one predictor the same recipe and seed
+        spec.label
+        for spec in specs.values()
+        if spec.models
+        and len({(models[m].dropout_rate, models[m].seed) for m in spec.models}) < len(spec.models)
     ]
-    dropout_rates = sorted({models[name]["dropout_rate"] for name in seeds_params["dropout"]})
-    predictors = [name for name in PREDICTOR_LABELS if name in seeds]
+    mixed = [  # a sweep may change only one dropout CNN's rate
+        (spec.label, sorted({models[m].dropout_rate for m in spec.models}))
+        for spec in specs.values()
+        if spec.kind != "ensemble" and spec.models and len({models[m].dropout_rate for m in spec.models}) > 1
+    ]
 
     seed_rows = [
         [
-            PREDICTOR_LABELS[name],
+            spec.label,
             str(seeds[name]["accuracy"]["seeds"]),
-            *(with_spread(seeds[name][key]) if key in seeds[name] else "–" for key in SEED_COLUMNS),
+            *(with_spread(s) if (s := lookup(seeds[name], path)) else "–" for path in SEED_COLUMNS),
         ]
-        for name in predictors
+        for name, spec in specs.items()
     ]
 
     verdict_rows = []
-    for name, comparison in COMPARISONS.items():
-        results = verdicts.get(name, {})
-        for metric, label in METRIC_LABELS.items():
-            if metric not in results or (metric == "accuracy" and comparison.temperature_only):
+    for a, b in params.verdicts.comparisons:
+        scaled_only = params.predictors[a].of == b  # the same top class by construction
+        for path in VERDICT_METRICS:
+            result = lookup(verdicts.get(a, {}).get(b, {}), path)
+            if result is None or (path == ("accuracy",) and scaled_only):
                 continue
-            result = results[metric]
             verdict_rows.append(
                 [
-                    comparison.label,
-                    label,
+                    f"{params.predictors[a].label} − {params.predictors[b].label}",
+                    metric_label(path),
                     f"{result['difference']:+.4f}",
                     interval(result),
                     f"**{result['verdict']}**",
@@ -506,23 +478,23 @@ def render_verdicts(
             )
 
     temperature_rows = [
-        [PREDICTOR_LABELS[predictor], model, f"{t['fitted_on_half_a']:.3f}", f"{t['fitted_on_half_b']:.3f}"]
-        for predictor, fitted in temperature.items()
+        [params.predictors[name].label, model, f"{t['fitted_on_half_a']:.3f}", f"{t['fitted_on_half_b']:.3f}"]
+        for name, fitted in temperature.items()
         for model, t in fitted.items()
     ]
 
     cost_rows = [
         [
-            PREDICTOR_LABELS[name],
-            f"{costs[name]['trainings']} × {costs[name]['epochs']}",
-            f"{costs[name]['train_seconds']:.0f} s",
-            str(costs[name]["passes_per_image"]),
-            f"{costs[name]['test_seconds']:.1f} s",
+            specs[name].label,
+            f"{cost['trainings']} × {cost['epochs']}",
+            f"{cost['train_seconds']:.0f} s",
+            str(cost["passes_per_image"]),
+            f"{cost['test_seconds']:.1f} s",
             fixed(seeds[name]["nll"]["mean"]),
-            fixed(seeds[name]["auroc_mnist"]["mean"], 3),
+            fixed(lookup(seeds[name], ("ood_auroc", "mnist", "entropy"))["mean"], 3),
         ]
-        for name in PREDICTORS
-        if name in costs and name in seeds
+        for name, cost in costs.items()
+        if name in specs
     ]
     by_passes, by_members = curves.get("passes", []), curves.get("members", [])
     cost_curves = None
@@ -540,35 +512,40 @@ def render_verdicts(
         }
 
     misclassification_rows = [
-        [PREDICTOR_LABELS[name], SCORE_LABELS[score], with_spread(seeds[name][metric], 3)]
-        for name in predictors
-        # sorted: the rows' order since the first report (entropy, interval width, MI, 1 − max p)
-        for score in sorted(SCORES[name])
-        if (metric := f"misclassification_auroc_{score}") in seeds[name]
+        [spec.label, SCORE_LABELS[score], with_spread(found, 3)]
+        for name, spec in specs.items()
+        for score in KINDS[spec.kind].scores
+        if (found := lookup(seeds[name], ("misclassification_auroc", score)))
     ]
 
     per_seed_rows = [
         [
-            PREDICTOR_LABELS[predictor],
+            specs[name].label,
             model,
-            *(fixed(values.get(key)) for key in ("accuracy", "nll", "ece")),
-            fixed(values.get("auroc_mnist"), 3),
+            *(fixed(lookup(values, path)) for path in (("accuracy",), ("nll",), ("ece",))),
+            fixed(lookup(values, ("ood_auroc", "mnist", "entropy")), 3),
         ]
-        for predictor, fitted in per_seed.items()
-        if predictor in PREDICTORS  # the temperature-scaled ones have the same models
+        for name, fitted in per_seed.items()
+        if name in specs and specs[name].of is None  # the temperature-scaled ones have the same models
         for model, values in fitted.items()
+    ]
+    claim_rows = [
+        [claim.statement, claim.evidence(claims[key], params), claims[key]["held"]]
+        for key, claim in CLAIMS.items()
+        if key in claims
     ]
 
     return render_template(
         "verdicts.md.j2",
-        seeds_params=seeds_params,
-        mc_passes=params["predict"]["mc_passes"],
-        ensemble_size=len(params["predict"]["ensemble"]),
+        descriptions=describe_predictors(params),
+        specs=specs,
         confidence=confidence,
-        bootstrap_rounds=params["verdicts"]["bootstrap"],
-        repeated_groups=repeated_groups,
-        dropout_rates=dropout_rates,
-        seeds_table=markdown_table(["predictor", "seeds", *SEED_COLUMNS.values()], seed_rows),
+        bootstrap_rounds=params.verdicts.bootstrap,
+        repeated=repeated,
+        mixed=mixed,
+        seeds_table=markdown_table(
+            ["predictor", "seeds", *(metric_label(path) for path in SEED_COLUMNS)], seed_rows
+        ),
         verdict_table=markdown_table(
             ["comparison (A − B)", "metric", "difference", f"{confidence} interval", "verdict"], verdict_rows
         ),
@@ -589,7 +566,7 @@ def render_verdicts(
         ),
         cost_curves=cost_curves,
         misclassification_table=markdown_table(["predictor", "score", "AUROC"], misclassification_rows),
-        claims_table=markdown_table(["claim", "numbers", "held?"], _claim_rows(claims, params)),
+        claims_table=markdown_table(["claim", "numbers", "held?"], claim_rows),
         per_seed_table=markdown_table(
             ["predictor", "model", "accuracy", "NLL", "ECE", "AUROC MNIST"], per_seed_rows
         ),

@@ -1,7 +1,7 @@
 """Sweeps through DVC's experiment queue, split over machines, collected through DVC's API.
 
-    python -m uncertainty.sweep run     --part 1/2 --jobs 1 -S 'train.models.dropout.dropout_rate=0.1,0.5' ... evaluate ood
-    python -m uncertainty.sweep queue   --part 1/2 -S ... evaluate ood   (run = queue, run the queue, record, collect)
+    python -m uncertainty.sweep run     --part 1/2 --jobs 1 -S 'train.models.dropout.dropout_rate=0.1,0.5' ... evaluate
+    python -m uncertainty.sweep queue   --part 1/2 -S ... evaluate   (run = queue, run the queue, record, collect)
     python -m uncertainty.sweep record  --part 1/2 -S ...     (after `dvc exp run --run-all`)
     python -m uncertainty.sweep push    [--remote origin]
     python -m uncertainty.sweep pull    [--remote origin]
@@ -59,7 +59,7 @@ PARAMS = {
     "dropout_rate": "train.models.dropout.dropout_rate",
     "seed": "train.models.dropout.seed",
     "epochs": "train.models.dropout.epochs",
-    "mc_passes": "predict.mc_passes",
+    "mc_passes": "infer.mc_passes",
 }
 FIGURE_COLUMNS = ("accuracy", "nll", "ece", "auroc_mnist_mi")
 

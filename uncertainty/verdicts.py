@@ -1,4 +1,4 @@
-"""Verdicts that hold up: intervals over training seeds and test images, and temperature scaling.
+"""Verdicts that hold up: intervals over training seeds and test images.
 
 A predictor here is a list of seeded instances (one per independent training; the
 deep ensemble is one instance). Each instance is reduced to per-image arrays, and
@@ -18,23 +18,29 @@ self resamples the same seeds on both sides (they are the same trainings).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-import scipy.optimize
-import scipy.special
 import scipy.stats
 
-from uncertainty.metrics import entropy
-
-# Lower clip before taking logs of probabilities (as metrics.nll does).
-_FLOOR = 1e-12
-# Temperatures are searched in [exp(-4), exp(4)] ~ [0.018, 55]: far wider than any fitted here.
-_LOG_T_BOUNDS = (-4.0, 4.0)
-
+from uncertainty import metrics
+from uncertainty.ood_inputs import OOD_SETS
 
 Weights = Mapping[str, np.ndarray]  # set name -> (N_set,) non-negative weights
 Metric = Callable[[Weights], float]
+MetricPath = tuple[str, ...]  # a metric's place in the nested JSON: ("ood_auroc", "mnist", "entropy")
+
+# The verdict table's metrics, in its order; the seeds table shows every metric.
+VERDICT_METRICS: tuple[MetricPath, ...] = (
+    ("accuracy",),
+    ("nll",),
+    ("brier",),
+    ("ece",),
+    *(("ood_auroc", set_name, "entropy") for set_name in OOD_SETS),
+    ("misclassification_auroc", "entropy"),
+)
+# Scores whose AUROC against each OOD set is measured over seeds (where the predictor offers them).
+OOD_SCORES = ("entropy", "mutual_information")
 
 
 # --------------------------------------------------------------------------- intervals over seeds
@@ -59,181 +65,95 @@ def verdict(low: float, high: float, higher_is_better: bool) -> str:
     return "indistinguishable"
 
 
-def higher_is_better(metric: str) -> bool:
+def higher_is_better(metric: MetricPath) -> bool:
     """Accuracy and every AUROC: higher is better; NLL, Brier, ECE, max_prob on noise: lower is."""
-    return metric == "accuracy" or "auroc" in metric
+    return metric[0] in ("accuracy", "ood_auroc", "misclassification_auroc")
 
 
-# --------------------------------------------------------------------------- temperature scaling
-
-
-def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
-    """softmax(log p / T), row-wise; (N, K) -> (N, K) float64. T > 1 softens, T < 1 sharpens."""
-    if temperature <= 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
-    logits = np.log(np.maximum(np.asarray(probs, dtype=np.float64), _FLOOR))
-    return scipy.special.softmax(logits / temperature, axis=1)
-
-
-def fit_temperature(probs: np.ndarray, labels: np.ndarray) -> float:
-    """The T > 0 minimising the NLL of softmax(log p / T) on (probs, labels) (Guo et al. 2017)."""
-    logits = np.log(np.maximum(np.asarray(probs, dtype=np.float64), _FLOOR))
-    labels = np.asarray(labels)
-    if len(logits) == 0 or len(labels) != len(logits):
-        raise ValueError(f"need as many labels as rows of probs (> 0), got {len(labels)} and {len(logits)}")
-
-    def nll(log_t: float) -> float:
-        log_probs = scipy.special.log_softmax(logits / np.exp(log_t), axis=1)
-        return float(-log_probs[np.arange(len(labels)), labels].mean())
-
-    result = scipy.optimize.minimize_scalar(
-        nll, bounds=_LOG_T_BOUNDS, method="bounded", options={"xatol": 1e-6}
-    )
-    return float(np.exp(result.x))
-
-
-def halves(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A seeded split of range(n) into two halves (sorted index arrays)."""
-    order = np.random.default_rng(seed).permutation(n)
-    return np.sort(order[: n // 2]), np.sort(order[n // 2 :])
-
-
-def cross_fit_temperature(
-    probs: np.ndarray, labels: np.ndarray, split: tuple[np.ndarray, np.ndarray]
-) -> tuple[np.ndarray, tuple[float, float]]:
-    """Each half scaled by the temperature fitted on the other: no image is scored by a T fitted on it.
-
-    Returns the scaled probabilities (N, K) and (T fitted on half a, T fitted on half b).
-    """
-    a, b = split
-    t_a, t_b = fit_temperature(probs[a], labels[a]), fit_temperature(probs[b], labels[b])
-    scaled = np.empty(probs.shape, dtype=np.float64)
-    scaled[b] = apply_temperature(probs[b], t_a)
-    scaled[a] = apply_temperature(probs[a], t_b)
-    return scaled, (t_a, t_b)
-
-
-# --------------------------------------------------------------------------- weighted metrics
-
-
-def weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
-    return float(np.dot(values, weights) / weights.sum())
-
-
-def weighted_auroc(
-    score_negative: np.ndarray, score_positive: np.ndarray
-) -> Callable[[np.ndarray, np.ndarray], float]:
-    """A function (w_negative, w_positive) -> AUROC of telling positives (higher score) from negatives.
-
-    AUROC = P(score_pos > score_neg) + 0.5 P(equal), each image counted with its weight; with unit
-    weights it equals sklearn's roc_auc_score. Sorting is done once, so each call is O(N).
-    """
-    order = np.argsort(score_negative, kind="stable")
-    sorted_negative = score_negative[order]
-    below = np.searchsorted(sorted_negative, score_positive, side="left")
-    up_to = np.searchsorted(sorted_negative, score_positive, side="right")
-
-    def auroc(w_negative: np.ndarray, w_positive: np.ndarray) -> float:
-        cumulative = np.concatenate([[0.0], np.cumsum(w_negative[order], dtype=np.float64)])
-        wins = cumulative[below] + 0.5 * (cumulative[up_to] - cumulative[below])  # (N_pos,)
-        return float(np.dot(w_positive, wins) / (cumulative[-1] * w_positive.sum()))
-
-    return auroc
-
-
-def ece_parts(probs: np.ndarray, labels: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
-    """(bin index, correct - confidence) per image, with metrics.reliability_bins' equal-width bins."""
-    confidence = probs.max(1)
-    correct = (probs.argmax(1) == labels).astype(np.float64)
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    index = np.clip(np.searchsorted(edges, confidence, side="right") - 1, 0, n_bins - 1)
-    return index, correct - confidence
-
-
-def weighted_ece(index: np.ndarray, gap: np.ndarray, weights: np.ndarray, n_bins: int) -> float:
-    """Σ_b |Σ_{i in b} w_i (correct_i - conf_i)| / Σ w: metrics.ece with image weights."""
-    return float(np.abs(np.bincount(index, weights=weights * gap, minlength=n_bins)).sum() / weights.sum())
-
-
-@dataclass
-class Instance:
-    """One seeded training of a predictor, as per-image arrays; `metrics` maps a name to f(weights)."""
-
-    name: str
-    metrics: dict[str, Metric] = field(default_factory=dict)
-
-
-def instance(
-    name: str,
-    test_probs: np.ndarray,
-    labels: np.ndarray,
-    n_bins: int,
-    ood_probs: Mapping[str, np.ndarray],
-    mean_entropy_test: np.ndarray | None = None,
-    mean_entropy_ood: Mapping[str, np.ndarray] | None = None,
-    extra_scores: Mapping[str, np.ndarray] | None = None,
-) -> Instance:
-    """Metrics of one predictor instance: accuracy, nll, brier, ece on the test set; for each OOD set
-    `auroc_<set>` (entropy of the predictive mean, higher = out) and, where the instance has a spread
-    (mean_entropy given), `auroc_<set>_mutual_information`; `misclassification_auroc_<score>` (wrong
-    answers as positives); `max_prob_<set>` (mean top probability on that set)."""
-    p = np.asarray(test_probs, dtype=np.float64)
-    y = np.asarray(labels)
-    correct = (p.argmax(1) == y).astype(np.float64)
-    nll_i = -np.log(np.maximum(p[np.arange(len(y)), y], _FLOOR))
-    onehot = np.eye(p.shape[1])[y]
-    brier_i = ((p - onehot) ** 2).sum(1)
-    index, gap = ece_parts(p, y, n_bins)
-    out = Instance(name)
-    out.metrics["accuracy"] = lambda w: weighted_mean(correct, w["test"])
-    out.metrics["nll"] = lambda w: weighted_mean(nll_i, w["test"])
-    out.metrics["brier"] = lambda w: weighted_mean(brier_i, w["test"])
-    out.metrics["ece"] = lambda w: weighted_ece(index, gap, w["test"], n_bins)
-
-    scores_in = {"entropy": entropy(p), "one_minus_max_prob": 1 - p.max(1)}
-    if mean_entropy_test is not None:
-        scores_in["mutual_information"] = np.maximum(scores_in["entropy"] - mean_entropy_test, 0.0)
-    scores_in.update(extra_scores or {})
-    wrong = correct == 0
-    for score_name, score in scores_in.items():
-        if 0 < wrong.sum() < len(wrong):
-            auroc = weighted_auroc(score[~wrong], score[wrong])
-            out.metrics[f"misclassification_auroc_{score_name}"] = lambda w, f=auroc: f(
-                w["test"][~wrong], w["test"][wrong]
-            )
-    for set_name, probs_out in ood_probs.items():
-        q = np.asarray(probs_out, dtype=np.float64)
-        entropy_out = entropy(q)
-        score_sets = {"": (scores_in["entropy"], entropy_out)}
-        if mean_entropy_test is not None and mean_entropy_ood is not None:
-            mi_out = np.maximum(entropy_out - mean_entropy_ood[set_name], 0.0)
-            score_sets["_mutual_information"] = (scores_in["mutual_information"], mi_out)
-        for suffix, (s_in, s_out) in score_sets.items():
-            auroc = weighted_auroc(s_in, s_out)
-            out.metrics[f"auroc_{set_name}{suffix}"] = lambda w, f=auroc, s=set_name: f(w["test"], w[s])
-        top = q.max(1)
-        out.metrics[f"max_prob_{set_name}"] = lambda w, t=top, s=set_name: weighted_mean(t, w[s])
+def nest(flat: Mapping[MetricPath, Any]) -> dict[str, Any]:
+    """{("ood_auroc", "mnist", "entropy"): x} -> {"ood_auroc": {"mnist": {"entropy": x}}} (JSON; dvc shows dotted keys)."""
+    out: dict[str, Any] = {}
+    for path, value in flat.items():
+        node = out
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = value
     return out
+
+
+def lookup(nested: Mapping[str, Any], path: MetricPath) -> Any:
+    """The value at `path` of a nested mapping, None where it has none."""
+    node: Any = nested
+    for key in path:
+        if not isinstance(node, Mapping) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+# --------------------------------------------------------------------------- one instance's metrics
+
+
+def instance_metrics(
+    output: Callable[[str], Mapping[str, np.ndarray]], labels: np.ndarray, scores: Sequence[str], n_bins: int
+) -> dict[MetricPath, Metric]:
+    """Every metric of one predictor instance as a function of the image weights of each set.
+
+    The kernels of uncertainty.metrics (per-image terms, ECE parts, ranked scores) are computed
+    once here; each call is a weighted reduction. On the test set: accuracy, NLL, Brier, ECE and
+    the misclassification AUROC of each score (wrong answers as positives); per OOD set: the AUROC
+    of OOD_SCORES the predictor offers (out as positives) and the mean top probability.
+    """
+    test = output("test")
+    mean = test["mean"]
+    correct = metrics.correct_terms(mean, labels)
+    nll, brier = metrics.nll_terms(mean, labels), metrics.brier_terms(mean, labels)
+    index, gap = metrics.ece_parts(mean, labels, n_bins)
+    found: dict[MetricPath, Metric] = {
+        ("accuracy",): lambda w: metrics.weighted_mean(correct, w["test"]),
+        ("nll",): lambda w: metrics.weighted_mean(nll, w["test"]),
+        ("brier",): lambda w: metrics.weighted_mean(brier, w["test"]),
+        ("ece",): lambda w: metrics.binned_gap(index, gap, w["test"], n_bins),
+    }
+    scores_in = metrics.uncertainty_scores(test, tuple(scores))
+    right = correct == 1
+    if 0 < right.sum() < len(right):
+        for score, values in scores_in.items():
+            ranked = metrics.Ranked(values[right], values[~right])
+            found[("misclassification_auroc", score)] = lambda w, r=ranked: r(
+                w["test"][right], w["test"][~right]
+            )
+    for set_name in OOD_SETS:
+        out = output(set_name)
+        scores_out = metrics.uncertainty_scores(out, tuple(s for s in OOD_SCORES if s in scores))
+        for score, values in scores_out.items():
+            ranked = metrics.Ranked(scores_in[score], values)
+            found[("ood_auroc", set_name, score)] = lambda w, r=ranked, s=set_name: r(w["test"], w[s])
+        top = np.asarray(out["mean"], dtype=np.float64).max(axis=1)
+        found[("max_prob", set_name)] = lambda w, t=top, s=set_name: metrics.weighted_mean(t, w[s])
+    return found
 
 
 # --------------------------------------------------------------------------- the two-level bootstrap
 
 
 def replicates(
-    predictors: Mapping[str, Sequence[Instance]], sizes: Mapping[str, int], rounds: int, seed: int
-) -> dict[str, dict[str, np.ndarray]]:
+    predictors: Mapping[str, Sequence[Mapping[MetricPath, Metric]]],
+    sizes: Mapping[str, int],
+    rounds: int,
+    seed: int,
+) -> dict[str, dict[MetricPath, np.ndarray]]:
     """predictor -> metric -> array (rounds + 1, seeds): row 0 on the full data, then one row per image resample.
 
     Every round draws one weight vector per set (counts of a resample with replacement) and
     evaluates every instance on it, so all predictors see the same resampled images.
     """
     rng = np.random.default_rng(seed)
-    names = {m for instances in predictors.values() for inst in instances for m in inst.metrics}
     out = {
         predictor: {
             metric: np.full((rounds + 1, len(instances)), np.nan)
-            for metric in names
-            if all(metric in inst.metrics for inst in instances)
+            for metric in instances[0]
+            if all(metric in inst for inst in instances)
         }
         for predictor, instances in predictors.items()
     }
@@ -248,7 +168,7 @@ def replicates(
         for predictor, instances in predictors.items():
             for metric, table in out[predictor].items():
                 for i, inst in enumerate(instances):
-                    table[r, i] = inst.metrics[metric](weights)
+                    table[r, i] = inst[metric](weights)
     return out
 
 
@@ -272,7 +192,12 @@ def summarize(table: np.ndarray, confidence: float, seed: int) -> dict[str, floa
 
 
 def compare(
-    table_a: np.ndarray, table_b: np.ndarray, metric: str, confidence: float, seed: int, paired: bool = False
+    table_a: np.ndarray,
+    table_b: np.ndarray,
+    metric: MetricPath,
+    confidence: float,
+    seed: int,
+    paired: bool = False,
 ) -> dict[str, float | str]:
     """Difference A - B (means over seeds), its two-level bootstrap interval and a verdict word.
 

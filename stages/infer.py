@@ -1,0 +1,135 @@
+"""Stage (one per model in train.models): the trained CNN once through every input set.
+
+    python -m stages.infer plain --data data/fashion_mnist.npz --model models/plain.npz \
+        --output data/inference/plain --machine reports/machine/infer_plain.json
+
+The one place after training that runs a CNN on the evaluation images (the article's
+noise and mc_batch stages keep their own seeds and pass counts). Writes one .npz per
+input set into the output directory: `test` (Fashion-MNIST test set, with `labels`),
+`mnist`, `uniform_noise`, `gaussian_noise` (the OOD sets), `rotated` (the first
+shift.test_limit test images at each shift.angles angle, arrays with a leading angle
+axis) and, for a deterministic CNN, `train` (the training images' features, which
+post-hoc methods fit on).
+
+* A deterministic CNN (dropout rate 0): `probs` (N, 10), `logits` (N, 10) and `features`
+  (N, 128), the activations before the last Dense layer (not kept for the rotations).
+* A dropout CNN: infer.mc_passes MC passes (seed infer.seed) per image, kept as the per-image
+  summaries of uncertainty.summaries (on the test set and MNIST also for the first t passes
+  of infer.curve_passes). Rotated images only for the models in infer.shift_mc_models.
+
+Also the machine record: the CPU and the seconds this model took for the test set (the cost table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import keras
+import numpy as np
+
+from stages.cli import parse_paths
+from stages.common import run
+from uncertainty.cnn import load_cnn, predict_probs
+from uncertainty.images import to_model_input
+from uncertainty.io import load_npz, save_npz, write_json
+from uncertainty.machine import machine_info
+from uncertainty.mc import MCDropout
+from uncertainty.ood_inputs import ood_sets, rotate_images
+from uncertainty.summaries import summarize_passes
+
+CURVE_SETS = ("test", "mnist")  # the sets of the quality-against-T curves
+
+
+def deterministic_outputs(
+    model: keras.Model, images: np.ndarray, features: bool = True
+) -> dict[str, np.ndarray]:
+    """probs (N, 10) as predict_probs gives them; logits and the 128 features (N, 128) before the last layer."""
+    outputs = {"probs": predict_probs(model, images)}
+    if features:
+        penultimate = keras.Model(model.inputs, model.layers[-2].output)
+        hidden = np.asarray(penultimate.predict(images, batch_size=1024, verbose=0), dtype=np.float32)
+        kernel, bias = model.layers[-1].get_weights()
+        outputs["features"] = hidden
+        outputs["logits"] = hidden @ kernel + bias  # (N, 10) float32: softmax(logits) = probs up to rounding
+    return outputs
+
+
+def main(params: Any, name: str, paths: argparse.Namespace) -> None:
+    p = params.infer
+    model, spec = load_cnn(paths.model)
+    data = load_npz(paths.data, keys=("x_train", "y_train", "x_test", "y_test"))
+    test = to_model_input(data["x_test"])
+    limit = params.shift.test_limit or len(test)
+    angles = params.shift.angles
+    sets = {"test": test, **ood_sets(params.ood)}
+    stochastic = float(spec["dropout_rate"]) > 0
+    outputs: dict[str, dict[str, np.ndarray]] = {}
+    started = time.perf_counter()
+
+    if not stochastic:
+        predict_probs(model, test[:8])  # warm-up: compile time is not the per-image cost
+        for set_name, images in sets.items():
+            started = time.perf_counter()
+            outputs[set_name] = deterministic_outputs(model, images)
+            if set_name == "test":
+                seconds = time.perf_counter() - started
+        outputs["train"] = deterministic_outputs(model, to_model_input(data["x_train"]))
+        del outputs["train"]["probs"]  # the features are what post-hoc methods fit on
+        rotated = [
+            deterministic_outputs(model, rotate_images(test[:limit], a), features=False) for a in angles
+        ]
+    else:
+        sampler = MCDropout(model, p.seed, **params.mc_engine.model_dump())
+        sampler.sample(test[:8], 2)  # warm-up (XLA compiles once per shape)
+        for set_name, images in sets.items():
+            started = time.perf_counter()
+            stack = sampler.sample(images, p.mc_passes)  # (T, N, 10)
+            if set_name == "test":
+                seconds = time.perf_counter() - started
+            outputs[set_name] = summarize_passes(stack, p.curve_passes if set_name in CURVE_SETS else ())
+            print(f"infer {name}: {set_name}, {len(images)} images x {p.mc_passes} passes", flush=True)
+            del stack
+        rotated = []
+        if name in p.shift_mc_models:
+            for angle in angles:
+                stack = sampler.sample(rotate_images(test[:limit], angle), p.mc_passes)
+                rotated.append(summarize_passes(stack))
+            print(f"infer {name}: rotated, {len(angles)} angles x {limit} images", flush=True)
+    if rotated:  # one array per quantity with a leading angle axis (A, ...)
+        outputs["rotated"] = {
+            "angles": np.asarray(angles, dtype=np.int64),
+            **{key: np.stack([r[key] for r in rotated]) for key in rotated[0]},
+        }
+    outputs["test"]["labels"] = data["y_test"].astype(np.int64)
+    if "train" in outputs:
+        outputs["train"]["labels"] = data["y_train"].astype(np.int64)
+
+    paths.output.mkdir(parents=True, exist_ok=True)
+    for set_name, arrays in outputs.items():
+        save_npz(paths.output / f"{set_name}.npz", arrays)
+    write_json(
+        paths.machine,
+        {
+            "machine": machine_info(),
+            "test_images": len(test),
+            "passes_per_image": p.mc_passes if stochastic else 1,
+            "test_set_seconds": seconds,
+        },
+    )
+    print(f"infer {name}: {', '.join(outputs)} -> {paths.output}")
+
+
+if __name__ == "__main__":
+    arguments = parse_paths(
+        __doc__,
+        {
+            "data": "Fashion-MNIST arrays (prepare_data stage)",
+            "model": "the trained CNN, .npz (train stage)",
+            "output": "the directory of this model's outputs, one .npz per input set",
+            "machine": "the CPU and the test-set seconds, JSON",
+        },
+        positional={"name": "model name from train.models"},
+    )
+    run(main, arguments.name, arguments)

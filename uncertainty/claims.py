@@ -1,0 +1,112 @@
+"""The article's qualitative claims, each decided once on this run's numbers.
+
+Each claim names the numbers that decide it (read from the regression, mc_batch, seeds and
+verdicts metrics) and a word: "held" or "failed". The verdicts stage writes them to
+reports/metrics/claims.json; the report prints each claim's statement and evidence from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from uncertainty.io import format_number
+from uncertainty.verdicts import lookup
+
+Numbers = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Claim:
+    statement: str
+    decide: Callable[
+        [Mapping[str, Any], Any], dict[str, Any]
+    ]  # (metrics by file stem, params) -> numbers + "held"
+    evidence: Callable[[Numbers, Any], str]  # (its numbers, params) -> one sentence
+
+
+def _regressors(m: Mapping[str, Any], params: Any) -> dict[str, Any]:
+    regression = m["regression"]
+    inside, outside = (regression[f"spread_at_{format_number(x)}"] for x in params.regression.spread_at[:2])
+    return {
+        "spread_inside": inside,
+        "spread_outside": outside,
+        "held": "held" if outside > inside else "failed",
+    }
+
+
+def _noise(m: Mapping[str, Any], params: Any) -> dict[str, Any]:
+    path = ("max_prob", "uniform_noise")
+    diff = lookup(m["verdicts"]["mc_dropout"]["plain"], path)
+    return {
+        "plain_mean_max_prob": lookup(m["seeds"]["plain"], path)["mean"],
+        "mc_dropout_mean_max_prob": lookup(m["seeds"]["mc_dropout"], path)["mean"],
+        **{k: diff[k] for k in ("difference", "low", "high")},
+        "held": "held" if diff["verdict"] == "better" else "failed",
+    }
+
+
+def _accuracy(m: Mapping[str, Any], params: Any) -> dict[str, Any]:
+    diff, batch = m["verdicts"]["mc_dropout"]["plain"]["accuracy"], m["mc_batch"]
+    return {
+        "batch_plain": batch["accuracy_plain"],
+        "batch_mc_median": batch["accuracy_mc_median"],
+        **{k: diff[k] for k in ("difference", "low", "high")},
+        "held": "failed" if diff["verdict"] == "worse" else "held",
+    }
+
+
+def _width(m: Mapping[str, Any], params: Any) -> dict[str, Any]:
+    width = m["seeds"]["mc_dropout"]["misclassification_auroc"]["interval_width"]
+    return {
+        "misclassification_auroc": width["mean"],
+        "low": width["low"],
+        "high": width["high"],
+        "held": "held" if width["low"] > 0.5 else "failed",
+    }
+
+
+def _interval(n: Numbers, digits: int = 3) -> str:
+    return f"[{n['low']:.{digits}f}, {n['high']:.{digits}f}]"
+
+
+CLAIMS: dict[str, Claim] = {
+    "regressors_disagree_outside_the_data": Claim(
+        "Three regressors agree inside the data and disagree outside it",
+        _regressors,
+        lambda n, p: (
+            f"std across models {n['spread_inside']:.3f} inside vs {n['spread_outside']:.3f} outside "
+            "(3 models, one seed each)"
+        ),
+    ),
+    "plain_confident_on_noise_mc_dropout_unsure": Claim(
+        "The plain CNN is confidently wrong on noise; MC dropout is unsure",
+        _noise,
+        lambda n, p: (
+            f"mean top probability on {p.ood.uniform_noise:,} uniform-noise images: plain "
+            f"{n['plain_mean_max_prob']:.3f}, MC dropout {n['mc_dropout_mean_max_prob']:.3f}; "
+            f"difference {n['difference']:+.3f} {_interval(n)}"
+        ),
+    ),
+    "mc_prediction_as_accurate_as_plain": Claim(
+        "MC dropout predicts as accurately as the plain model (article: one batch, 0.875 vs 0.867)",
+        _accuracy,
+        lambda n, p: (
+            f"this run's batch: plain {n['batch_plain']:.3f}, MC median {n['batch_mc_median']:.3f}; "
+            f"whole test set over seeds: difference {n['difference']:+.4f} {_interval(n, 4)}"
+        ),
+    ),
+    "wide_interval_flags_errors": Claim(
+        "A wide percentile interval flags an uncertain (likely wrong) prediction",
+        _width,
+        lambda n, p: (
+            f"misclassification AUROC of the top class's 2.5–97.5 % width "
+            f"{n['misclassification_auroc']:.3f} {_interval(n)} (0.5 = no signal)"
+        ),
+    ),
+}
+
+
+def decide_all(metrics_by_file: Mapping[str, Any], params: Any) -> dict[str, dict[str, Any]]:
+    return {key: claim.decide(metrics_by_file, params) for key, claim in CLAIMS.items()}
