@@ -78,8 +78,8 @@ def main() -> None:
         set_threads_for_shards(args.batch_shards)  # as the train stage does
     keras.mixed_precision.set_global_policy(args.precision)
 
-    from uncertainty.cnn import IMAGE_SHAPE, build_cnn, swish
-    from uncertainty.images import one_hot, to_model_input
+    from uncertainty.cnn import build_cnn, swish
+    from uncertainty.images import IMAGE_SHAPE, one_hot, to_model_input
     from uncertainty.io import load_npz
     from uncertainty.training import BatchShards, make_dataset
 

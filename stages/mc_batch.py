@@ -39,7 +39,14 @@ def main(params: Params, paths: argparse.Namespace) -> None:
 
     save_npz(
         paths.output,
-        {"median": median, "low": low, "high": high, "plain": plain_probs, "labels": labels, "images": images},
+        {
+            "median": median,
+            "low": low,
+            "high": high,
+            "plain": plain_probs,
+            "labels": labels,
+            "images": images,
+        },
     )
     metrics = {
         "accuracy_plain": float((plain_probs.argmax(1) == labels).mean()),

@@ -23,9 +23,11 @@ from uncertainty.params import PARAMS_FILE
 from uncertainty.report import (
     describe_machine,
     render_beyond,
+    render_contents,
     render_html,
     render_markdown,
     render_provenance,
+    render_summary,
     render_verdicts,
 )
 
@@ -102,19 +104,17 @@ def curves(passes: Path, members: Path) -> dict[str, list[dict[str, float]]]:
 
 def main(params: Any, paths: argparse.Namespace) -> None:
     metrics = {path.stem: read_json(path) for path in sorted(paths.metrics_dir.glob("*.json"))}
-    text = "\n".join(
+    spent = costs(params, paths.machine_dir)
+    sections = "\n".join(
         [
             render_markdown(metrics, params, CLASS_NAMES),
             render_beyond(metrics, params),
-            render_verdicts(
-                metrics,
-                params,
-                costs(params, paths.machine_dir),
-                curves(paths.curve_passes, paths.curve_members),
-            ),
+            render_verdicts(metrics, params, spent, curves(paths.curve_passes, paths.curve_members)),
             render_provenance(PARAMS_FILE.read_text(), versions(), machines(paths.machine_dir)),
         ]
     )
+    # The findings first, then a link to every section, then the sections.
+    text = "\n".join([render_summary(metrics, params, spent), render_contents(sections), sections])
     write_text(paths.markdown, text)
     write_text(
         paths.html, render_html(text, "Uncertainty in deep learning: the article, reproduced and measured")

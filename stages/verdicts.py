@@ -9,7 +9,9 @@ and the fitted temperatures. Writes, as nested JSON metrics (dotted keys in `dvc
   seeds, and the two-level bootstrap interval (seeds and test images);
 * reports/metrics/verdicts.json: A -> B -> metric -> difference A − B, interval, verdict,
   for each pair of verdicts.comparisons;
-* reports/metrics/claims.json: the article's claims (uncertainty.claims), held or failed;
+* reports/metrics/claims.json: the article's claims (uncertainty.claims): held, contradicted, undecided;
+* reports/metrics/summary.json: per job (accuracy, calibration, detecting MNIST digits, refusing
+  uncertain inputs), the predictor with the best mean, the runner-up and their difference;
 * reports/plots/curve_passes.csv and curve_members.csv: quality against MC passes T (mean
   and std over the first mc_dropout predictor's seeds) and against ensemble size M (the
   first ensemble predictor's members in order).
@@ -139,6 +141,11 @@ def main(params: Any, paths: argparse.Namespace) -> None:
         params,
     )
 
+    summary = {
+        job: v.best_for_job(tables, job_paths, p.confidence, p.seed) for job, job_paths in v.JOBS.items()
+    }
+
+    write_json(paths.summary, summary)
     write_json(paths.per_seed, per_seed)
     write_json(paths.seeds, seeds)
     write_json(paths.verdicts, verdicts)
@@ -170,7 +177,8 @@ if __name__ == "__main__":
                 "per-seed": "predictor -> instance -> metric, JSON",
                 "seeds": "predictor -> metric -> mean, std and intervals over seeds, JSON",
                 "verdicts": "A -> B -> metric -> difference, interval, verdict, JSON",
-                "claims": "the article's claims, held or failed, JSON",
+                "claims": "the article's claims: held, contradicted or undecided, JSON",
+                "summary": "per job (calibration, OOD, refusing inputs): the best predictor, the runner-up, A − B, JSON",
                 "curve-passes": "quality against MC passes T, CSV (DVC plots)",
                 "curve-members": "quality against ensemble size M, CSV (DVC plots)",
             },

@@ -94,9 +94,34 @@ def test_compute_stages_import_no_plotting_code() -> None:
 
 
 def test_training_depends_on_nothing_it_does_not_run() -> None:
+    """A message, a class name, a cross-key rule, a metric, a report helper or a figure edit never retrains."""
     train = closure(command_module(stages()["train"]))
-    for module in ("plots", "regressors", "ood_inputs", "mc", "metrics", "config", "report", "verdicts"):
+    for module in (
+        "plots", "regressors", "ood_inputs", "mc", "metrics", "config", "report", "verdicts",
+        "fashion_mnist", "predictors", "summaries", "temperature", "claims",
+    ):  # fmt: skip
         assert f"uncertainty/{module}.py" not in train, module
+
+
+def test_a_metric_edit_never_resamples_mc_passes() -> None:
+    infer = closure(command_module(stages()["infer"]))
+    for module in ("metrics", "verdicts", "temperature", "predictors", "config", "report", "plots", "claims"):
+        assert f"uncertainty/{module}.py" not in infer, module
+
+
+# The modules that import TensorFlow (directly or through Keras).
+TENSORFLOW = {"uncertainty/cnn.py", "uncertainty/mc.py", "uncertainty/runtime.py", "uncertainty/training.py"}
+
+
+def test_no_stage_after_inference_imports_tensorflow() -> None:
+    """Only training (the CNNs and the article's regressors), inference and the article's two MC anecdotes
+    (their own seeds and pass counts) run a network; every evaluation stage is numpy on their outputs."""
+    for name, stage in stages().items():
+        runs_a_network = bool(closure(command_module(stage)) & TENSORFLOW)
+        assert runs_a_network == (name in {"regression", "train", "infer", "noise", "mc_batch"}), name
+    for path in TENSORFLOW:
+        text = (ROOT / path).read_text()
+        assert "import tensorflow" in text or "import keras" in text, path  # the list above is not stale
 
 
 def resolved_stages() -> dict[str, object]:

@@ -239,3 +239,79 @@ def test_renders_in_headless_chromium_without_failed_loads(reports: Path, tmp_pa
     assert not failed, failed
     missing = images - set(requested)
     assert not missing, f"never loaded: {sorted(missing)[:5]}"
+
+
+# Loads the report in a 1,300 px wide frame (a reader's window) and measures what a reader meets.
+READER_CHECK = """<!doctype html><html><body style="margin:0">
+<iframe id="page" src="index.html" style="width:1300px;height:1000px;border:0"></iframe>
+<pre id="result">pending</pre>
+<script>
+document.getElementById("page").addEventListener("load", () => {
+  const frame = document.getElementById("page"), doc = frame.contentDocument, win = frame.contentWindow;
+  const links = [...doc.querySelectorAll('a[href^="#"]')].map((link) => {
+    const target = doc.getElementById(decodeURIComponent(link.getAttribute("href").slice(1)));
+    if (!target) return {href: link.getAttribute("href"), found: false};
+    target.scrollIntoView();
+    const atBottom = win.scrollY + win.innerHeight >= doc.documentElement.scrollHeight - 2;
+    return {href: link.getAttribute("href"), found: true,
+            lands: Math.abs(target.getBoundingClientRect().top) < 2 || atBottom};
+  });
+  win.scrollTo(0, 0);
+  const summary = doc.getElementById("summary");
+  document.getElementById("result").textContent = JSON.stringify({
+    links,
+    images: [...doc.images].map((image) => ({src: image.getAttribute("src"), width: image.naturalWidth})),
+    summary_top: summary ? summary.getBoundingClientRect().top : null,
+    height: doc.documentElement.scrollHeight,
+  });
+});
+</script></body></html>
+"""
+
+
+def read_as_a_reader(reports: Path, directory: Path) -> dict[str, Any]:
+    """Headless Chromium on the report (served over HTTP on 127.0.0.1) -> what READER_CHECK measured."""
+    site = directory / "site"
+    shutil.copytree(reports, site)
+    (site / "reader_check.html").write_text(READER_CHECK)
+    handler = functools.partial(_Logged, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        result = subprocess.run(
+            [
+                str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                f"--user-data-dir={directory / 'profile'}", "--window-size=1400,1100",
+                "--virtual-time-budget=15000", "--dump-dom",
+                f"http://127.0.0.1:{server.server_address[1]}/reader_check.html",
+            ],
+            capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+    found = re.search(r'<pre id="result">(.*?)</pre>', result.stdout, flags=re.S)
+    assert found and found.group(1) != "pending", result.stderr[-2000:]
+    import html
+
+    return json.loads(html.unescape(found.group(1)))
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(
+    CHROMIUM is None and shutil.which("apt-get") is None,
+    reason="no Chromium and no apt-get to install it: install a Chromium by hand to run this test",
+)
+def test_a_reader_meets_the_summary_first_and_every_link_and_image_works(
+    reports: Path, tmp_path: Path
+) -> None:
+    assert CHROMIUM is not None, "chromium not found: run `make setup` (it installs Debian's chromium)"
+    seen = read_as_a_reader(reports, tmp_path)
+    assert seen["summary_top"] is not None and 0 <= seen["summary_top"] < 1000, seen["summary_top"]
+    assert len(seen["links"]) >= 10  # the table of contents
+    broken = [link for link in seen["links"] if not (link["found"] and link["lands"])]
+    assert not broken, broken
+    assert seen["images"] and all(image["width"] > 0 for image in seen["images"]), [
+        image["src"] for image in seen["images"] if image["width"] == 0
+    ]
+    print(f"report page height at 1,300 px: {seen['height']} px")  # pytest -s shows it

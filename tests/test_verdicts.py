@@ -139,3 +139,35 @@ def test_a_clearly_better_predictor_is_called_better_and_the_interval_covers_see
     images_only = np.quantile(table[1:].mean(1), [0.025, 0.975])
     assert summary["high"] - summary["low"] > 1.5 * (images_only[1] - images_only[0])
     assert summary["t_low"] < summary["mean"] < summary["t_high"]
+
+
+def test_the_summary_names_the_best_predictor_per_job_and_compares_it_with_the_runner_up() -> None:
+    probs, labels = calibrated(1000, 16)
+    sharp = np.eye(10)[labels] * 0.9 + 0.01
+    tables = v.replicates(
+        {"good": instances(sharp, labels, 3, 0.0, 17), "bad": instances(probs, labels, 3, 0.0, 18)},
+        SIZES,
+        200,
+        19,
+    )
+    accuracy = v.best_for_job(tables, (("accuracy",),), 0.95, 20)
+    assert accuracy["best"]["predictor"] == "good" and accuracy["runner_up"]["predictor"] == "bad"
+    assert accuracy["verdict"] == "better" and accuracy["difference"] > 0
+    nll = v.best_for_job(tables, (("nll",),), 0.95, 20)  # lower is better: still the sharp, right one
+    assert nll["best"]["predictor"] == "good" and nll["difference"] < 0 and nll["verdict"] == "better"
+    refusing = v.best_for_job(tables, v.JOBS["refusing_uncertain_inputs"], 0.95, 20)
+    # The sharp predictor is never wrong, so only the other has a misclassification AUROC: no comparison.
+    assert refusing["best"]["predictor"] == "bad" and refusing["runner_up"] is None
+    assert refusing["best"]["metric"] == ["misclassification_auroc", "entropy"]  # the one score these offer
+
+
+def test_the_runner_up_is_another_method_not_the_best_ones_scaled_self() -> None:
+    probs, labels = calibrated(1000, 21)
+    sharp = np.eye(10)[labels] * 0.5 + 0.05
+    good = instances(sharp, labels, 3, 0.0, 22)
+    tables = v.replicates(
+        {"good": good, "good_ts": good, "bad": instances(probs, labels, 3, 0.0, 23)}, SIZES, 100, 24
+    )
+    trainings = {"good": ["a", "b", "c"], "good_ts": ["a", "b", "c"], "bad": ["d", "e", "f"]}
+    found = v.best_for_job(tables, (("accuracy",),), 0.95, 25, trainings)
+    assert found["best"]["predictor"] == "good" and found["runner_up"]["predictor"] == "bad"

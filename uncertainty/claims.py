@@ -1,8 +1,10 @@
 """The article's qualitative claims, each decided once on this run's numbers.
 
 Each claim names the numbers that decide it (read from the regression, mc_batch, seeds and
-verdicts metrics) and a word: "held" or "failed". The verdicts stage writes them to
-reports/metrics/claims.json; the report prints each claim's statement and evidence from here.
+verdicts metrics) and one of three words (`verdict`): *held* (the interval supports the
+claim), *contradicted* (it supports the opposite) or *undecided* (it allows both). The
+verdicts stage writes them to reports/metrics/claims.json; the report prints each claim's
+statement and evidence from here.
 """
 
 from __future__ import annotations
@@ -22,17 +24,28 @@ class Claim:
     statement: str
     decide: Callable[
         [Mapping[str, Any], Any], dict[str, Any]
-    ]  # (metrics by file stem, params) -> numbers + "held"
+    ]  # (metrics by file, params) -> numbers, verdict
     evidence: Callable[[Numbers, Any], str]  # (its numbers, params) -> one sentence
+
+
+WORDS = ("held", "contradicted", "undecided")
+
+
+def three_way(low: float, high: float, claim_says_positive: bool) -> str:
+    """The word for a claim about the sign of a difference, from its interval [low, high]."""
+    if low > 0 or high < 0:
+        return "held" if (low > 0) == claim_says_positive else "contradicted"
+    return "undecided"
 
 
 def _regressors(m: Mapping[str, Any], params: Any) -> dict[str, Any]:
     regression = m["regression"]
     inside, outside = (regression[f"spread_at_{format_number(x)}"] for x in params.regression.spread_at[:2])
+    # One run of three models: no interval, so the word is the sign (the report says so).
     return {
         "spread_inside": inside,
         "spread_outside": outside,
-        "held": "held" if outside > inside else "failed",
+        "verdict": "held" if outside > inside else "contradicted",
     }
 
 
@@ -43,7 +56,7 @@ def _noise(m: Mapping[str, Any], params: Any) -> dict[str, Any]:
         "plain_mean_max_prob": lookup(m["seeds"]["plain"], path)["mean"],
         "mc_dropout_mean_max_prob": lookup(m["seeds"]["mc_dropout"], path)["mean"],
         **{k: diff[k] for k in ("difference", "low", "high")},
-        "held": "held" if diff["verdict"] == "better" else "failed",
+        "verdict": three_way(diff["low"], diff["high"], claim_says_positive=False),  # MC dropout lower
     }
 
 
@@ -53,7 +66,9 @@ def _accuracy(m: Mapping[str, Any], params: Any) -> dict[str, Any]:
         "batch_plain": batch["accuracy_plain"],
         "batch_mc_median": batch["accuracy_mc_median"],
         **{k: diff[k] for k in ("difference", "low", "high")},
-        "held": "failed" if diff["verdict"] == "worse" else "held",
+        # "As accurate": contradicted only where MC dropout is decidedly less accurate; an interval
+        # containing 0 (or above it) supports it.
+        "verdict": "contradicted" if diff["high"] < 0 else "held",
     }
 
 
@@ -63,7 +78,9 @@ def _width(m: Mapping[str, Any], params: Any) -> dict[str, Any]:
         "misclassification_auroc": width["mean"],
         "low": width["low"],
         "high": width["high"],
-        "held": "held" if width["low"] > 0.5 else "failed",
+        "verdict": three_way(
+            width["low"] - 0.5, width["high"] - 0.5, claim_says_positive=True
+        ),  # above chance
     }
 
 

@@ -10,7 +10,9 @@ without touching code and no table is joined by hand.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping, Sequence
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +81,15 @@ def metric_label(path: MetricPath) -> str:
         return f"mean top probability, {SET_LABELS[rest[0]]}"
     return {"accuracy": "accuracy", "nll": "NLL", "brier": "Brier", "ece": "ECE"}[head]
 
+
+# The summary's jobs (keys of metrics/summary.json, uncertainty.verdicts.JOBS) in words.
+JOB_LABELS = {
+    "accuracy": "accuracy",
+    "calibration_nll": "calibration: NLL",
+    "calibration_ece": "calibration: ECE",
+    "detecting_mnist": "detecting MNIST digits (out of distribution)",
+    "refusing_uncertain_inputs": "refusing uncertain inputs (flagging its own errors)",
+}
 
 # The per-predictor columns of the seeds table.
 SEED_COLUMNS: tuple[MetricPath, ...] = (
@@ -396,17 +407,111 @@ def render_provenance(
     )
 
 
+def slug(title: str) -> str:
+    """A heading's anchor as GitHub writes it: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", title.strip().lower()).replace(" ", "-")
+
+
+def render_summary(
+    metrics: Mapping[str, Mapping[str, Any]], params: Any, costs: Mapping[str, Mapping[str, Any]]
+) -> str:
+    """The page's first screen: the title, which predictor to use for which job (with intervals and what it
+    costs) and the article's claims in three words. From summary.json, seeds.json and claims.json."""
+    summary, seeds, claims = (metrics.get(k, {}) for k in ("summary", "seeds", "claims"))
+    labels = {name: spec.label for name, spec in params.predictors.items()}
+    rows, recommended = [], []
+    for job, found in summary.items():
+        best, other = found["best"], found["runner_up"]
+        path = tuple(best["metric"])
+        spread = lookup(seeds[best["predictor"]], path)
+        row = [
+            JOB_LABELS.get(job, job),
+            f"**{labels[best['predictor']]}**",
+            f"{metric_label(path)} {best['mean']:.4f} {interval(spread)}",
+        ]
+        if other is None:
+            row += ["–", "–"]
+        else:
+            row += [
+                f"{labels[other['predictor']]} ({other['mean']:.4f})",
+                f"{found['difference']:+.4f} {interval(found)}: **{found['verdict']}**",
+            ]
+        rows.append(row)
+        if best["predictor"] not in recommended:
+            recommended.append(best["predictor"])
+    cost_lines = [
+        f"{labels[name]}: {cost['trainings']} training{'s' if cost['trainings'] > 1 else ''} of "
+        f"{cost['epochs']} epochs ({cost['train_seconds']:.0f} s), {cost['passes_per_image']} "
+        f"forward pass{'es' if cost['passes_per_image'] > 1 else ''} per image ({cost['test_seconds']:.1f} s "
+        "for the test set)"
+        for name in recommended
+        if (cost := costs.get(name))
+    ]
+    claim_lines = [
+        f"**{claims[key]['verdict']}**: {claim.statement}: {claim.evidence(claims[key], params)}"
+        for key, claim in CLAIMS.items()
+        if key in claims
+    ]
+    counts = {
+        label: len(spec.models)
+        for label, spec in ((s.label, s) for s in params.predictors.values())
+        if spec.models
+    }
+    return render_template(
+        "summary.md.j2",
+        summary_table=markdown_table(
+            ["job", "use", "its value (interval)", "next best", "difference (interval): verdict"], rows
+        )
+        if rows
+        else "",
+        confidence=f"{100 * params.verdicts.confidence:g} %",
+        trainings=counts,
+        cost_lines=cost_lines,
+        claim_lines=claim_lines,
+    )
+
+
+def render_contents(markdown_text: str) -> str:
+    """The table of contents: a link to every ## and ### heading of the report, in order."""
+    lines = []
+    for level, title in re.findall(r"^(##|###) (.+)$", markdown_text, flags=re.M):
+        indent = "    " if level == "###" else ""
+        lines.append(f"{indent}- [{title}](#{slug(title)})")
+    return render_template("contents.md.j2", entries="\n".join(lines))
+
+
+# A collapsible block of the Markdown, written by the templates on lines of their own: GitHub renders
+# it as is; render_html lets exactly these two lines through as HTML (and nothing else).
+_DETAILS = re.compile(r"^<details><summary>([^<>&]+)</summary>$|^</details>$", flags=re.M)
+
+
 def render_html(markdown_text: str, title: str) -> str:
     """One self-contained page (inline style, figures beside it, nothing fetched from the network).
 
-    Raw HTML in the Markdown is not passed through: the report's Markdown has none of its own, so
-    any "<" or "&" in it comes from a value (a model name, a params comment) and is shown as text.
+    Raw HTML in the Markdown is not passed through: the report's Markdown has none of its own but
+    the collapsible blocks' two lines (_DETAILS), so any "<" or "&" in it comes from a value (a model
+    name, a params comment) and is shown as text. Headings get GitHub's anchors (`slug`), so the
+    table of contents works in both.
     """
-    converter = markdown.Markdown(extensions=["tables", "fenced_code"])
+    summaries: list[str] = []
+
+    def placeholder(match: re.Match[str]) -> str:
+        if match.group(1) is None:
+            return "\nDETAILS-CLOSE\n"
+        summaries.append(match.group(1))
+        return f"\nDETAILS-OPEN-{len(summaries) - 1}\n"
+
+    converter = markdown.Markdown(
+        extensions=["tables", "fenced_code", "toc"],
+        extension_configs={"toc": {"slugify": lambda s, _: slug(s)}},
+    )
     converter.preprocessors.deregister("html_block")
     converter.inlinePatterns.deregister("html")
-    body = Markup(converter.convert(markdown_text))  # escaped by the converter, see above
-    return render_template("report.html.j2", title=title, body=body)
+    html = converter.convert(_DETAILS.sub(placeholder, markdown_text))  # escaped by the converter, see above
+    html = html.replace("<p>DETAILS-CLOSE</p>", "</details>")
+    for index, summary in enumerate(summaries):
+        html = html.replace(f"<p>DETAILS-OPEN-{index}</p>", f"<details><summary>{escape(summary)}</summary>")
+    return render_template("report.html.j2", title=title, body=Markup(html))
 
 
 # --------------------------------------------------------------------------- verdicts over seeds
@@ -530,7 +635,7 @@ def render_verdicts(
         for model, values in fitted.items()
     ]
     claim_rows = [
-        [claim.statement, claim.evidence(claims[key], params), claims[key]["held"]]
+        [claim.statement, claim.evidence(claims[key], params), f"**{claims[key]['verdict']}**"]
         for key, claim in CLAIMS.items()
         if key in claims
     ]
@@ -566,7 +671,7 @@ def render_verdicts(
         ),
         cost_curves=cost_curves,
         misclassification_table=markdown_table(["predictor", "score", "AUROC"], misclassification_rows),
-        claims_table=markdown_table(["claim", "numbers", "held?"], claim_rows),
+        claims_table=markdown_table(["claim", "numbers", "verdict"], claim_rows),
         per_seed_table=markdown_table(
             ["predictor", "model", "accuracy", "NLL", "ECE", "AUROC MNIST"], per_seed_rows
         ),

@@ -219,3 +219,59 @@ def compare(
         "high": high,
         "verdict": verdict(low, high, higher_is_better(metric)),
     }
+
+
+# --------------------------------------------------------------------------- the summary: which predictor for which job
+
+# What a practitioner picks a predictor for, and the metrics that judge it (for OOD detection and
+# refusing inputs, the best of the predictor's scores counts).
+JOBS: dict[str, tuple[MetricPath, ...]] = {
+    "accuracy": (("accuracy",),),
+    "calibration_nll": (("nll",),),
+    "calibration_ece": (("ece",),),
+    "detecting_mnist": tuple(("ood_auroc", "mnist", score) for score in OOD_SCORES),
+    "refusing_uncertain_inputs": tuple(("misclassification_auroc", score) for score in metrics.SCORES),
+}
+
+
+def best_for_job(
+    tables: Mapping[str, Mapping[MetricPath, np.ndarray]],
+    paths: Sequence[MetricPath],
+    confidence: float,
+    seed: int,
+    trainings: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, Any]:
+    """The predictor with the best mean on the job's metrics, the runner-up, and the difference A − B.
+
+    Each predictor is represented by its best metric of `paths`. The runner-up is the best predictor
+    on other trainings (`trainings`: predictor -> its instances' names), so that it is another method,
+    not the best one's own temperature-scaled self; the difference has the two-level bootstrap
+    interval and verdict of `compare` (unpaired: the seeds are resampled on each side).
+    """
+    higher = higher_is_better(paths[0])
+
+    def score(pair: tuple[str, MetricPath]) -> float:
+        mean = float(tables[pair[0]][pair[1]][0].mean())
+        return mean if higher else -mean
+
+    best_each = [
+        max(((name, path) for path in paths if path in tables[name]), key=score)
+        for name in tables
+        if any(path in tables[name] for path in paths)
+    ]
+    ranked = sorted(best_each, key=score, reverse=True)
+
+    def entry(name: str, path: MetricPath) -> dict[str, Any]:
+        return {"predictor": name, "metric": list(path), "mean": float(tables[name][path][0].mean())}
+
+    (a, path_a), others = ranked[0], ranked[1:]
+    if trainings is not None:
+        others = [(name, path) for name, path in others if list(trainings[name]) != list(trainings[a])]
+    if not others:  # no other method has the metric (a misclassification AUROC needs wrong answers)
+        return {"best": entry(a, path_a), "runner_up": None}
+    b, path_b = others[0]
+    return {
+        "best": entry(a, path_a),
+        "runner_up": entry(b, path_b),
+        **compare(tables[a][path_a], tables[b][path_b], path_a, confidence, seed),
+    }
