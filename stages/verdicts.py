@@ -11,7 +11,8 @@ and the fitted temperatures. Writes, as nested JSON metrics (dotted keys in `dvc
   for each pair of verdicts.comparisons;
 * reports/metrics/claims.json: the article's claims (uncertainty.claims): held, contradicted, undecided;
 * reports/metrics/summary.json: per job (accuracy, calibration, detecting MNIST digits, refusing
-  uncertain inputs), the predictor with the best mean, the runner-up and their difference;
+  uncertain inputs), the predictor with the best mean, the runner-up and their difference; and
+  the verdict table read at once (Benjamini-Hochberg over its p-values);
 * reports/plots/curve_passes.csv and curve_members.csv: quality against MC passes T (mean
   and std over the first mc_dropout predictor's seeds) and against ensemble size M (the
   first ensemble predictor's members in order).
@@ -121,16 +122,26 @@ def main(params: Any, paths: argparse.Namespace) -> None:
         for name, predictor in predictors.items()
     }
     seeds = {
-        name: v.nest({m: v.summarize(table, p.confidence, p.seed) for m, table in metric_tables.items()})
+        name: v.nest({m: v.summarize(table, p.confidence) for m, table in metric_tables.items()})
         for name, metric_tables in tables.items()
     }
     verdicts: dict[str, dict[str, Any]] = {}
+    table_entries = []  # the verdict table's cells, read at once: multiplicity below
     for a, b in p.comparisons:
         paired = [i.name for i in predictors[a].instances] == [i.name for i in predictors[b].instances]
-        shared = [m for m in tables[a] if m in tables[b]]
-        verdicts.setdefault(a, {})[b] = v.nest(
-            {m: v.compare(tables[a][m], tables[b][m], m, p.confidence, p.seed, paired) for m in shared}
-        )
+        found = {
+            m: v.compare(tables[a][m], tables[b][m], m, p.confidence, paired)
+            for m in tables[a]
+            if m in tables[b]
+        }
+        scaled_only = predictors[a].is_scaled_version_of(
+            predictors[b]
+        )  # the same top class: accuracy is equal
+        table_entries += [
+            found[m] for m in v.VERDICT_METRICS if m in found and not (scaled_only and m == ("accuracy",))
+        ]
+        verdicts.setdefault(a, {})[b] = v.nest(found)
+    multiplicity = v.adjust_for_many(table_entries, 1 - p.confidence)
     claims = decide_all(
         {
             "seeds": seeds,
@@ -141,8 +152,12 @@ def main(params: Any, paths: argparse.Namespace) -> None:
         params,
     )
 
+    trainings = {name: [i.name for i in predictor.instances] for name, predictor in predictors.items()}
     summary = {
-        job: v.best_for_job(tables, job_paths, p.confidence, p.seed) for job, job_paths in v.JOBS.items()
+        "jobs": {
+            job: v.best_for_job(tables, paths_, p.confidence, trainings) for job, paths_ in v.JOBS.items()
+        },
+        "multiplicity": multiplicity,
     }
 
     write_json(paths.summary, summary)
@@ -178,7 +193,7 @@ if __name__ == "__main__":
                 "seeds": "predictor -> metric -> mean, std and intervals over seeds, JSON",
                 "verdicts": "A -> B -> metric -> difference, interval, verdict, JSON",
                 "claims": "the article's claims: held, contradicted or undecided, JSON",
-                "summary": "per job (calibration, OOD, refusing inputs): the best predictor, the runner-up, A − B, JSON",
+                "summary": "per job: the best predictor, the runner-up, A − B; the verdict table read at once, JSON",
                 "curve-passes": "quality against MC passes T, CSV (DVC plots)",
                 "curve-members": "quality against ensemble size M, CSV (DVC plots)",
             },

@@ -131,12 +131,12 @@ def interval(summary: Mapping[str, Any], digits: int = 4) -> str:
 
 
 def with_spread(summary: Mapping[str, Any], digits: int = 4) -> str:
-    """'0.9110 ± 0.0021 (t [0.9084, 0.9136]; boot [0.9050, 0.9170])' or, for one seed, 'x (boot [..])'."""
+    """'0.9110 ± 0.0021 (t [0.9084, 0.9136]; seeds and images [0.9050, 0.9170])'; one seed: 'x (images [..])'."""
     text = f"{summary['mean']:.{digits}f}"
     if "std" in summary:
         text += f" ± {summary['std']:.{digits}f} (t [{summary['t_low']:.{digits}f}, {summary['t_high']:.{digits}f}];"
-        return text + f" boot {interval(summary, digits)})"
-    return text + f" (boot {interval(summary, digits)})"
+        return text + f" seeds and images {interval(summary, digits)})"
+    return text + f" (images {interval(summary, digits)})"
 
 
 def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -420,7 +420,7 @@ def render_summary(
     summary, seeds, claims = (metrics.get(k, {}) for k in ("summary", "seeds", "claims"))
     labels = {name: spec.label for name, spec in params.predictors.items()}
     rows, recommended = [], []
-    for job, found in summary.items():
+    for job, found in summary.get("jobs", {}).items():
         best, other = found["best"], found["runner_up"]
         path = tuple(best["metric"])
         spread = lookup(seeds[best["predictor"]], path)
@@ -526,6 +526,19 @@ def _first_within(
     return "none"
 
 
+def multiplicity_text(found: Mapping[str, Any] | None) -> str:
+    """The verdict table read as a whole: decided verdicts expected by chance, and those that survive BH."""
+    if not found:
+        return ""
+    return (
+        f"**Read at once.** The table below holds {found['comparisons']} comparisons. If every true difference "
+        f"were 0, about {found['expected_by_chance']:.1f} of them would still come out *better* or *worse* at "
+        f"{percent(found['alpha'], 0)} each; {found['decided']} did. Controlling the false discovery rate at "
+        f"{percent(found['alpha'], 0)} over the whole table (Benjamini-Hochberg on the p-values of the same "
+        f"t statistics), {found['decided_after_benjamini_hochberg']} keep their word (✓ in the last column)."
+    )
+
+
 def render_verdicts(
     metrics: Mapping[str, Mapping[str, Any]],
     params: Any,
@@ -579,6 +592,7 @@ def render_verdicts(
                     f"{result['difference']:+.4f}",
                     interval(result),
                     f"**{result['verdict']}**",
+                    f"{result['p_adjusted']:.3g}" + (" ✓" if result["survives"] else ""),
                 ]
             )
 
@@ -652,8 +666,17 @@ def render_verdicts(
             ["predictor", "seeds", *(metric_label(path) for path in SEED_COLUMNS)], seed_rows
         ),
         verdict_table=markdown_table(
-            ["comparison (A − B)", "metric", "difference", f"{confidence} interval", "verdict"], verdict_rows
+            [
+                "comparison (A − B)",
+                "metric",
+                "difference",
+                f"{confidence} interval",
+                "verdict",
+                "p, Benjamini-Hochberg (✓ kept)",
+            ],
+            verdict_rows,
         ),
+        multiplicity_text=multiplicity_text(metrics.get("summary", {}).get("multiplicity")),
         temperature_table=markdown_table(
             ["predictor", "model", "T fitted on half a", "T fitted on half b"], temperature_rows
         ),
