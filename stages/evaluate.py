@@ -26,7 +26,8 @@ import pandas as pd
 from stages.cli import parse_paths
 from stages.common import run
 from uncertainty import metrics
-from uncertainty.io import format_number, read_json, write_json, write_text
+from uncertainty.io import read_json, write_json, write_text
+from uncertainty.names import format_number
 from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.predictors import Inference, build
 

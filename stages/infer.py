@@ -66,7 +66,6 @@ def main(params: Any, name: str, paths: argparse.Namespace) -> None:
     sets = {"test": test, **ood_sets(params.ood)}
     stochastic = float(spec["dropout_rate"]) > 0
     outputs: dict[str, dict[str, np.ndarray]] = {}
-    started = time.perf_counter()
 
     if not stochastic:
         predict_probs(model, test[:8])  # warm-up: compile time is not the per-image cost

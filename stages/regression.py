@@ -14,7 +14,8 @@ import numpy as np
 
 from stages.cli import parse_paths
 from stages.common import run
-from uncertainty.io import format_number, write_json, write_text
+from uncertainty.io import write_json, write_text
+from uncertainty.names import format_number
 from uncertainty.regressors import build_regressor, train_regressors
 from uncertainty.runtime import seed_everything
 from uncertainty.schema import Params

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from uncertainty.io import format_number
+from uncertainty.names import format_number
 from uncertainty.verdicts import lookup
 
 Numbers = Mapping[str, Any]

@@ -120,8 +120,3 @@ def read_json(path: str | Path) -> Any:
         raise PipelineError(f"{path}: file not found; run the stage that produces it (dvc repro)") from None
     except json.JSONDecodeError as error:
         raise PipelineError(f"{path}: invalid JSON ({error})") from None
-
-
-def format_number(number: float) -> str:
-    """15.0 -> "15", 2.5 -> "2.5" (for messages and metric names)."""
-    return str(int(number)) if float(number).is_integer() else str(number)

@@ -22,7 +22,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from uncertainty.claims import CLAIMS
-from uncertainty.io import format_number
+from uncertainty.names import format_number
 from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.predictors import KINDS
 from uncertainty.verdicts import VERDICT_METRICS, MetricPath, lookup
