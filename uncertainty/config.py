@@ -24,7 +24,8 @@ from pydantic_core import PydanticCustomError
 from uncertainty.errors import PipelineError
 from uncertainty.fashion_mnist import FASHION_MNIST_FILES
 from uncertainty.params import PARAMS_FILE
-from uncertainty.schema import KINDS, Params
+from uncertainty.predictors import KINDS
+from uncertainty.schema import Params
 
 # What the data really holds, so that counts and indices are checked against it (limit 0 = all of it).
 TRAIN_IMAGES = FASHION_MNIST_FILES["train_images"][3]  # 60,000
@@ -83,11 +84,15 @@ class CheckedParams(Params):
                 raise _broken(
                     f"{key}.kind", f"should be one of {', '.join(KINDS)}", kind, _suggest(kind, KINDS)
                 )
-            if kind == "temperature":
+            unknown = [option for option in predictor.options if option not in KINDS[kind].options]
+            if unknown:
+                allowed = ", ".join(KINDS[kind].options) or "none"
+                raise _broken(f"{key}.options", f"kind {kind} takes these options: {allowed}", unknown)
+            if KINDS[kind].cnns is None:  # it scales another predictor
                 if predictor.models is not None:
                     raise _broken(
                         f"{key}.models",
-                        "should be left out (temperature scales predictor `of`)",
+                        f"should be left out (kind {kind} scales predictor `of`)",
                         predictor.models,
                     )
                 earlier = names[:position]
@@ -98,12 +103,16 @@ class CheckedParams(Params):
                         predictor.of,
                         _suggest(predictor.of, earlier),
                     )
-                if self.predictors[predictor.of].kind == "temperature":
-                    raise _broken(f"{key}.of", "should not be a temperature predictor", predictor.of)
+                if KINDS[self.predictors[predictor.of].kind].cnns is None:
+                    raise _broken(
+                        f"{key}.of",
+                        f"should not be a {self.predictors[predictor.of].kind} predictor",
+                        predictor.of,
+                    )
                 continue
             if predictor.of is not None:
                 raise _broken(f"{key}.of", f"should be left out (kind {kind} takes models)", predictor.of)
-            fewest = 1 if kind == "ensemble" else 2  # an interval over seeds needs a spread
+            fewest = KINDS[kind].fewest_models
             if predictor.models is None or len(predictor.models) < fewest:
                 raise _broken(
                     f"{key}.models",
@@ -112,18 +121,15 @@ class CheckedParams(Params):
                 )
             if len(set(predictor.models)) != len(predictor.models):
                 raise _broken(f"{key}.models", "should not repeat a model", predictor.models)
+            dropout = KINDS[kind].cnns == "dropout"
             for index, model in enumerate(predictor.models):
                 if model not in models:
                     raise _broken(
                         f"{key}.models[{index}]", "should be in train.models", model, _suggest(model, models)
                     )
                 rate = models[model].dropout_rate
-                if (kind == "mc_dropout") == (rate == 0):
-                    cnn = (
-                        "a dropout CNN (dropout_rate > 0)"
-                        if kind == "mc_dropout"
-                        else "a plain CNN (dropout_rate 0)"
-                    )
+                if dropout == (rate == 0):
+                    cnn = "a dropout CNN (dropout_rate > 0)" if dropout else "a plain CNN (dropout_rate 0)"
                     raise _broken(
                         f"{key}.models[{index}]",
                         f"should be {cnn} for kind {kind}",
@@ -151,7 +157,7 @@ class CheckedParams(Params):
                 )
         for name, predictor in self.predictors.items():  # the shift evaluation uses each one's first model
             first = (predictor.models or [None])[0]
-            if predictor.kind == "mc_dropout" and first not in infer.shift_mc_models:
+            if KINDS[predictor.kind].cnns == "dropout" and first not in infer.shift_mc_models:
                 raise _broken(
                     "infer.shift_mc_models",
                     f"should include {first!r} (predictor {name}'s first model)",

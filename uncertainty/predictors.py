@@ -123,17 +123,93 @@ def _scaled(
     return output
 
 
+@dataclass
+class Context:
+    """What a kind may use to build its instances: the inference outputs, the predictors built before
+    it (in registry order), the fitted temperatures (None in the temperature stage itself), the params."""
+
+    params: Any
+    inference: Inference
+    built: dict[str, Predictor]
+    temperatures: Mapping[str, Mapping[str, Mapping[str, float]]] | None
+
+    @functools.cached_property
+    def split(self) -> tuple[np.ndarray, np.ndarray]:
+        """The test set's two seeded halves that temperatures are cross-fitted on (verdicts.seed)."""
+        first = next(iter(self.built.values())).first.models[0]
+        return temperature_halves(len(self.inference.labels(first)), self.params.verdicts.seed)
+
+
+def _softmax_instances(spec: Any, context: Context) -> list[Instance]:
+    return [Instance(m, _softmax(context.inference, m), (m,)) for m in spec.models]
+
+
+def _mc_dropout_instances(spec: Any, context: Context) -> list[Instance]:
+    return [Instance(m, _mc_dropout(context.inference, m), (m,)) for m in spec.models]
+
+
+def _ensemble_instances(spec: Any, context: Context) -> list[Instance]:
+    members = tuple(spec.models)
+    return [Instance("+".join(members), _ensemble(context.inference, members), members)]
+
+
+def _temperature_instances(spec: Any, context: Context) -> list[Instance] | None:
+    if context.temperatures is None:
+        return None  # the temperature stage: what it fits is not there yet
+    fitted = context.temperatures[spec.of]
+    return [
+        Instance(i.name, _scaled(i, tuple(fitted[i.name][h] for h in HALVES), context.split), i.models)
+        for i in context.built[spec.of].instances
+    ]
+
+
 @dataclass(frozen=True)
 class Kind:
-    scores: tuple[str, ...]
-    one_instance_per_model: bool
+    """A kind of predictor: how it is declared (check_params enforces `cnns` and `fewest_models`),
+    how its instances are built, the scores it offers and how the report describes it."""
+
+    scores: tuple[str, ...]  # the uncertainty scores its outputs support
+    cnns: str | None  # "plain" or "dropout": the trained models it takes; None: it scales predictor `of`
+    instances: Callable[[Any, Context], list[Instance] | None]  # None: left out of this stage
+    describe: Callable[[Any, Any], str]  # (its params entry, params) -> words for the report
+    fewest_models: int = 1  # one instance per model needs 2 or more: an interval over seeds needs a spread
+    options: tuple[str, ...] = ()  # the keys its params entry may set under `options`
 
 
-KINDS = {
-    "softmax": Kind(SOFTMAX_SCORES, True),
-    "mc_dropout": Kind((*SOFTMAX_SCORES, "mutual_information", "variation_ratio", "interval_width"), True),
-    "ensemble": Kind((*SOFTMAX_SCORES, "mutual_information", "variation_ratio"), False),
-    "temperature": Kind(SOFTMAX_SCORES, True),
+KINDS: dict[str, Kind] = {
+    "softmax": Kind(
+        SOFTMAX_SCORES,
+        "plain",
+        _softmax_instances,
+        lambda spec, p: f"the softmax of one CNN; {len(spec.models)} trainings ({', '.join(spec.models)})",
+        fewest_models=2,
+    ),
+    "mc_dropout": Kind(
+        (*SOFTMAX_SCORES, "mutual_information", "variation_ratio", "interval_width"),
+        "dropout",
+        _mc_dropout_instances,
+        lambda spec, p: (
+            f"the mean of T = {p.infer.mc_passes} MC dropout passes; "
+            f"{len(spec.models)} trainings ({', '.join(spec.models)})"
+        ),
+        fewest_models=2,
+    ),
+    "ensemble": Kind(
+        (*SOFTMAX_SCORES, "mutual_information", "variation_ratio"),
+        "plain",
+        _ensemble_instances,
+        lambda spec, p: (
+            f"the mean of M = {len(spec.models)} CNNs' softmaxes ({', '.join(spec.models)}): one ensemble"
+        ),
+    ),
+    "temperature": Kind(
+        SOFTMAX_SCORES,
+        None,
+        _temperature_instances,
+        lambda spec, p: (
+            f"{p.predictors[spec.of].label}, temperature-scaled (cross-fitted on the test set's halves)"
+        ),
+    ),
 }
 
 
@@ -147,36 +223,15 @@ def build(
     inference: Inference,
     temperatures: Mapping[str, Mapping[str, Mapping[str, float]]] | None = None,
 ) -> dict[str, Predictor]:
-    """Every predictor of params.predictors, in order. Without `temperatures` (the temperature stage
-    itself) the temperature-scaled predictors are left out."""
-    built: dict[str, Predictor] = {}
-    split = None
+    """Every predictor of params.predictors, in order, each built by its kind. Without `temperatures`
+    (the temperature stage itself) the temperature-scaled predictors are left out."""
+    context = Context(params, inference, {}, temperatures)
     for name, spec in params.predictors.items():
         kind = KINDS[spec.kind]
-        predictor = Predictor(name, spec.label, spec.kind, kind.scores, of=spec.of)
-        if spec.kind == "softmax":
-            predictor.instances = [Instance(m, _softmax(inference, m), (m,)) for m in spec.models]
-        elif spec.kind == "mc_dropout":
-            predictor.instances = [Instance(m, _mc_dropout(inference, m), (m,)) for m in spec.models]
-        elif spec.kind == "ensemble":
-            members = tuple(spec.models)
-            predictor.instances = [Instance("+".join(members), _ensemble(inference, members), members)]
-        elif spec.kind == "temperature":
-            if temperatures is None:
-                continue
-            base = built[spec.of]
-            if split is None:
-                split = temperature_halves(len(inference.labels(base.first.models[0])), params.verdicts.seed)
-            predictor.instances = [
-                Instance(
-                    i.name,
-                    _scaled(i, tuple(temperatures[spec.of][i.name][h] for h in HALVES), split),
-                    i.models,
-                )
-                for i in base.instances
-            ]
-        built[name] = predictor
-    return built
+        instances = kind.instances(spec, context)
+        if instances is not None:
+            context.built[name] = Predictor(name, spec.label, spec.kind, kind.scores, instances, of=spec.of)
+    return context.built
 
 
 # temperature.json: predictor -> instance -> the T fitted on each half

@@ -361,24 +361,8 @@ def render_beyond(metrics: Mapping[str, Mapping[str, Any]], params: Any) -> str:
 
 
 def describe_predictors(params: Any) -> dict[str, str]:
-    """Each predictor of the registry in words, from its kind and models."""
-    found = {}
-    for name, spec in params.predictors.items():
-        if spec.kind == "softmax":
-            text = f"the softmax of one CNN; {len(spec.models)} trainings ({', '.join(spec.models)})"
-        elif spec.kind == "mc_dropout":
-            text = (
-                f"the mean of T = {params.infer.mc_passes} MC dropout passes; "
-                f"{len(spec.models)} trainings ({', '.join(spec.models)})"
-            )
-        elif spec.kind == "ensemble":
-            text = (
-                f"the mean of M = {len(spec.models)} CNNs' softmaxes ({', '.join(spec.models)}): one ensemble"
-            )
-        else:
-            text = f"{params.predictors[spec.of].label}, temperature-scaled (cross-fitted on the test set's halves)"
-        found[name] = text
-    return found
+    """Each predictor of the registry in words, as its kind describes it."""
+    return {name: KINDS[spec.kind].describe(spec, params) for name, spec in params.predictors.items()}
 
 
 # --------------------------------------------------------------------------- provenance and the page

@@ -14,10 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WrapValidator, field_validator
 from pydantic_core import PydanticCustomError
 
+
 # The predictor kinds the evaluation knows; uncertainty.config checks each predictor's kind against them.
-KINDS = ("softmax", "mc_dropout", "ensemble", "temperature")
-
-
 def _keep_as_written(value: Any, handler: Any) -> Any:
     """Check a number as a float but keep the int or float the file wrote (0 stays 0, as saved specs)."""
     handler(value)
@@ -169,9 +167,12 @@ class Shift(Section):
 
 class Predictor(Section):
     label: str = Field(min_length=1, description="its name in tables and figures")
-    kind: str = Field(description=f"one of {', '.join(KINDS)}")
+    kind: str = Field(description="how it combines its models: a key of uncertainty.predictors.KINDS")
     models: list[Name] | None = Field(None, description="train.models it uses (not for temperature)")
-    of: Name | None = Field(None, description="temperature: the predictor it scales")
+    of: Name | None = Field(None, description="a kind that scales another predictor (temperature): that one")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="the kind's own settings, if it has any (check_params checks them)"
+    )
 
 
 class Verdicts(Section):
