@@ -384,10 +384,17 @@ def render_provenance(
     """
     rows = [[name, version] for name, version in versions.items()]
     rows += [[what, description] for what, description in (machines or {}).items()]
+    here = (machines or {}).get("report rendered on")
+    trained_elsewhere = [
+        what.removeprefix("trained ").removesuffix(" on")
+        for what, description in (machines or {}).items()
+        if what.startswith("trained ") and description != here
+    ]
     return render_template(
         "provenance.md.j2",
         components_table=markdown_table(["component", "version or machine"], rows),
         params_text=params_text.rstrip(),
+        trained_elsewhere=", ".join(trained_elsewhere),
     )
 
 
