@@ -151,3 +151,9 @@ def test_every_stage_is_given_what_it_declares() -> None:
         # and every output is given: as itself, or inside a directory the stage is given
         given_outs = {out for out in outs if any(out == path or out.startswith(f"{path}/") for path in given)}
         assert given_outs == outs, (address, sorted(outs - given_outs))
+
+
+def test_the_lock_holds_no_stage_that_dvc_yaml_lost() -> None:
+    """A stage removed from dvc.yaml leaves its entry in dvc.lock until someone deletes it: none here."""
+    locked = set(yaml.safe_load((ROOT / "dvc.lock").read_text())["stages"])
+    assert locked <= set(resolved_stages()), sorted(locked - set(resolved_stages()))
