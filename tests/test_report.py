@@ -101,7 +101,7 @@ def test_tables_hold_the_metrics(sections: dict[str, str], committed: dict[str, 
 
 def test_a_missing_template_variable_raises_instead_of_rendering_empty(committed: dict[str, Any]) -> None:
     with pytest.raises(jinja2.UndefinedError, match="components_table"):
-        report.render_template("provenance.md.j2", params_text="seed: 84")
+        report.render_template("provenance.md.j2", params_text="seed: 84", trained_elsewhere="")
     batch = {key: value for key, value in committed["metrics"]["mc_batch"].items() if key != "passes"}
     with pytest.raises(jinja2.UndefinedError, match="passes"):  # read only by the template
         report.render_markdown({**committed["metrics"], "mc_batch": batch}, committed["params"], CLASS_NAMES)
@@ -120,6 +120,28 @@ def test_html_special_characters_in_values_are_escaped() -> None:
     assert "note: a &lt;b&gt; &amp; c" in page  # inside the params code block
 
 
+def test_only_the_templates_collapsible_lines_pass_as_html() -> None:
+    text = (
+        "<details open><summary>Figures</summary>\n\n![a](figures/a.png)\n\n</details>\n\n"
+        "<details><summary>Table</summary>\n\n| a |\n|---|\n| <details> |\n\n</details>\n\n"
+        "<details onclick=x><summary>not ours</summary>\n"
+    )
+    page = report.render_html(text, "t")
+    assert "<details open><summary>Figures</summary>" in page and "<details><summary>Table</summary>" in page
+    assert page.count("</details>") == 2
+    assert "<td>&lt;details&gt;</td>" in page  # a value in a cell stays text
+    assert "&lt;details onclick=x&gt;" in page  # any other raw HTML line stays text
+
+
+def test_the_contents_link_every_heading_with_githubs_anchors() -> None:
+    sections = "## 1. Three regressors: the weights\n\ntext\n\n### The article's claims\n"
+    contents = report.render_contents(sections)
+    assert "- [1. Three regressors: the weights](#1-three-regressors-the-weights)" in contents
+    assert "    - [The article's claims](#the-articles-claims)" in contents
+    page = report.render_html(contents + "\n" + sections, "t")
+    assert 'id="1-three-regressors-the-weights"' in page and 'href="#1-three-regressors-the-weights"' in page
+
+
 def test_a_pipe_in_a_cell_stays_in_its_cell() -> None:
     table = report.markdown_table(["what", "value"], [["a | b", "0.000000"]])
     body = markdown.markdown(table, extensions=["tables"])
@@ -134,7 +156,7 @@ def test_the_page_inlines_the_stylesheet_from_any_working_directory(
     page = report.render_html("# title\n", "title")
     stylesheet = (ROOT / "uncertainty" / "templates" / "report.css").read_text()
     assert f"<style>\n{stylesheet}</style>" in page
-    assert "<h1>title</h1>" in page and "<link" not in page
+    assert '<h1 id="title">title</h1>' in page and "<link" not in page  # headings carry their anchors
 
 
 @pytest.fixture

@@ -443,11 +443,16 @@ def render_summary(
         for key, claim in CLAIMS.items()
         if key in claims
     ]
-    counts = {
-        label: len(spec.models)
-        for label, spec in ((s.label, s) for s in params.predictors.values())
-        if spec.models
+    counts = {  # independent trainings behind each predictor's interval (as the verdicts stage counted them)
+        labels[name]: seeds[name]["accuracy"]["seeds"]
+        for name, spec in params.predictors.items()
+        if name in seeds and seeds[name]["accuracy"]["seeds"] > 1 and spec.of is None
     }
+    single = [
+        labels[name]
+        for name, spec in params.predictors.items()
+        if name in seeds and seeds[name]["accuracy"]["seeds"] == 1 and spec.of is None
+    ]
     return render_template(
         "summary.md.j2",
         summary_table=markdown_table(
@@ -457,6 +462,7 @@ def render_summary(
         else "",
         confidence=f"{100 * params.verdicts.confidence:g} %",
         trainings=counts,
+        single=single,
         cost_lines=cost_lines,
         claim_lines=claim_lines,
     )
@@ -473,7 +479,7 @@ def render_contents(markdown_text: str) -> str:
 
 # A collapsible block of the Markdown, written by the templates on lines of their own: GitHub renders
 # it as is; render_html lets exactly these two lines through as HTML (and nothing else).
-_DETAILS = re.compile(r"^<details><summary>([^<>&]+)</summary>$|^</details>$", flags=re.M)
+_DETAILS = re.compile(r"^<details( open)?><summary>([^<>&]+)</summary>$|^</details>$", flags=re.M)
 
 
 def render_html(markdown_text: str, title: str) -> str:
@@ -484,12 +490,12 @@ def render_html(markdown_text: str, title: str) -> str:
     name, a params comment) and is shown as text. Headings get GitHub's anchors (`slug`), so the
     table of contents works in both.
     """
-    summaries: list[str] = []
+    summaries: list[tuple[str, str]] = []
 
     def placeholder(match: re.Match[str]) -> str:
-        if match.group(1) is None:
+        if match.group(2) is None:
             return "\nDETAILS-CLOSE\n"
-        summaries.append(match.group(1))
+        summaries.append((match.group(1) or "", match.group(2)))
         return f"\nDETAILS-OPEN-{len(summaries) - 1}\n"
 
     converter = markdown.Markdown(
@@ -500,8 +506,10 @@ def render_html(markdown_text: str, title: str) -> str:
     converter.inlinePatterns.deregister("html")
     html = converter.convert(_DETAILS.sub(placeholder, markdown_text))  # escaped by the converter, see above
     html = html.replace("<p>DETAILS-CLOSE</p>", "</details>")
-    for index, summary in enumerate(summaries):
-        html = html.replace(f"<p>DETAILS-OPEN-{index}</p>", f"<details><summary>{escape(summary)}</summary>")
+    for index, (is_open, summary) in enumerate(summaries):
+        html = html.replace(
+            f"<p>DETAILS-OPEN-{index}</p>", f"<details{is_open}><summary>{escape(summary)}</summary>"
+        )
     return render_template("report.html.j2", title=title, body=Markup(html))
 
 
