@@ -5,15 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.test_verdicts import calibrated
 from uncertainty import temperature as ts
-
-
-def calibrated(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Probabilities and labels drawn from them: calibrated by construction."""
-    rng = np.random.default_rng(seed)
-    probs = rng.dirichlet(np.ones(10) * 0.5, n)
-    labels = np.array([rng.choice(10, p=p) for p in probs])
-    return probs, labels
 
 
 def test_calibrated_probabilities_get_temperature_near_one() -> None:
