@@ -6,7 +6,7 @@ and the fitted temperatures. Writes, as nested JSON metrics (dotted keys in `dvc
 
 * reports/metrics/per_seed.json: predictor -> instance -> metric;
 * reports/metrics/seeds.json: predictor -> metric -> mean, std, 95 % t-interval over
-  seeds, and the two-level bootstrap interval (seeds and test images);
+  seeds, and the interval over seeds and test images (uncertainty.verdicts);
 * reports/metrics/verdicts.json: A -> B -> metric -> difference A − B, interval, verdict,
   for each pair of verdicts.comparisons;
 * reports/metrics/claims.json: the article's claims (uncertainty.claims): held, contradicted, undecided;
