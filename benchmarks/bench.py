@@ -11,7 +11,7 @@ it. Nothing here is a test: no figure is asserted.
    in a fresh process (what the predict stage pays).
 4. Training: samples/s for epochs of the plain CNN, each way of training in its
    own fresh process (tf.data pipeline, one step per call = the train stage
-   before issue 12; the train stage's params, with and without batch shards, and
+   before the training-speed work (docs/speed.md); the train stage's params, with and without batch shards, and
    with Keras' own swish gradient; the same CNN with no activations at all (a
    bound, not a way to train the article's CNN); model.fit on arrays;
    steps_per_execution; other batch shard counts; XLA; one thread; two CNNs in
@@ -22,7 +22,7 @@ it. Nothing here is a test: no figure is asserted.
    round against the same round's pipeline), and the training roofline
    fraction (3 x forward FLOPs per image over the matmul rate). Then the
    pipeline, the params and the bound again in pairs: each speedup as a geometric
-   mean of per-pair ratios with a 95 % interval, against issue 12's 2x. Then where a
+   mean of per-pair ratios with a 95 % interval, against the 2x target of that work. Then where a
    step's time goes (TensorFlow's profiler, ms per op and layer), and whether
    the params' path trains as well: test accuracy and NLL over 3 seeds on both
    paths (3 epochs).
@@ -170,7 +170,7 @@ def train_epochs(images: int, *options: str, processes: int = 1) -> list[dict[st
 
 
 # Ways to train the article's CNN (batch 128, Adam 1e-3, seed 84), each in a fresh process.
-# "pipeline" is the train stage's path before issue 12 (one step per call, tf.data's own
+# "pipeline" is the train stage's path before the training-speed work (one step per call, tf.data's own
 # threads and autotuner, Keras' own swish gradient); "params" is today's (one-thread input
 # pipeline, params.yaml's steps per call and batch shards, uncertainty.cnn.swish).
 # "params_one_batch_shard" is the same without shards, and the others change one thing
@@ -222,7 +222,7 @@ def bench_training(
 
     Training work per image is forward + backward ~= 3 forward passes; the roofline
     fraction is that work's GFLOP/s over this run's float32 matrix-product GFLOP/s.
-    "params" is the train stage's way today; "pipeline" the way before issue 12.
+    "params" is the train stage's way today; "pipeline" the way before the training-speed work.
     """
     candidates = training_candidates(train_params, bfloat16_native)
     per_round: dict[str, list[float]] = {name: [] for name in candidates}
@@ -261,7 +261,7 @@ def bench_training_pairs(
     `pairs` times: the pipeline, the params' way and the no-activation bound, each in a fresh
     process, one after another (the order reversed every other time). Each params (and bound)
     epoch is divided by the same pair's pipeline epoch; the geometric mean of those ratios and
-    its 95 % t-interval (on their logarithms) say whether `target` (issue 12's 2x) is reached
+    its 95 % t-interval (on their logarithms) say whether `target` (the training-speed work's 2x target) is reached
     ("reached": the interval is above it), missed (below it) or cannot be told apart.
     """
     ways = training_candidates(train_params, bfloat16_native=False)
@@ -357,7 +357,7 @@ def profile_training_step(x: np.ndarray, y: np.ndarray, steps: int = 40) -> dict
 def bench_training_quality(
     data: dict[str, np.ndarray], epochs: int, seeds: tuple[int, ...], train_params: dict[str, Any]
 ) -> dict[str, Any]:
-    """Does the params' path train as well as the path before issue 12? Same seeds, shortened recipe.
+    """Does the params' path train as well as the path before the training-speed work? Same seeds, shortened recipe.
 
     The input pipelines give the same batches (tests/test_training.py), so only the steps
     per call, the batch shards and the swish gradient (Keras' own on the pipeline's

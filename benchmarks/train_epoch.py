@@ -6,7 +6,7 @@ Prints one JSON line: {"samples_per_second": ..., ...}. Thread counts must be se
 before TensorFlow starts, so every way of training that `make bench` compares
 runs in its own process, with the same data, seed, batch and warm-up.
 
---input autotuned is the train stage's input pipeline before issue 12 (tf.data's
+--input autotuned is the train stage's input pipeline before the training-speed work (tf.data's
 own thread pool and autotuner); "pipeline", the default, is today's
 (`uncertainty.training.make_dataset`: one thread, fixed depth, the same batches).
 
@@ -37,7 +37,7 @@ import tensorflow as tf  # importing does not start it: the thread counts can st
 
 
 def autotuned_dataset(images, labels, batch_size: int, seed: int) -> tf.data.Dataset:
-    """The train stage's input pipeline before issue 12: tf.data's thread pool and autotuner.
+    """The train stage's input pipeline before the training-speed work: tf.data's thread pool and autotuner.
 
     Kept as the bench's baseline; tests/test_training.py checks today's `make_dataset`
     gives the same batches.

@@ -32,8 +32,7 @@ from uncertainty import verdicts as v
 from uncertainty.claims import decide_all
 from uncertainty.io import read_json, write_json, write_text
 from uncertainty.ood_inputs import OOD_SETS
-from uncertainty.predictors import Inference, Predictor, build
-from uncertainty.summaries import summarize_passes
+from uncertainty.predictors import Inference, Predictor, build, ensemble_output
 
 CURVE_METRICS = {  # column of the curve CSVs -> metric
     "accuracy": ("accuracy",),
@@ -50,9 +49,9 @@ def curve_row(
     """The curve metrics of one predictor output restricted to test and MNIST images."""
     sets = {"test": test, "mnist": mnist}
     found = v.instance_metrics(
-        lambda s: sets.get(s, mnist), labels, ("entropy", "mutual_information"), n_bins
+        sets.__getitem__, labels, ("entropy", "mutual_information"), n_bins, ("mnist",)
     )
-    weights = {"test": np.ones(len(labels)), **{s: np.ones(len(mnist["mean"])) for s in OOD_SETS}}
+    weights = {"test": np.ones(len(labels)), "mnist": np.ones(len(mnist["mean"]))}
     return {column: found[path](weights) for column, path in CURVE_METRICS.items()}
 
 
@@ -89,11 +88,8 @@ def curve_members(predictor: Predictor, inference: Inference, labels: np.ndarray
     members = predictor.first.models
     rows = []
     for size in range(1, len(members) + 1):
-        test, mnist = (
-            summarize_passes(np.stack([inference(m, s)["probs"] for m in members[:size]]))
-            for s in ("test", "mnist")
-        )
-        rows.append({"members": size, **curve_row(test, mnist, labels, n_bins)})
+        output = ensemble_output(inference, members[:size])
+        rows.append({"members": size, **curve_row(output("test"), output("mnist"), labels, n_bins)})
     return csv(rows)
 
 
@@ -105,12 +101,12 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     p, n_bins = params.verdicts, params.evaluate.ece_bins
     inference = Inference(paths.inference)
     predictors = build(params, inference, read_json(paths.temperature))
-    labels = inference.labels(next(iter(predictors.values())).first.models[0])
+    first = next(iter(predictors.values())).first  # every instance sees the same images
+    labels = inference.labels(first.models[0])
     instance_metrics = {
         name: [v.instance_metrics(i.output, labels, predictor.scores, n_bins) for i in predictor.instances]
         for name, predictor in predictors.items()
     }
-    first = next(iter(predictors.values())).first
     sizes = {"test": len(labels), **{s: len(first.output(s)["mean"]) for s in OOD_SETS}}
     tables = v.replicates(instance_metrics, sizes, p.bootstrap, p.seed)
 

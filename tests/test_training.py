@@ -36,7 +36,7 @@ def test_dataset_shuffles_from_its_seed_and_keeps_every_sample() -> None:
 
 
 def test_dataset_gives_the_batches_of_tf_data_defaults_on_one_thread_without_autotuning() -> None:
-    # The pipeline before issue 12 (tf.data's thread pool, AUTOTUNE): the same batches in the
+    # The pipeline before the training-speed work (tf.data's thread pool, AUTOTUNE): the same batches in the
     # same order, so the trained bits do not depend on which one fed them.
     rng = np.random.default_rng(0)
     images = rng.random((300, 28, 28, 1), dtype=np.float32)

@@ -97,8 +97,12 @@ def _as_n_bins(n_bins: Any) -> int:
 def weighted_mean(values: np.ndarray, weights: np.ndarray | None = None) -> float:
     """Σ w_i v_i / Σ w_i (the plain mean without weights)."""
     values = np.asarray(values, dtype=np.float64)
-    w = as_weights(weights, len(values))
-    return float(np.dot(values, w) / w.sum())
+    return mean_of(values, as_weights(weights, len(values)))
+
+
+def mean_of(values: np.ndarray, weights: np.ndarray) -> float:
+    """`weighted_mean`'s kernel, unchecked: for weights already known good (the bootstrap's own counts)."""
+    return float(np.dot(values, weights) / weights.sum())
 
 
 # --------------------------------------------------------------------------- per-image terms
@@ -237,8 +241,13 @@ class Ranked:
         self._up_to = np.searchsorted(ranked, positive, side="right")
 
     def __call__(self, weights_negative: Any = None, weights_positive: Any = None) -> float:
-        w_negative = as_weights(weights_negative, self.n_negative, "weights_negative")
-        w_positive = as_weights(weights_positive, self.n_positive, "weights_positive")
+        return self.auroc(
+            as_weights(weights_negative, self.n_negative, "weights_negative"),
+            as_weights(weights_positive, self.n_positive, "weights_positive"),
+        )
+
+    def auroc(self, w_negative: np.ndarray, w_positive: np.ndarray) -> float:
+        """The kernel, unchecked: for weights already known good (the bootstrap's own counts)."""
         cumulative = np.concatenate([[0.0], np.cumsum(w_negative[self._order])])
         wins = cumulative[self._below] + 0.5 * (cumulative[self._up_to] - cumulative[self._below])
         return float(np.dot(w_positive, wins) / (cumulative[-1] * w_positive.sum()))

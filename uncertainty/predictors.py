@@ -96,7 +96,9 @@ def _mc_dropout(inference: Inference, model: str) -> Callable[[str], Output]:
     return output
 
 
-def _ensemble(inference: Inference, members: tuple[str, ...]) -> Callable[[str], Output]:
+def ensemble_output(inference: Inference, members: tuple[str, ...]) -> Callable[[str], Output]:
+    """The mean of the members' softmaxes on a set, with the spread of the members as its passes."""
+
     @functools.cache
     def output(set_name: str) -> Output:
         stack = np.stack([inference(m, set_name)["probs"] for m in members])  # (M, [A,] N, K)
@@ -150,7 +152,7 @@ def _mc_dropout_instances(spec: Any, context: Context) -> list[Instance]:
 
 def _ensemble_instances(spec: Any, context: Context) -> list[Instance]:
     members = tuple(spec.models)
-    return [Instance("+".join(members), _ensemble(context.inference, members), members)]
+    return [Instance("+".join(members), ensemble_output(context.inference, members), members)]
 
 
 def _temperature_instances(spec: Any, context: Context) -> list[Instance] | None:

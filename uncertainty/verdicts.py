@@ -99,14 +99,19 @@ def lookup(nested: Mapping[str, Any], path: MetricPath) -> Any:
 
 
 def instance_metrics(
-    output: Callable[[str], Mapping[str, np.ndarray]], labels: np.ndarray, scores: Sequence[str], n_bins: int
+    output: Callable[[str], Mapping[str, np.ndarray]],
+    labels: np.ndarray,
+    scores: Sequence[str],
+    n_bins: int,
+    ood_sets: Sequence[str] = OOD_SETS,
 ) -> dict[MetricPath, Metric]:
     """Every metric of one predictor instance as a function of the image weights of each set.
 
     The kernels of uncertainty.metrics (per-image terms, ECE parts, ranked scores) are computed
-    once here; each call is a weighted reduction. On the test set: accuracy, NLL, Brier, ECE and
-    the misclassification AUROC of each score (wrong answers as positives); per OOD set: the AUROC
-    of OOD_SCORES the predictor offers (out as positives) and the mean top probability.
+    once here; each call is a weighted reduction, unchecked (`replicates` makes the weights itself:
+    this is the bootstrap's hot path). On the test set: accuracy, NLL, Brier, ECE and the
+    misclassification AUROC of each score (wrong answers as positives); per set of `ood_sets`: the
+    AUROC of OOD_SCORES the predictor offers (out as positives) and the mean top probability.
     """
     test = output("test")
     mean = test["mean"]
@@ -114,9 +119,9 @@ def instance_metrics(
     nll, brier = metrics.nll_terms(mean, labels), metrics.brier_terms(mean, labels)
     index, gap = metrics.ece_parts(mean, labels, n_bins)
     found: dict[MetricPath, Metric] = {
-        ("accuracy",): lambda w: metrics.weighted_mean(correct, w["test"]),
-        ("nll",): lambda w: metrics.weighted_mean(nll, w["test"]),
-        ("brier",): lambda w: metrics.weighted_mean(brier, w["test"]),
+        ("accuracy",): lambda w: metrics.mean_of(correct, w["test"]),
+        ("nll",): lambda w: metrics.mean_of(nll, w["test"]),
+        ("brier",): lambda w: metrics.mean_of(brier, w["test"]),
         ("ece",): lambda w: metrics.binned_gap(index, gap, w["test"], n_bins),
     }
     scores_in = metrics.uncertainty_scores(test, tuple(scores))
@@ -124,17 +129,17 @@ def instance_metrics(
     if 0 < right.sum() < len(right):
         for score, values in scores_in.items():
             ranked = metrics.Ranked(values[right], values[~right])
-            found[("misclassification_auroc", score)] = lambda w, r=ranked: r(
+            found[("misclassification_auroc", score)] = lambda w, r=ranked: r.auroc(
                 w["test"][right], w["test"][~right]
             )
-    for set_name in OOD_SETS:
+    for set_name in ood_sets:
         out = output(set_name)
         scores_out = metrics.uncertainty_scores(out, tuple(s for s in OOD_SCORES if s in scores))
         for score, values in scores_out.items():
             ranked = metrics.Ranked(scores_in[score], values)
-            found[("ood_auroc", set_name, score)] = lambda w, r=ranked, s=set_name: r(w["test"], w[s])
+            found[("ood_auroc", set_name, score)] = lambda w, r=ranked, s=set_name: r.auroc(w["test"], w[s])
         top = np.asarray(out["mean"], dtype=np.float64).max(axis=1)
-        found[("max_prob", set_name)] = lambda w, t=top, s=set_name: metrics.weighted_mean(t, w[s])
+        found[("max_prob", set_name)] = lambda w, t=top, s=set_name: metrics.mean_of(t, w[s])
     return found
 
 
