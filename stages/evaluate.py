@@ -58,8 +58,8 @@ def write_curves(directory: Path, curves: dict[str, dict[str, Any]]) -> None:
 
 def main(params: Any, paths: argparse.Namespace) -> None:
     p = params.evaluate
-    inference = Inference(paths.inference)
-    predictors = build(params, inference, read_json(paths.temperature))
+    inference, posthoc = Inference(paths.inference), Inference(paths.posthoc)
+    predictors = build(params, inference, read_json(paths.temperature), posthoc)
     evaluation, selective, shift = {}, {}, {}
     ood: dict[str, dict[str, Any]] = {set_name: {} for set_name in OOD_SETS}
     reliability, risk_coverage, shift_curves = {}, {}, {}
@@ -132,6 +132,7 @@ if __name__ == "__main__":
             __doc__,
             {
                 "inference": "every model's outputs, <model>/<set>.npz (infer stage)",
+                "posthoc": "the post-hoc predictors' outputs, <predictor>/<model>/<set>.npz (posthoc stage)",
                 "temperature": "the fitted temperatures (temperature stage)",
                 "eval-metrics": "accuracy, NLL, Brier, ECE per predictor, JSON",
                 "selective-metrics": "selective prediction per predictor and score, JSON",

@@ -31,9 +31,9 @@ from uncertainty.plots import (
     plot_shift,
     plot_softmax_grid,
 )
-from uncertainty.predictors import KINDS
+from uncertainty.predictors import KINDS, ood_score
 
-ROC_SCORES = ("entropy", "mutual_information")  # the OOD scores drawn
+ROC_SCORES = ("mutual_information",)  # drawn beside each predictor's own OOD score
 
 
 def columns(path: str | Path) -> dict[str, np.ndarray]:
@@ -100,8 +100,14 @@ def evaluation_figures(params: Any, paths: argparse.Namespace) -> None:
     """Reliability (every predictor), risk–coverage, ROC and shift (the unscaled ones), from the evaluate stage."""
     figures = paths.figures_dir
     evaluation, ood = read_json(paths.eval_metrics), read_json(paths.ood_metrics)
-    every = {name: spec for name, spec in params.predictors.items()}
+    # A predictor that only adds a score (energy, feature density) has an earlier one's probabilities:
+    # its reliability, risk-coverage (by 1 − max p) and shift curves would be drawn twice.
+    every: dict[str, Any] = {}
+    for name, spec in params.predictors.items():
+        if all(evaluation[name] != evaluation[earlier] for earlier in every):
+            every[name] = spec
     unscaled = {name: spec for name, spec in every.items() if spec.of is None}
+    scorers = {name: spec for name, spec in params.predictors.items() if spec.of is None}
     bins = {}
     for name in every:
         table = columns(paths.reliability / f"{name}.csv")
@@ -110,8 +116,9 @@ def evaluation_figures(params: Any, paths: argparse.Namespace) -> None:
         bins[name] = {"edges": np.r_[centres - half, centres[-1] + half], **table}
     plot_reliability(bins, figures / "reliability.png", {name: evaluation[name]["ece"] for name in bins})
 
-    shown_scores = {
-        name: [s for s in KINDS[spec.kind].scores if s in ROC_SCORES] for name, spec in unscaled.items()
+    shown_scores = {  # each predictor's own OOD score, and the mutual information where it has one
+        name: list(dict.fromkeys(s for s in (ood_score(spec), *ROC_SCORES) if s in KINDS[spec.kind].scores))
+        for name, spec in scorers.items()
     }
     risk = {}
     for name, spec in unscaled.items():

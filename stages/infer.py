@@ -8,11 +8,11 @@ noise and mc_batch stages keep their own seeds and pass counts). Writes one .npz
 input set into the output directory: `test` (Fashion-MNIST test set, with `labels`),
 `mnist`, `uniform_noise`, `gaussian_noise` (the OOD sets), `rotated` (the first
 shift.test_limit test images at each shift.angles angle, arrays with a leading angle
-axis) and, for a deterministic CNN, `train` (the training images' features, which
-post-hoc methods fit on).
+axis) and, for a deterministic CNN, `train` (the training images' features and logits, with
+`labels` and the last Dense layer's `kernel` and `bias`: what post-hoc methods fit on).
 
 * A deterministic CNN (dropout rate 0): `probs` (N, 10), `logits` (N, 10) and `features`
-  (N, 128), the activations before the last Dense layer (not kept for the rotations).
+  (N, 128), the activations before the last Dense layer, on every set.
 * A dropout CNN: infer.mc_passes MC passes (seed infer.seed) per image, kept as the per-image
   summaries of uncertainty.summaries (on the test set and MNIST also for the first t passes
   of infer.curve_passes). Rotated images only for the models in infer.shift_mc_models.
@@ -86,10 +86,18 @@ def main(params: Any, name: str, paths: argparse.Namespace) -> None:
             ):  # the predictor's cost: its softmax, not the features kept for later methods
                 seconds = time.perf_counter() - started
             outputs[set_name].update(run(images, probs=False))
-        outputs["train"] = run(to_model_input(data["x_train"]), probs=False)  # what post-hoc methods fit on
-        # Every angle in one call (each image's softmax does not depend on the others in its batch).
-        probs = run(np.concatenate([rotate_images(test[:limit], a) for a in angles]), features=False)["probs"]
-        rotated = [{"probs": part} for part in np.split(probs, len(angles))]
+        # What post-hoc methods fit on: the training images' features and the last layer they feed.
+        outputs["train"] = {
+            **run(to_model_input(data["x_train"]), probs=False),
+            "kernel": run.kernel,
+            "bias": run.bias,
+        }
+        # Every angle in one call (each image's outputs do not depend on the others in its batch).
+        together = run(np.concatenate([rotate_images(test[:limit], a) for a in angles]))
+        rotated = [
+            dict(zip(together, parts, strict=True))
+            for parts in zip(*(np.split(array, len(angles)) for array in together.values()), strict=True)
+        ]
     else:
         sampler = MCDropout(model, p.seed, **params.mc_engine.model_dump())
         sampler.sample(test[:8], 2)  # warm-up (XLA compiles once per shape)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+from collections.abc import Mapping
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from uncertainty.report import (
     render_contents,
     render_html,
     render_markdown,
+    render_posthoc,
     render_provenance,
     render_summary,
     render_verdicts,
@@ -57,11 +59,14 @@ def machines(machine_dir: Path) -> dict[str, str]:
     return rows
 
 
-def costs(params: Any, machine_dir: Path) -> dict[str, dict[str, Any]]:
-    """Per predictor of the registry (one training of it): trainings x epochs, fit seconds, passes, test-set seconds.
+def costs(
+    params: Any, machine_dir: Path, posthoc: Mapping[str, Mapping[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Per predictor of the registry (one training of it): trainings x epochs, seconds, passes, fit seconds.
 
     A one-model predictor's seconds are the means over its trainings; the ensemble costs the sum over its
-    members; a temperature-scaled predictor costs what it scales (the fit takes well under a second).
+    members; a temperature-scaled predictor costs what it scales (the fit takes well under a second); a
+    post-hoc predictor adds its fit on the training features and its test-set seconds (posthoc.json).
     Read from machine_dir (measurements, not results: they vary run to run): train_<model>.json from the
     train stages, infer_<model>.json from the infer stages.
     """
@@ -89,7 +94,12 @@ def costs(params: Any, machine_dir: Path) -> dict[str, dict[str, Any]]:
             if spec.kind == "ensemble"
             else inferred[0]["passes_per_image"],
             "test_seconds": share * sum(r["test_set_seconds"] for r in inferred),
+            "fit_seconds": 0.0,
         }
+        fits = [posthoc.get(name, {}).get(m) for m in spec.models]
+        if all(fits):
+            found[name]["fit_seconds"] = share * sum(r["fit_seconds"] for r in fits)
+            found[name]["test_seconds"] += share * sum(r["test_set_seconds"] for r in fits)
     return found
 
 
@@ -104,12 +114,13 @@ def curves(passes: Path, members: Path) -> dict[str, list[dict[str, float]]]:
 
 def main(params: Any, paths: argparse.Namespace) -> None:
     metrics = {path.stem: read_json(path) for path in sorted(paths.metrics_dir.glob("*.json"))}
-    spent = costs(params, paths.machine_dir)
+    spent = costs(params, paths.machine_dir, metrics.get("posthoc", {}))
     sections = "\n".join(
         [
             render_markdown(metrics, params, CLASS_NAMES),
             render_beyond(metrics, params),
             render_verdicts(metrics, params, spent, curves(paths.curve_passes, paths.curve_members)),
+            render_posthoc(metrics, params),
             render_provenance(PARAMS_FILE.read_text(), versions(), machines(paths.machine_dir)),
         ]
     )

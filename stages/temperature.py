@@ -18,8 +18,10 @@ from uncertainty.temperature import cross_fit
 
 
 def main(params: Any, paths: argparse.Namespace) -> None:
-    inference = Inference(paths.inference)
-    predictors = build(params, inference)  # without temperatures: the scaled predictors are left out
+    inference, posthoc = Inference(paths.inference), Inference(paths.posthoc)
+    predictors = build(
+        params, inference, posthoc=posthoc
+    )  # without temperatures: the scaled predictors are left out
     fitted: dict[str, dict[str, dict[str, float]]] = {}
     for name, predictor in predictors.items():
         labels = inference.labels(predictor.first.models[0])
@@ -41,6 +43,7 @@ if __name__ == "__main__":
             __doc__,
             {
                 "inference": "every model's outputs, <model>/<set>.npz (infer stage)",
+                "posthoc": "the post-hoc predictors' outputs, <predictor>/<model>/<set>.npz (posthoc stage)",
                 "temperature": "predictor -> instance -> the T fitted on each half, JSON",
             },
         ),

@@ -21,6 +21,7 @@ and the fitted temperatures. Writes, as nested JSON metrics (dotted keys in `dvc
 from __future__ import annotations
 
 import argparse
+import hashlib
 from typing import Any
 
 import numpy as np
@@ -99,12 +100,15 @@ def csv(rows: list[dict[str, float]]) -> str:
 
 def main(params: Any, paths: argparse.Namespace) -> None:
     p, n_bins = params.verdicts, params.evaluate.ece_bins
-    inference = Inference(paths.inference)
-    predictors = build(params, inference, read_json(paths.temperature))
+    inference, posthoc = Inference(paths.inference), Inference(paths.posthoc)
+    predictors = build(params, inference, read_json(paths.temperature), posthoc)
     first = next(iter(predictors.values())).first  # every instance sees the same images
     labels = inference.labels(first.models[0])
     instance_metrics = {
-        name: [v.instance_metrics(i.output, labels, predictor.scores, n_bins) for i in predictor.instances]
+        name: [
+            v.instance_metrics(i.output, labels, predictor.scores, n_bins, ood_score=predictor.ood_score)
+            for i in predictor.instances
+        ]
         for name, predictor in predictors.items()
     }
     sizes = {"test": len(labels), **{s: len(first.output(s)["mean"]) for s in OOD_SETS}}
@@ -123,21 +127,34 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     }
     verdicts: dict[str, dict[str, Any]] = {}
     table_entries = []  # the verdict table's cells, read at once: multiplicity below
+    first_of: dict[bytes, tuple[list[str], dict[str, Any]]] = {}
+    repeats: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for a, b in p.comparisons:
         paired = [i.name for i in predictors[a].instances] == [i.name for i in predictors[b].instances]
-        found = {
+        found = {  # not where both sides are the same numbers by construction (a score-only predictor's NLL)
             m: v.compare(tables[a][m], tables[b][m], m, p.confidence, paired)
             for m in tables[a]
-            if m in tables[b]
+            if m in tables[b] and not np.array_equal(tables[a][m], tables[b][m])
         }
         scaled_only = predictors[a].is_scaled_version_of(
             predictors[b]
         )  # the same top class: accuracy is equal
-        table_entries += [
-            found[m] for m in v.VERDICT_METRICS if m in found and not (scaled_only and m == ("accuracy",))
-        ]
+        for m in v.VERDICT_METRICS:
+            if m not in found or (scaled_only and m == ("accuracy",)):
+                continue
+            # The same two tables compared again (a score-only predictor's NLL against the same B): one
+            # comparison, counted once; the repeat points to the first and shares its adjusted p-value.
+            key = hashlib.sha256(tables[a][m].tobytes() + tables[b][m].tobytes()).digest()
+            if key in first_of:
+                found[m]["same_as"] = first_of[key][0]
+                repeats.append((found[m], first_of[key][1]))
+            else:
+                first_of[key] = ([a, b], found[m])
+                table_entries.append(found[m])
         verdicts.setdefault(a, {})[b] = v.nest(found)
     multiplicity = v.adjust_for_many(table_entries, 1 - p.confidence)
+    for repeat, first in repeats:
+        repeat.update(p_adjusted=first["p_adjusted"], survives=first["survives"])
     claims = decide_all(
         {
             "seeds": seeds,
@@ -182,6 +199,7 @@ if __name__ == "__main__":
             __doc__,
             {
                 "inference": "every model's outputs, <model>/<set>.npz (infer stage)",
+                "posthoc": "the post-hoc predictors' outputs, <predictor>/<model>/<set>.npz (posthoc stage)",
                 "temperature": "the fitted temperatures (temperature stage)",
                 "regression-metrics": "the regressors' spreads, for the claims (regression stage)",
                 "mc-batch-metrics": "the MC batch's accuracies, for the claims (mc_batch stage)",

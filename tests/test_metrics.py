@@ -126,7 +126,9 @@ def test_misclassification_auroc_is_nan_when_no_answer_is_wrong() -> None:
 def test_uncertainty_scores_of_a_summary() -> None:
     passes = np.array([[[1.0, 0.0]], [[0.0, 1.0]]])  # two confident passes that disagree
     summary = summarize_passes(passes)
-    scores = m.uncertainty_scores(summary)
+    scores = m.uncertainty_scores(
+        summary, ("one_minus_max_prob", "entropy", "mutual_information", "variation_ratio")
+    )
     assert scores["entropy"] == pytest.approx([LOG2])
     assert scores["mutual_information"] == pytest.approx([LOG2])  # all of it is disagreement
     assert scores["one_minus_max_prob"] == pytest.approx([0.5])
@@ -135,6 +137,9 @@ def test_uncertainty_scores_of_a_summary() -> None:
         m.uncertainty_scores(summary, ("nonsense",))
     with pytest.raises(KeyError):  # one softmax has no spread to measure
         m.uncertainty_scores({"mean": summary["mean"]}, ("mutual_information",))
+    # a score computed before (from logits or features) is read as it is, as float64
+    read = m.uncertainty_scores({**summary, "energy": np.array([-3.0], np.float32)}, ("energy",))
+    assert read["energy"].dtype == np.float64 and read["energy"].tolist() == [-3.0]
 
 
 @pytest.mark.parametrize(

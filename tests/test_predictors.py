@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import copy
 from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.special
 import yaml
 
-from uncertainty.io import save_npz
+from uncertainty import feature_density, laplace
+from uncertainty.io import read_json, save_npz
 from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.predictors import HALVES, KINDS, Inference, build, temperature_halves
 from uncertainty.schema import Params
@@ -20,6 +23,15 @@ ROOT = Path(__file__).resolve().parents[1]
 N_TEST, N_OUT, ANGLES = 40, 12, [0, 90]
 
 
+def _deterministic(
+    rng: np.random.Generator, shape: tuple[int, ...], layer: tuple[np.ndarray, np.ndarray]
+) -> dict:
+    """A plain CNN's outputs as the infer stage writes them: features, logits = features @ kernel + bias, probs."""
+    features = rng.normal(size=(*shape, 8)).astype(np.float32)
+    logits = features @ layer[0] + layer[1]
+    return {"features": features, "logits": logits, "probs": scipy.special.softmax(logits, axis=-1)}
+
+
 @pytest.fixture
 def inference(tmp_path: Path) -> Inference:
     """Outputs as the infer stage writes them, for two plain CNNs and one dropout CNN."""
@@ -27,15 +39,23 @@ def inference(tmp_path: Path) -> Inference:
     labels = rng.integers(0, 10, N_TEST)
     sizes = {"test": N_TEST, **{s: N_OUT for s in OOD_SETS}}
     for model in ("plain", "ensemble_1"):
+        layer = (rng.normal(size=(8, 10)).astype(np.float32), rng.normal(size=10).astype(np.float32))
         for set_name, n in sizes.items():
-            arrays = {"probs": rng.dirichlet(np.ones(10), n).astype(np.float32)}
+            arrays = _deterministic(rng, (n,), layer)
             save_npz(
                 tmp_path / model / f"{set_name}.npz",
                 {**arrays, "labels": labels} if set_name == "test" else arrays,
             )
+        train = _deterministic(rng, (200,), layer)
+        train_labels = np.concatenate([np.arange(10).repeat(10), train["logits"][100:].argmax(axis=1)])
+        save_npz(
+            tmp_path / model / "train.npz",
+            {"features": train["features"], "logits": train["logits"], "labels": train_labels,
+             "kernel": layer[0], "bias": layer[1]},
+        )  # fmt: skip
         save_npz(
             tmp_path / model / "rotated.npz",
-            {"angles": np.array(ANGLES), "probs": rng.dirichlet(np.ones(10), (2, 20))},
+            {"angles": np.array(ANGLES), **_deterministic(rng, (2, 20), layer)},
         )
     for set_name, n in sizes.items():
         summary = summarize_passes(rng.dirichlet(np.ones(10), (5, n)))
@@ -104,3 +124,70 @@ def test_without_temperatures_the_scaled_predictors_are_left_out(inference: Infe
 def test_every_kind_offers_the_softmax_scores() -> None:
     for kind in KINDS.values():
         assert {"one_minus_max_prob", "entropy"} <= set(kind.scores)
+
+
+POSTHOC_REGISTRY = {
+    "plain": {"label": "plain", "kind": "softmax", "models": ["plain", "ensemble_1"]},
+    "plain_energy": {
+        "label": "energy", "kind": "softmax", "models": ["plain", "ensemble_1"], "options": {"ood_score": "energy"}
+    },
+    "ensemble": {"label": "ens", "kind": "ensemble", "models": ["plain", "ensemble_1"]},
+    "feature_density": {"label": "density", "kind": "feature_density", "models": ["plain", "ensemble_1"]},
+    "laplace": {"label": "Laplace", "kind": "laplace", "models": ["plain", "ensemble_1"]},
+}  # fmt: skip
+
+
+def test_logit_scores_of_one_cnn_and_of_the_ensemble(inference: Inference) -> None:
+    predictors = build(params_with(POSTHOC_REGISTRY), inference)
+    assert predictors["plain"].ood_score == "entropy" and predictors["plain_energy"].ood_score == "energy"
+    logits = {m: inference(m, "mnist")["logits"].astype(np.float64) for m in ("plain", "ensemble_1")}
+    output = predictors["plain"].first.output("mnist")
+    np.testing.assert_allclose(output["energy"], -scipy.special.logsumexp(logits["plain"], axis=1))
+    np.testing.assert_allclose(output["max_logit"], -logits["plain"].max(axis=1))
+    ensemble = predictors["ensemble"].first.output("mnist")
+    np.testing.assert_allclose(
+        ensemble["energy"], np.mean([-scipy.special.logsumexp(f, axis=1) for f in logits.values()], axis=0)
+    )
+    assert predictors["ensemble"].first.output("rotated")["energy"].shape == (2, 20)
+    # the post-hoc predictors wait for the posthoc stage
+    assert "feature_density" not in predictors and "laplace" not in predictors
+
+
+def test_the_posthoc_stage_feeds_its_predictors(inference: Inference, tmp_path: Path) -> None:
+    from stages import posthoc as stage
+
+    params = params_with(POSTHOC_REGISTRY)
+    paths = argparse.Namespace(
+        inference=inference.directory, output=tmp_path / "posthoc", metrics=tmp_path / "posthoc.json"
+    )
+    stage.main(params, paths)
+    records = read_json(paths.metrics)
+    assert set(records) == {"feature_density", "laplace"}
+    assert set(records["laplace"]) == {"plain", "ensemble_1"}
+    assert records["laplace"]["plain"]["prior_precision"] > 0
+    assert len(records["laplace"]["plain"]["grid_test_nll"]) == len(
+        records["laplace"]["plain"]["grid"]["log_evidence"]
+    )
+    assert records["feature_density"]["plain"]["jitter"] >= 0
+
+    predictors = build(params, inference, posthoc=Inference(paths.output))
+    density = predictors["feature_density"]
+    assert density.ood_score == "feature_density" and "feature_density" in density.scores
+    test = density.first.output("test")
+    np.testing.assert_array_equal(test["mean"], inference("plain", "test")["probs"].astype(np.float64))
+    train = inference("plain", "train")
+    gaussians = feature_density.fit(train["features"], train["labels"], 10)
+    np.testing.assert_allclose(
+        test["feature_density"],
+        -feature_density.log_density(gaussians, inference("plain", "test")["features"]),
+    )
+    assert density.first.output("rotated")["feature_density"].shape == (2, 20)
+
+    laplace_output = predictors["laplace"].instances[1].output("rotated")["mean"]
+    assert laplace_output.shape == (2, 20, 10)
+    np.testing.assert_allclose(laplace_output.sum(axis=-1), 1.0)
+    other = inference("ensemble_1", "train")
+    posterior, _ = laplace.fit(other["features"], other["labels"], other["kernel"], other["bias"])
+    np.testing.assert_allclose(
+        laplace_output[1], posterior.probit(inference("ensemble_1", "rotated")["features"][1]), rtol=1e-6
+    )

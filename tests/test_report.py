@@ -25,7 +25,7 @@ from uncertainty.params import read_params
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ROOT = Path(__file__).resolve().parents[1]
 SEPARATOR = re.compile(r"^\|(?:-+\|)+$")  # a pipe table's header separator, no alignment colons
-TABLES_PER_SECTION = {"article": 4, "beyond": 5, "verdicts": 7, "provenance": 1}
+TABLES_PER_SECTION = {"article": 4, "beyond": 5, "verdicts": 7, "posthoc": 2, "provenance": 1}
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def committed() -> dict[str, Any]:
     }
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(ROOT)  # the stage reads reports/machine and reports/plots relative to the project root
-        costs = stage.costs(params, ROOT / "reports/machine")
+        costs = stage.costs(params, ROOT / "reports/machine", found.get("posthoc", {}))
         curves = stage.curves(
             ROOT / "reports/plots/curve_passes.csv", ROOT / "reports/plots/curve_members.csv"
         )
@@ -53,6 +53,7 @@ def sections(committed: dict[str, Any]) -> dict[str, str]:
         "article": report.render_markdown(found, params, CLASS_NAMES),
         "beyond": report.render_beyond(found, params),
         "verdicts": report.render_verdicts(found, params, committed["costs"], committed["curves"]),
+        "posthoc": report.render_posthoc(found, params),
         "provenance": report.render_provenance("seed: 84\n", {"python": "3.11.7"}, {"rendered on": "a CPU"}),
     }
 

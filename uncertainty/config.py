@@ -84,10 +84,20 @@ class CheckedParams(Params):
                 raise _broken(
                     f"{key}.kind", f"should be one of {', '.join(KINDS)}", kind, _suggest(kind, KINDS)
                 )
-            unknown = [option for option in predictor.options if option not in KINDS[kind].options]
-            if unknown:
-                allowed = ", ".join(KINDS[kind].options) or "none"
-                raise _broken(f"{key}.options", f"kind {kind} takes these options: {allowed}", unknown)
+            try:  # each kind's options are a pydantic model of its own: its messages, our one line
+                KINDS[kind].options(**predictor.options)
+            except ValidationError as error:
+                first = error.errors()[0]
+                where = ".".join(str(part) for part in first["loc"])
+                allowed = ", ".join(KINDS[kind].options.model_fields) or "none"
+                tail = f" (kind {kind} takes: {allowed})" if first["type"] == "extra_forbidden" else ""
+                raise _broken(f"{key}.options.{where}", first["msg"], first["input"], tail) from None
+            score = predictor.options.get("ood_score")
+            if score is not None and score not in KINDS[kind].scores:
+                raise _broken(
+                    f"{key}.options.ood_score", f"should be a score of kind {kind}: {', '.join(KINDS[kind].scores)}",
+                    score, _suggest(score, KINDS[kind].scores),
+                )  # fmt: skip
             if KINDS[kind].cnns is None:  # it scales another predictor
                 if predictor.models is not None:
                     raise _broken(

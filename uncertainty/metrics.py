@@ -32,7 +32,23 @@ NLL_FLOOR = 1e-12
 _COVERAGE_TOL = 1e-12
 
 # Every uncertainty score (higher = more uncertain) and what a predictor needs to offer it.
-SCORES = ("one_minus_max_prob", "entropy", "mutual_information", "variation_ratio", "interval_width")
+SCORES = (
+    "one_minus_max_prob",
+    "entropy",
+    "mutual_information",
+    "variation_ratio",
+    "interval_width",
+    "energy",
+    "max_logit",
+    "feature_density",
+)
+_READ_SCORES = (
+    "variation_ratio",
+    "interval_width",
+    "energy",
+    "max_logit",
+    "feature_density",
+)  # kept per image
 
 
 # --------------------------------------------------------------------------- validation
@@ -203,7 +219,9 @@ def uncertainty_scores(
     """The scores `names` (N,) of a predictor's output, higher = more uncertain.
 
     `output` holds `mean` (N, K) and, for a predictor with several passes or members,
-    `mean_entropy`, `variation_ratio` and `interval_width` (uncertainty.summaries).
+    `mean_entropy`, `variation_ratio` and `interval_width` (uncertainty.summaries); the scores
+    computed before (`energy` −logsumexp of the logits, `max_logit` minus the largest logit,
+    `feature_density` minus the log feature density) are read as they are.
     """
     mean = as_probs(output["mean"], "mean")
     found: dict[str, np.ndarray] = {}
@@ -214,7 +232,7 @@ def uncertainty_scores(
             found[name] = entropy(mean)
         elif name == "mutual_information":  # H[p̄] − mean H[p_t], clipped at 0 against round-off
             found[name] = np.maximum(entropy(mean) - output["mean_entropy"], 0.0)
-        elif name in ("variation_ratio", "interval_width"):
+        elif name in _READ_SCORES:
             found[name] = np.asarray(output[name], dtype=np.float64)
         else:
             raise ValueError(f"unknown score {name!r}; known: {', '.join(SCORES)}")

@@ -8,11 +8,19 @@ stage's per-model outputs become the predictor's output on a set of images:
 * `mc_dropout`: the mean of a dropout CNN's MC passes; one instance per model;
 * `ensemble`: the mean of the members' softmaxes; one instance of all its models;
 * `temperature`: predictor `of`, each instance scaled by the temperatures the temperature
-  stage cross-fitted for it on the test set's halves.
+  stage cross-fitted for it on the test set's halves;
+* `feature_density`: one CNN's softmax, judged on OOD by the density of its penultimate
+  features under class-conditional Gaussians fitted on the training images (DDU);
+* `laplace`: one CNN with a Gaussian posterior over its last layer fitted on the training
+  images (last-layer Laplace), its probit (or MC) predictive.
+
+A kind that fits something on the training images (`Kind.posthoc`) is fitted once per model
+by the posthoc stage, which writes its outputs per set; the kind's instances read them.
 
 An instance's output on a set is a mapping: `mean` (N, K) float64, the predictive
-distribution, and where the predictor has several passes or members `mean_entropy`,
-`variation_ratio`, `interval_width` (uncertainty.summaries). For the `rotated` set every
+distribution, where the predictor has several passes or members `mean_entropy`,
+`variation_ratio`, `interval_width` (uncertainty.summaries), and any score read directly
+(`energy`, `max_logit` from a CNN's logits, `feature_density`; uncertainty.metrics). For the `rotated` set every
 array has a leading angle axis. Every stage after inference builds the predictors here
 and iterates them (numpy only: no TensorFlow after training).
 """
@@ -26,7 +34,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.special
+from pydantic import BaseModel, ConfigDict, Field
 
+from uncertainty import feature_density, laplace
 from uncertainty.io import load_npz
 from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.summaries import summarize_passes
@@ -68,6 +79,7 @@ class Predictor:
     scores: tuple[str, ...]
     instances: list[Instance] = field(default_factory=list)
     of: str | None = None  # a temperature-scaled predictor: the predictor it scales
+    ood_score: str = "entropy"  # the score it is judged by in the verdict table's OOD rows
 
     @property
     def first(self) -> Instance:
@@ -79,12 +91,20 @@ class Predictor:
 
 
 SOFTMAX_SCORES = ("one_minus_max_prob", "entropy")
+LOGIT_SCORES = ("energy", "max_logit")  # from a CNN's logits (Liu et al. 2020), higher = more uncertain
+
+
+def logit_scores(logits: np.ndarray) -> Output:
+    """The energy −logsumexp(f) and minus the largest logit, (..., K) -> (...) each, float64."""
+    f = np.asarray(logits, dtype=np.float64)
+    return {"energy": -scipy.special.logsumexp(f, axis=-1), "max_logit": -f.max(axis=-1)}
 
 
 def _softmax(inference: Inference, model: str) -> Callable[[str], Output]:
     @functools.cache
     def output(set_name: str) -> Output:
-        return {"mean": inference(model, set_name)["probs"].astype(np.float64)}
+        arrays = inference(model, set_name)
+        return {"mean": arrays["probs"].astype(np.float64), **logit_scores(arrays["logits"])}
 
     return output
 
@@ -97,15 +117,18 @@ def _mc_dropout(inference: Inference, model: str) -> Callable[[str], Output]:
 
 
 def ensemble_output(inference: Inference, members: tuple[str, ...]) -> Callable[[str], Output]:
-    """The mean of the members' softmaxes on a set, with the spread of the members as its passes."""
+    """The mean of the members' softmaxes on a set, with the spread of the members as its passes; its
+    logit scores are the members' means (each member's energy is on its own logits' scale)."""
 
     @functools.cache
     def output(set_name: str) -> Output:
         stack = np.stack([inference(m, set_name)["probs"] for m in members])  # (M, [A,] N, K)
+        scores = [logit_scores(inference(m, set_name)["logits"]) for m in members]
+        mean_scores = {name: np.mean([s[name] for s in scores], axis=0) for name in LOGIT_SCORES}
         if stack.ndim == 3:
-            return summarize_passes(stack)
+            return {**summarize_passes(stack), **mean_scores}
         per_angle = [summarize_passes(stack[:, a]) for a in range(stack.shape[1])]
-        return {key: np.stack([s[key] for s in per_angle]) for key in per_angle[0]}
+        return {**{key: np.stack([s[key] for s in per_angle]) for key in per_angle[0]}, **mean_scores}
 
     return output
 
@@ -125,15 +148,32 @@ def _scaled(
     return output
 
 
+def _fitted(
+    name: str, inference: Inference, posthoc: Inference, model: str, keep_softmax: bool
+) -> Callable[[str], Output]:
+    """A post-hoc predictor's output: what the posthoc stage wrote for it (and the CNN's softmax outputs
+    where the method keeps the CNN's classification)."""
+
+    @functools.cache
+    def output(set_name: str) -> Output:
+        found = dict(posthoc(f"{name}/{model}", set_name))
+        return {**_softmax(inference, model)(set_name), **found} if keep_softmax else found
+
+    return output
+
+
 @dataclass
 class Context:
     """What a kind may use to build its instances: the inference outputs, the predictors built before
-    it (in registry order), the fitted temperatures (None in the temperature stage itself), the params."""
+    it (in registry order), the fitted temperatures (None in the temperature stage itself), the
+    post-hoc methods' outputs (None before the posthoc stage), the params."""
 
     params: Any
     inference: Inference
     built: dict[str, Predictor]
     temperatures: Mapping[str, Mapping[str, Mapping[str, float]]] | None
+    posthoc: Inference | None = None
+    name: str = ""  # the predictor being built
 
     @functools.cached_property
     def split(self) -> tuple[np.ndarray, np.ndarray]:
@@ -155,6 +195,19 @@ def _ensemble_instances(spec: Any, context: Context) -> list[Instance]:
     return [Instance("+".join(members), ensemble_output(context.inference, members), members)]
 
 
+def _posthoc_instances(keep_softmax: bool) -> Callable[[Any, Context], list[Instance] | None]:
+    def instances(spec: Any, context: Context) -> list[Instance] | None:
+        if context.posthoc is None:
+            return None  # the posthoc stage itself: what it fits is not there yet
+        name = context.name
+        return [
+            Instance(m, _fitted(name, context.inference, context.posthoc, m, keep_softmax), (m,))
+            for m in spec.models
+        ]
+
+    return instances
+
+
 def _temperature_instances(spec: Any, context: Context) -> list[Instance] | None:
     if context.temperatures is None:
         return None  # the temperature stage: what it fits is not there yet
@@ -163,6 +216,16 @@ def _temperature_instances(spec: Any, context: Context) -> list[Instance] | None
         Instance(i.name, _scaled(i, tuple(fitted[i.name][h] for h in HALVES), context.split), i.models)
         for i in context.built[spec.of].instances
     ]
+
+
+class NoOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScoreOptions(NoOptions):
+    ood_score: str | None = Field(
+        None, description="the score it is judged by in the verdict table's OOD rows (default: entropy)"
+    )
 
 
 @dataclass(frozen=True)
@@ -175,16 +238,21 @@ class Kind:
     instances: Callable[[Any, Context], list[Instance] | None]  # None: left out of this stage
     describe: Callable[[Any, Any], str]  # (its params entry, params) -> words for the report
     fewest_models: int = 1  # one instance per model needs 2 or more: an interval over seeds needs a spread
-    options: tuple[str, ...] = ()  # the keys its params entry may set under `options`
+    options: type[BaseModel] = NoOptions  # what its params entry may set under `options` (check_params)
+    posthoc: Callable[[Any], Any] | None = None  # (options) -> a method the posthoc stage fits per model
+    ood_score: str = "entropy"  # its score in the verdict table's OOD rows, unless options.ood_score says
 
 
 KINDS: dict[str, Kind] = {
     "softmax": Kind(
-        SOFTMAX_SCORES,
+        (*SOFTMAX_SCORES, *LOGIT_SCORES),
         "plain",
         _softmax_instances,
-        lambda spec, p: f"the softmax of one CNN; {len(spec.models)} trainings ({', '.join(spec.models)})",
+        lambda spec, p: (
+            f"the softmax of one CNN{_judged_by(spec)}; {len(spec.models)} trainings ({', '.join(spec.models)})"
+        ),
         fewest_models=2,
+        options=ScoreOptions,
     ),
     "mc_dropout": Kind(
         (*SOFTMAX_SCORES, "mutual_information", "variation_ratio", "interval_width"),
@@ -197,12 +265,14 @@ KINDS: dict[str, Kind] = {
         fewest_models=2,
     ),
     "ensemble": Kind(
-        (*SOFTMAX_SCORES, "mutual_information", "variation_ratio"),
+        (*SOFTMAX_SCORES, "mutual_information", "variation_ratio", *LOGIT_SCORES),
         "plain",
         _ensemble_instances,
         lambda spec, p: (
-            f"the mean of M = {len(spec.models)} CNNs' softmaxes ({', '.join(spec.models)}): one ensemble"
+            f"the mean of M = {len(spec.models)} CNNs' softmaxes ({', '.join(spec.models)}): "
+            f"one ensemble{_judged_by(spec)}"
         ),
+        options=ScoreOptions,
     ),
     "temperature": Kind(
         SOFTMAX_SCORES,
@@ -212,7 +282,49 @@ KINDS: dict[str, Kind] = {
             f"{p.predictors[spec.of].label}, temperature-scaled (cross-fitted on the test set's halves)"
         ),
     ),
+    "feature_density": Kind(
+        (*SOFTMAX_SCORES, *LOGIT_SCORES, "feature_density"),
+        "plain",
+        _posthoc_instances(keep_softmax=True),
+        lambda spec, p: (
+            "one CNN's softmax, judged on OOD inputs by the density of its 128 penultimate features under "
+            "class-conditional Gaussians fitted on the training images (DDU); "
+            f"{len(spec.models)} trainings ({', '.join(spec.models)})"
+        ),
+        fewest_models=2,
+        options=feature_density.Options,
+        posthoc=feature_density.Method,
+        ood_score="feature_density",
+    ),
+    "laplace": Kind(
+        SOFTMAX_SCORES,
+        "plain",
+        _posthoc_instances(keep_softmax=False),
+        lambda spec, p: (
+            "one CNN with a Gaussian posterior over its last layer (1,290 weights, full GGN, prior precision "
+            "by marginal likelihood) fitted on the training images; its "
+            + (
+                "probit"
+                if laplace.Options(**spec.options).link == "probit"
+                else f"MC ({laplace.Options(**spec.options).mc_samples} weight draws)"
+            )
+            + f" predictive; {len(spec.models)} trainings ({', '.join(spec.models)})"
+        ),
+        fewest_models=2,
+        options=laplace.Options,
+        posthoc=laplace.Method,
+    ),
 }
+
+
+def _judged_by(spec: Any) -> str:
+    score = spec.options.get("ood_score")
+    return f", judged on OOD inputs by its {score.replace('_', ' ')}" if score else ""
+
+
+def ood_score(spec: Any) -> str:
+    """The score a predictor is judged by in the verdict table's OOD rows."""
+    return spec.options.get("ood_score") or KINDS[spec.kind].ood_score
 
 
 def temperature_halves(n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -224,15 +336,20 @@ def build(
     params: Any,
     inference: Inference,
     temperatures: Mapping[str, Mapping[str, Mapping[str, float]]] | None = None,
+    posthoc: Inference | None = None,
 ) -> dict[str, Predictor]:
     """Every predictor of params.predictors, in order, each built by its kind. Without `temperatures`
-    (the temperature stage itself) the temperature-scaled predictors are left out."""
-    context = Context(params, inference, {}, temperatures)
+    (the temperature stage itself) the temperature-scaled predictors are left out, without `posthoc`
+    (the posthoc stage) the post-hoc ones."""
+    context = Context(params, inference, {}, temperatures, posthoc)
     for name, spec in params.predictors.items():
         kind = KINDS[spec.kind]
+        context.name = name
         instances = kind.instances(spec, context)
         if instances is not None:
-            context.built[name] = Predictor(name, spec.label, spec.kind, kind.scores, instances, of=spec.of)
+            context.built[name] = Predictor(
+                name, spec.label, spec.kind, kind.scores, instances, of=spec.of, ood_score=ood_score(spec)
+            )
     return context.built
 
 

@@ -34,17 +34,20 @@ Weights = Mapping[str, np.ndarray]  # set name -> (N_set,) non-negative weights
 Metric = Callable[[Weights], float]
 MetricPath = tuple[str, ...]  # a metric's place in the nested JSON: ("ood_auroc", "mnist", "entropy")
 
+# The score key of each predictor's own OOD score (Predictor.ood_score: entropy, or the score the
+# method proposes, e.g. feature density): the verdict table compares methods by what each offers.
+OWN_SCORE = "own_score"
 # The verdict table's metrics, in its order; the seeds table shows every metric.
 VERDICT_METRICS: tuple[MetricPath, ...] = (
     ("accuracy",),
     ("nll",),
     ("brier",),
     ("ece",),
-    *(("ood_auroc", set_name, "entropy") for set_name in OOD_SETS),
+    *(("ood_auroc", set_name, OWN_SCORE) for set_name in OOD_SETS),
     ("misclassification_auroc", "entropy"),
 )
 # Scores whose AUROC against each OOD set is measured over seeds (where the predictor offers them).
-OOD_SCORES = ("entropy", "mutual_information")
+OOD_SCORES = ("entropy", "mutual_information", "energy", "max_logit", "feature_density")
 
 
 # --------------------------------------------------------------------------- intervals over seeds
@@ -104,6 +107,7 @@ def instance_metrics(
     scores: Sequence[str],
     n_bins: int,
     ood_sets: Sequence[str] = OOD_SETS,
+    ood_score: str = "entropy",
 ) -> dict[MetricPath, Metric]:
     """Every metric of one predictor instance as a function of the image weights of each set.
 
@@ -111,7 +115,8 @@ def instance_metrics(
     once here; each call is a weighted reduction, unchecked (`replicates` makes the weights itself:
     this is the bootstrap's hot path). On the test set: accuracy, NLL, Brier, ECE and the
     misclassification AUROC of each score (wrong answers as positives); per set of `ood_sets`: the
-    AUROC of OOD_SCORES the predictor offers (out as positives) and the mean top probability.
+    AUROC of OOD_SCORES the predictor offers (out as positives), that of its own `ood_score` again
+    under OWN_SCORE, and the mean top probability.
     """
     test = output("test")
     mean = test["mean"]
@@ -134,10 +139,13 @@ def instance_metrics(
             )
     for set_name in ood_sets:
         out = output(set_name)
-        scores_out = metrics.uncertainty_scores(out, tuple(s for s in OOD_SCORES if s in scores))
+        scores_out = metrics.uncertainty_scores(
+            out, tuple(s for s in scores if s in OOD_SCORES or s == ood_score)
+        )
         for score, values in scores_out.items():
             ranked = metrics.Ranked(scores_in[score], values)
             found[("ood_auroc", set_name, score)] = lambda w, r=ranked, s=set_name: r.auroc(w["test"], w[s])
+        found[("ood_auroc", set_name, OWN_SCORE)] = found[("ood_auroc", set_name, ood_score)]
         top = np.asarray(out["mean"], dtype=np.float64).max(axis=1)
         found[("max_prob", set_name)] = lambda w, t=top, s=set_name: metrics.mean_of(t, w[s])
     return found

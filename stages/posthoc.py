@@ -1,0 +1,82 @@
+"""Stage: every post-hoc predictor fitted once per model on the training images, then applied to every set.
+
+    python -m stages.posthoc --inference data/inference --output data/posthoc \
+        --metrics reports/metrics/posthoc.json
+
+A predictor whose kind fits something after training (uncertainty.predictors: `Kind.posthoc`,
+e.g. feature density, last-layer Laplace) is fitted on one CNN's training-image features
+(the inference stage's `train` set: never a test image), for each of its models, and applied
+to the test set, the OOD sets and the rotations. Writes <output>/<predictor>/<model>/<set>.npz
+(the method's per-image outputs: its scores or its predictive distribution) and one metrics
+JSON: predictor -> model -> what was fitted (e.g. the prior precision), the fit seconds and
+the test-set seconds (the cost table), and the method's own diagnostics on the test set.
+numpy and scipy only: the CNN's features were computed once, by the inference stage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import numpy as np
+
+from stages.cli import parse_paths
+from stages.common import run
+from uncertainty.io import save_npz, write_json
+from uncertainty.predictors import KINDS, SETS, Inference
+
+
+def apply(method: Any, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The method on one set; a set with a leading angle axis (the rotations) is applied as one batch."""
+    if arrays["features"].ndim == 2:
+        return method.apply(arrays)
+    angles, n = arrays["features"].shape[:2]
+    flat = {
+        key: value.reshape(angles * n, *value.shape[2:]) for key, value in arrays.items() if key != "angles"
+    }
+    return {key: value.reshape(angles, n, *value.shape[1:]) for key, value in method.apply(flat).items()}
+
+
+def main(params: Any, paths: argparse.Namespace) -> None:
+    inference = Inference(paths.inference)
+    records: dict[str, dict[str, Any]] = {}
+    for name, spec in params.predictors.items():
+        kind = KINDS[spec.kind]
+        if kind.posthoc is None:
+            continue
+        for model in spec.models:
+            method = kind.posthoc(kind.options(**spec.options))
+            started = time.perf_counter()
+            record = method.fit(inference(model, "train"))
+            record["fit_seconds"] = time.perf_counter() - started
+            outputs = {}
+            for set_name in (*SETS, "rotated"):
+                started = time.perf_counter()
+                outputs[set_name] = apply(method, inference(model, set_name))
+                if set_name == "test":
+                    record["test_set_seconds"] = time.perf_counter() - started
+            record.update(method.diagnose(inference(model, "test")))
+            for set_name, arrays in outputs.items():
+                save_npz(paths.output / name / model / f"{set_name}.npz", arrays)
+            records.setdefault(name, {})[model] = record
+            print(
+                f"posthoc {name} {model}: fit {record['fit_seconds']:.1f} s, "
+                f"test set {record['test_set_seconds']:.2f} s",
+                flush=True,
+            )
+    write_json(paths.metrics, records)
+
+
+if __name__ == "__main__":
+    run(
+        main,
+        parse_paths(
+            __doc__,
+            {
+                "inference": "every model's outputs, <model>/<set>.npz (infer stage)",
+                "output": "the post-hoc outputs, <predictor>/<model>/<set>.npz",
+                "metrics": "predictor -> model -> what was fitted, seconds, diagnostics, JSON",
+            },
+        ),
+    )
