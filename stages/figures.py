@@ -16,8 +16,10 @@ import pandas as pd
 
 from stages.cli import parse_paths
 from stages.common import run
+from uncertainty import conformal
 from uncertainty.fashion_mnist import CLASS_NAMES
 from uncertainty.io import load_npz, read_json
+from uncertainty.names import format_number
 from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.plots import (
     plot_extrapolation,
@@ -33,6 +35,7 @@ from uncertainty.plots import (
 )
 from uncertainty.predictors import KINDS, ood_score
 
+CONFORMAL_ALPHA = 0.05  # the level of the conformal shift figure (the report's headline level)
 ROC_SCORES = ("mutual_information",)  # drawn beside each predictor's own OOD score
 
 
@@ -146,11 +149,68 @@ def evaluation_figures(params: Any, paths: argparse.Namespace) -> None:
     plot_shift(angles, by_quantity, figures / "shift.png")
 
 
+def conformal_figures(params: Any, paths: argparse.Namespace) -> None:
+    """Coverage above the promise (first score) and mean set size (a panel per score) against alpha and,
+    at CONFORMAL_ALPHA, coverage and size against
+    the rotation angle (the first score), one line per predictor, from the conformal stage."""
+    found = read_json(paths.conformal_metrics)
+    labels = {name: spec.label for name, spec in params.predictors.items()}
+    shown = [name for name in params.predictors if name in found]
+    alphas = params.conformal.alphas
+    scores = [
+        name for name, _, _ in conformal.variants(params.conformal.scores, params.conformal.mondrian_score)
+    ]
+    deviation = f"coverage − (1 − alpha), {scores[0]}"
+    sizes = {
+        deviation: {
+            labels[name]: np.array(
+                [found[name][scores[0]][format_number(a)]["coverage"]["mean"] - (1 - a) for a in alphas]
+            )
+            for name in shown
+        }
+    }
+    sizes |= {
+        f"mean set size, {score}": {
+            labels[name]: np.array(
+                [found[name][score][format_number(a)]["mean_size"]["mean"] for a in alphas]
+            )
+            for name in shown
+        }
+        for score in scores
+    }
+    plot_shift(
+        np.asarray(alphas),
+        sizes,
+        paths.figures_dir / "conformal_alpha.png",
+        xlabel="alpha (1 − promised coverage)",
+        targets={deviation: 0.0},
+    )
+    alpha = CONFORMAL_ALPHA if CONFORMAL_ALPHA in alphas else alphas[0]
+    key, angles = format_number(alpha), params.shift.angles
+    rotated = {
+        name: found[name][scores[0]][key]["rotated"]
+        for name in shown
+        if found[name][scores[0]][key]["rotated"]
+    }
+    quantities = {
+        f"{quantity}, {scores[0]}, alpha {key}": {
+            labels[name]: np.array([rows[str(angle)][field] for angle in angles])
+            for name, rows in rotated.items()
+        }
+        for quantity, field in (("coverage", "coverage"), ("mean set size", "mean_size"))
+    }
+    plot_shift(
+        np.asarray(angles), quantities, paths.figures_dir / "conformal_shift.png",
+        targets={f"coverage, {scores[0]}, alpha {key}": 1 - alpha},
+    )  # fmt: skip
+
+
 def main(params: Any, paths: argparse.Namespace) -> None:
     regression_figures(paths)
     noise_figures(params, paths)
     batch_figures(params, paths)
     evaluation_figures(params, paths)
+    conformal_figures(params, paths)
     print(f"figures: {paths.figures_dir}/")
 
 
@@ -165,6 +225,7 @@ if __name__ == "__main__":
                 "noise": "the noise image and its predictions (noise stage)",
                 "mc-batch": "the MC batch (mc_batch stage)",
                 "eval-metrics": "in-distribution metrics, for the ECE in the legend (evaluate stage)",
+                "conformal-metrics": "coverage and set sizes per predictor, score and alpha (conformal stage)",
                 "reliability": "the reliability bins, <predictor>.csv (evaluate stage)",
                 "risk-coverage": "accuracy against coverage, <predictor>.<score>.csv (evaluate stage)",
                 "ood-metrics": "OOD metrics, for the AUROC in the legend (evaluate stage)",

@@ -24,6 +24,7 @@ from uncertainty.params import PARAMS_FILE
 from uncertainty.report import (
     describe_machine,
     render_beyond,
+    render_conformal,
     render_contents,
     render_html,
     render_markdown,
@@ -85,14 +86,14 @@ def costs(
         inferred = [record("infer", m) for m in spec.models]
         if not all(trained) or not all(inferred):
             continue
-        share = 1.0 if spec.kind == "ensemble" else 1.0 / len(spec.models)  # all members, or one training
+        # one ensemble is `members` trainings (all its models by default); anything else is one
+        trainings = (spec.options.get("members") or len(spec.models)) if spec.kind == "ensemble" else 1
+        share = trainings / len(spec.models)  # the mean over models, times the trainings of one instance
         found[name] = {
-            "trainings": len(spec.models) if spec.kind == "ensemble" else 1,
+            "trainings": trainings,
             "epochs": trained[0]["epochs"],
             "train_seconds": share * sum(r["train_seconds"] for r in trained),
-            "passes_per_image": sum(r["passes_per_image"] for r in inferred)
-            if spec.kind == "ensemble"
-            else inferred[0]["passes_per_image"],
+            "passes_per_image": trainings * inferred[0]["passes_per_image"],
             "test_seconds": share * sum(r["test_set_seconds"] for r in inferred),
             "fit_seconds": 0.0,
         }
@@ -121,6 +122,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
             render_beyond(metrics, params),
             render_verdicts(metrics, params, spent, curves(paths.curve_passes, paths.curve_members)),
             render_posthoc(metrics, params),
+            render_conformal(metrics, params, CLASS_NAMES),
             render_provenance(PARAMS_FILE.read_text(), versions(), machines(paths.machine_dir)),
         ]
     )

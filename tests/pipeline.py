@@ -36,6 +36,7 @@ def tiny_params() -> dict[str, Any]:
     for predictor in params["predictors"].values():  # the models kept above: two of each kind
         if "models" in predictor:
             predictor["models"] = [m for m in predictor["models"] if m in params["train"]["models"]]
+        predictor.get("options", {}).pop("members", None)  # two plain CNNs: one ensemble of both
     # A predictor registered through params alone (tests/test_pipeline.py checks it reaches every output).
     params["predictors"][TOY_PREDICTOR] = {
         "label": TOY_LABEL,

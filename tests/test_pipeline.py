@@ -81,7 +81,7 @@ def test_a_predictor_registered_in_params_alone_reaches_every_output(repo: Path)
     def read(name: str) -> dict:
         return json.loads((repo / "reports/metrics" / f"{name}.json").read_text())
 
-    for name in ("eval", "selective", "shift", "temperature", "per_seed", "seeds"):
+    for name in ("eval", "selective", "shift", "temperature", "per_seed", "seeds", "conformal"):
         assert TOY_PREDICTOR in read(name), name
     assert all(TOY_PREDICTOR in read("ood")[set_name] for set_name in OOD_SETS)
     assert read("verdicts")[TOY_PREDICTOR]["plain"]["nll"]["verdict"] in (

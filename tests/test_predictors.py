@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,13 +12,13 @@ import pytest
 import scipy.special
 import yaml
 
-from uncertainty import feature_density, laplace
+from uncertainty import conformal, feature_density, laplace
 from uncertainty.io import read_json, save_npz
 from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.predictors import HALVES, KINDS, Inference, build, temperature_halves
 from uncertainty.schema import Params
 from uncertainty.summaries import entropy, summarize_passes
-from uncertainty.temperature import apply_temperature
+from uncertainty.temperature import apply_temperature, halves
 
 ROOT = Path(__file__).resolve().parents[1]
 N_TEST, N_OUT, ANGLES = 40, 12, [0, 90]
@@ -191,3 +192,94 @@ def test_the_posthoc_stage_feeds_its_predictors(inference: Inference, tmp_path: 
     np.testing.assert_allclose(
         laplace_output[1], posterior.probit(inference("ensemble_1", "rotated")["features"][1]), rtol=1e-6
     )
+
+
+def test_an_ensemble_of_groups_is_one_instance_per_group(inference: Inference) -> None:
+    registry = {
+        "ensemble": {
+            "label": "ens",
+            "kind": "ensemble",
+            "models": ["plain", "ensemble_1"],
+            "options": {"members": 1},
+        }
+    }
+    (predictor,) = build(params_with(registry), inference).values()
+    assert [i.name for i in predictor.instances] == ["plain", "ensemble_1"]
+    np.testing.assert_allclose(
+        predictor.instances[1].output("test")["mean"],
+        inference("ensemble_1", "test")["probs"].astype(np.float64),
+    )
+
+
+def test_conformal_sets_are_cross_fitted_with_each_halfs_own_temperature(
+    inference: Inference, tmp_path: Path
+) -> None:
+    """The stage's coverage equals a cross-fit computed here: thr on the plain CNN as it is, and on the
+    temperature-scaled one with the temperature fitted on the calibration half."""
+    from stages import conformal as stage
+
+    raw = copy.deepcopy(yaml.safe_load((ROOT / "params.yaml").read_text()))
+    raw["predictors"] = {
+        **REGISTRY,
+        "twin": {"label": "twin", "kind": "softmax", "models": ["plain", "ensemble_1"]},
+    }
+    raw["conformal"].update(alphas=[0.2], scores=["thr", "aps"])
+    raw["verdicts"]["bootstrap"] = 100
+    raw["shift"]["angles"] = ANGLES
+    params = Params.model_validate(raw)
+    temperatures = {
+        name: {m: dict(zip(HALVES, (2.0, 0.5))) for m in ("plain", "ensemble_1")} for name in ("plain",)
+    }
+    temperatures["mc_dropout"] = {"dropout": dict(zip(HALVES, (1.0, 1.0)))}
+    temperatures["ensemble"] = {"plain+ensemble_1": dict(zip(HALVES, (1.0, 1.0)))}
+    (tmp_path / "t.json").write_text(json.dumps(temperatures))
+    paths = argparse.Namespace(
+        inference=inference.directory, posthoc=tmp_path / "none", temperature=tmp_path / "t.json",
+        metrics=tmp_path / "conformal.json", alpha_curves=tmp_path / "a", shift_curves=tmp_path / "s",
+    )  # fmt: skip
+    stage.main(params, paths)
+    found = read_json(paths.metrics)
+    assert found["same_as"] == {"twin": "plain"}  # the same probabilities: the same sets, shown once
+    labels = inference.labels("plain")
+    split = temperature_halves(N_TEST, params.verdicts.seed)
+    expected, worst, mnist_sizes = [], [], []
+    mnist_side = np.zeros(N_OUT, dtype=int)
+    mnist_side[halves(N_OUT, params.conformal.seed)[1]] = 1
+    for model in ("plain", "ensemble_1"):
+        sets, thresholds = conformal.cross_fit(inference(model, "test")["probs"], labels, split, "thr", 0.2)
+        covered = conformal.coverage_terms(sets, labels)
+        expected.append(covered.mean())
+        worst.append(min(covered[labels == k].mean() for k in np.unique(labels)))
+        mnist = inference(model, "mnist")["probs"]
+        sizes = [  # an MNIST image in half b gets the sets of the calibration on half a, and the swap
+            conformal.set_sizes(
+                conformal.prediction_sets(mnist[mnist_side == side], thresholds[fitted], "thr")
+            )
+            for side, fitted in ((1, HALVES[0]), (0, HALVES[1]))
+        ]
+        mnist_sizes.append(np.concatenate(sizes).mean())
+    entry = found["plain"]["thr"]["0.2"]
+    assert entry["coverage"]["mean"] == pytest.approx(np.mean(expected), abs=1e-6)
+    assert entry["worst_class_coverage"]["mean"] == pytest.approx(np.mean(worst), abs=1e-6)
+    assert entry["mnist_mean_size"]["mean"] == pytest.approx(np.mean(mnist_sizes), abs=1e-6)
+    assert entry["coverage"]["low"] < entry["coverage"]["mean"] < entry["coverage"]["high"]
+
+    coverages = []
+    for model in ("plain", "ensemble_1"):
+        probs = inference(model, "test")["probs"]
+        scaled = {h: apply_temperature(probs, t) for h, t in zip(HALVES, (2.0, 0.5), strict=True)}
+        sets = np.zeros((N_TEST, 10), dtype=bool)
+        for fit, other, half in ((split[0], split[1], HALVES[0]), (split[1], split[0], HALVES[1])):
+            calibration = conformal.calibrate(scaled[half][fit], labels[fit], "thr", 0.2)
+            sets[other] = calibration.sets(scaled[half][other])
+            if model == "plain":
+                fitted = found["plain_ts"]["thr"]["0.2"]["fitted"][half]["threshold"]
+                assert fitted == pytest.approx(calibration.threshold, abs=1e-6)
+        coverages.append(conformal.coverage_terms(sets, labels).mean())
+    assert found["plain_ts"]["thr"]["0.2"]["coverage"]["mean"] == pytest.approx(np.mean(coverages), abs=1e-6)
+    assert set(found["plain_ts"]["thr"]["0.2"]["rotated"]) == {str(a) for a in ANGLES}
+    assert found["smallest_sets"]["thr"]["0.2"]["best"] in found
+    assert {p.name for p in paths.alpha_curves.glob("*.csv")} >= {
+        "plain.thr.csv",
+        "plain_ts.thr_mondrian.csv",
+    }

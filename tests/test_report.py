@@ -25,7 +25,7 @@ from uncertainty.params import read_params
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ROOT = Path(__file__).resolve().parents[1]
 SEPARATOR = re.compile(r"^\|(?:-+\|)+$")  # a pipe table's header separator, no alignment colons
-TABLES_PER_SECTION = {"article": 4, "beyond": 5, "verdicts": 7, "posthoc": 2, "provenance": 1}
+TABLES_PER_SECTION = {"article": 4, "beyond": 5, "verdicts": 7, "posthoc": 2, "conformal": 5, "provenance": 1}
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +54,7 @@ def sections(committed: dict[str, Any]) -> dict[str, str]:
         "beyond": report.render_beyond(found, params),
         "verdicts": report.render_verdicts(found, params, committed["costs"], committed["curves"]),
         "posthoc": report.render_posthoc(found, params),
+        "conformal": report.render_conformal(found, params, CLASS_NAMES),
         "provenance": report.render_provenance("seed: 84\n", {"python": "3.11.7"}, {"rendered on": "a CPU"}),
     }
 

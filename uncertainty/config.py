@@ -146,6 +146,13 @@ class CheckedParams(Params):
                         model,
                         f" (dropout_rate {rate})",
                     )
+            members = predictor.options.get("members")
+            if members and len(predictor.models) % members:
+                raise _broken(
+                    f"{key}.options.members",
+                    f"should divide the {len(predictor.models)} models into equal ensembles",
+                    members,
+                )
         return self
 
     @model_validator(mode="after")

@@ -415,8 +415,15 @@ def plot_risk_coverage(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: s
     _save(fig, path)
 
 
-def plot_shift(angles: np.ndarray, values: dict[str, dict[str, np.ndarray]], path: str | Path) -> None:
-    """One panel per quantity (accuracy, nll, ...), one line per predictor over the rotation angle."""
+def plot_shift(
+    angles: np.ndarray,
+    values: dict[str, dict[str, np.ndarray]],
+    path: str | Path,
+    xlabel: str = "rotation angle (degrees)",
+    targets: Mapping[str, float] | None = None,
+) -> None:
+    """One panel per quantity (accuracy, nll, ...), one line per predictor over the rotation angle (or
+    another x, `xlabel`); `targets`: a dashed horizontal line in a quantity's panel (a promised coverage)."""
     angles = _vector(angles, "angles")
     _non_empty(values, "values")
     checked: dict[str, dict[str, np.ndarray]] = {}
@@ -431,8 +438,10 @@ def plot_shift(angles: np.ndarray, values: dict[str, dict[str, np.ndarray]], pat
     for ax, (quantity, lines) in zip(axes, checked.items(), strict=True):
         for predictor, line in lines.items():
             ax.plot(angles, line, marker="o", markersize=3, linewidth=1.5, label=predictor)
+        if targets and quantity in targets:
+            ax.axhline(targets[quantity], **DIAGONAL_STYLE)
         ax.set_title(quantity)
-        ax.set_xlabel("rotation angle (degrees)")
+        ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     _save(fig, path)

@@ -6,7 +6,8 @@ stage's per-model outputs become the predictor's output on a set of images:
 
 * `softmax`: one CNN's softmax; one instance per model (independent trainings: seeds);
 * `mc_dropout`: the mean of a dropout CNN's MC passes; one instance per model;
-* `ensemble`: the mean of the members' softmaxes; one instance of all its models;
+* `ensemble`: the mean of the members' softmaxes; one instance of all its models, or (option
+  `members`) one per disjoint group of that many: independent ensembles, an interval over them;
 * `temperature`: predictor `of`, each instance scaled by the temperatures the temperature
   stage cross-fitted for it on the test set's halves;
 * `feature_density`: one CNN's softmax, judged on OOD by the density of its penultimate
@@ -190,9 +191,17 @@ def _mc_dropout_instances(spec: Any, context: Context) -> list[Instance]:
     return [Instance(m, _mc_dropout(context.inference, m), (m,)) for m in spec.models]
 
 
+def ensemble_groups(spec: Any) -> list[tuple[str, ...]]:
+    """An ensemble predictor's disjoint ensembles: its models in consecutive groups of `members` (all by default)."""
+    size = spec.options.get("members") or len(spec.models)
+    return [tuple(spec.models[start : start + size]) for start in range(0, len(spec.models), size)]
+
+
 def _ensemble_instances(spec: Any, context: Context) -> list[Instance]:
-    members = tuple(spec.models)
-    return [Instance("+".join(members), ensemble_output(context.inference, members), members)]
+    return [
+        Instance("+".join(group), ensemble_output(context.inference, group), group)
+        for group in ensemble_groups(spec)
+    ]
 
 
 def _posthoc_instances(keep_softmax: bool) -> Callable[[Any, Context], list[Instance] | None]:
@@ -225,6 +234,12 @@ class NoOptions(BaseModel):
 class ScoreOptions(NoOptions):
     ood_score: str | None = Field(
         None, description="the score it is judged by in the verdict table's OOD rows (default: entropy)"
+    )
+
+
+class EnsembleOptions(ScoreOptions):
+    members: int | None = Field(
+        None, ge=1, description="CNNs per ensemble: the models make len(models) / members disjoint ensembles"
     )
 
 
@@ -268,11 +283,8 @@ KINDS: dict[str, Kind] = {
         (*SOFTMAX_SCORES, "mutual_information", "variation_ratio", *LOGIT_SCORES),
         "plain",
         _ensemble_instances,
-        lambda spec, p: (
-            f"the mean of M = {len(spec.models)} CNNs' softmaxes ({', '.join(spec.models)}): "
-            f"one ensemble{_judged_by(spec)}"
-        ),
-        options=ScoreOptions,
+        lambda spec, p: _describe_ensembles(spec),
+        options=EnsembleOptions,
     ),
     "temperature": Kind(
         SOFTMAX_SCORES,
@@ -315,6 +327,13 @@ KINDS: dict[str, Kind] = {
         posthoc=laplace.Method,
     ),
 }
+
+
+def _describe_ensembles(spec: Any) -> str:
+    groups = ensemble_groups(spec)
+    listed = "; ".join(", ".join(group) for group in groups)
+    count = "one ensemble" if len(groups) == 1 else f"{len(groups)} disjoint ensembles, independent trainings"
+    return f"the mean of M = {len(groups[0])} CNNs' softmaxes{_judged_by(spec)}; {count} ({listed})"
 
 
 def _judged_by(spec: Any) -> str:

@@ -24,7 +24,7 @@ from markupsafe import Markup
 from uncertainty.claims import CLAIMS
 from uncertainty.names import format_number
 from uncertainty.ood_inputs import OOD_SETS
-from uncertainty.predictors import KINDS
+from uncertainty.predictors import KINDS, ensemble_groups
 from uncertainty.verdicts import VERDICT_METRICS, MetricPath, lookup
 
 # Next to this file, so `python -m stages.report` finds them from the project root or anywhere else.
@@ -459,8 +459,9 @@ def render_summary(
         for key, claim in CLAIMS.items()
         if key in claims
     ]
-    counts = {  # independent trainings behind each predictor's interval (as the verdicts stage counted them)
-        labels[name]: seeds[name]["accuracy"]["seeds"]
+    counts = {  # independent instances behind each predictor's interval (as the verdicts stage counted them)
+        labels[name]: f"{seeds[name]['accuracy']['seeds']}"
+        + (f" ensembles of {len(ensemble_groups(spec)[0])}" if spec.kind == "ensemble" else "")
         for name, spec in params.predictors.items()
         if name in seeds and seeds[name]["accuracy"]["seeds"] > 1 and spec.of is None
     }
@@ -672,6 +673,9 @@ def render_verdicts(
 
     return render_template(
         "verdicts.md.j2",
+        ensembles={
+            spec.label: len(ensemble_groups(spec)) for spec in specs.values() if spec.kind == "ensemble"
+        },
         descriptions=describe_predictors(params),
         specs=specs,
         confidence=confidence,
@@ -809,4 +813,160 @@ def render_posthoc(metrics: Mapping[str, Mapping[str, Any]], params: Any) -> str
             ["predictor", "model", "fitted", "fit seconds", "test-set seconds"], fit_rows
         ),
         grids=grids,
+    )
+
+
+# --------------------------------------------------------------------------- conformal prediction sets
+
+CONFORMAL_ALPHAS = (0.05, 0.01)  # the levels of the report's tables (where conformal.alphas has them)
+STUTZ_2022 = {"thr": 2.05, "aps": 2.36}  # Stutz et al. 2022, Table 1: Fashion-MNIST, 2-layer MLP, alpha 0.01
+ROTATION_ANGLES = (0, 30, 90)  # the columns of the rotation table (where shift.angles has them)
+
+
+def render_conformal(
+    metrics: Mapping[str, Mapping[str, Any]], params: Any, class_names: Sequence[str]
+) -> str:
+    """Split conformal prediction sets: coverage and size with intervals, per class, under rotation, on OOD sets."""
+    from uncertainty.conformal import variants  # the report's one use of the module
+
+    found = metrics.get("conformal")
+    if not found:
+        return ""
+    specs, c = params.predictors, params.conformal
+    shown = [name for name in specs if name in found]
+    names = [name for name, _, _ in variants(c.scores, c.mondrian_score)]
+    alphas = [a for a in CONFORMAL_ALPHAS if a in c.alphas] or [c.alphas[0]]
+    head, key = alphas[0], format_number(alphas[0])
+    first = names[0]
+    mondrian = f"{c.mondrian_score}_mondrian"
+
+    main_rows = [
+        [
+            specs[name].label,
+            variant,
+            general(alpha),
+            f"{entry['coverage']['mean']:.4f} {interval(entry['coverage'])}",
+            f"{entry['mean_size']['mean']:.3f} {interval(entry['mean_size'], 3)}",
+            f"{entry['worst_class_coverage']['mean']:.3f} {interval(entry['worst_class_coverage'], 3)}",
+            percent(entry["empty"]["mean"], 2),
+        ]
+        for alpha in alphas
+        for variant in names
+        for name in shown
+        if (entry := found[name][variant][format_number(alpha)])
+    ]
+    smallest = []
+    for variant in names:
+        for alpha in alphas:
+            s = found["smallest_sets"][variant][format_number(alpha)]
+            worst = s["worst_class_coverage"]
+            text = (
+                f"**{variant}, alpha {general(alpha)}**: the smallest sets are the {specs[s['best']].label}'s "
+                f"(mean size {s['mean_size']:.3f}"
+            )
+            if "runner_up" in s:
+                text += (
+                    f"; next, {specs[s['runner_up']].label}, {s['runner_up_mean_size']:.3f}: difference "
+                    f"{s['difference']:+.3f} {interval(s, 3)}, **{s['verdict']}**"
+                )
+            text += (
+                f"). Its worst class is covered {worst['mean']:.3f} {interval(worst, 3)} of the promised "
+                f"{general(1 - alpha)}: per-class coverage **{ {'held': 'holds', 'contradicted': 'fails', 'undecided': 'undecided'}[s['worst_class_keeps_coverage']] }**."
+            )
+            smallest.append(text)
+    class_rows = [
+        [
+            f"{specs[name].label}, {variant}",
+            *(f"{x:.3f}" for x in found[name][variant][key]["per_class_coverage"]),
+        ]
+        for variant in (first, mondrian)
+        if variant in names
+        for name in shown
+    ]
+    by_size = {name: found[name][first][key]["coverage_by_size"] for name in shown}
+    present = sorted({int(size) for table in by_size.values() for size in table})
+    size_rows = [
+        [
+            specs[name].label,
+            *(
+                f"{table[str(size)]['coverage']:.3f} ({table[str(size)]['images']:,})"
+                if str(size) in table
+                else "–"
+                for size in present
+            ),
+        ]
+        for name, table in by_size.items()
+    ]
+    angles = [a for a in ROTATION_ANGLES if a in params.shift.angles]
+    rotation_rows = [
+        [
+            specs[name].label,
+            *(f"{rotated[str(a)]['coverage']:.3f}" for a in angles),
+            *(f"{rotated[str(a)]['mean_size']:.2f}" for a in angles),
+        ]
+        for name in shown
+        if (rotated := found[name][first][key]["rotated"])
+    ]
+    ood_rows = [
+        [
+            specs[name].label,
+            SET_LABELS[set_name],
+            f"{entry['ood'][set_name]['mean_size']:.2f}",
+            percent(entry["ood"][set_name]["empty"], 1),
+            percent(entry["ood"][set_name]["full"], 1),
+            percent(entry["size_histogram"][set_name][1] if len(entry["size_histogram"][set_name]) > 1 else 0, 1),
+            fixed(entry["size_auroc"][set_name]["mean"], 3)
+            + (f" [{entry['size_auroc'][set_name]['t_low']:.3f}, {entry['size_auroc'][set_name]['t_high']:.3f}]"
+               if "t_low" in entry["size_auroc"][set_name] else ""),
+        ]
+        for name in shown
+        if (entry := found[name][first][key])
+        for set_name in OOD_SETS
+    ]  # fmt: skip
+    literature = None
+    if 0.01 in c.alphas and "plain" in found:
+        ours = {s: found["plain"][s]["0.01"]["mean_size"] for s in STUTZ_2022 if s in found["plain"]}
+        literature = [(s.upper(), STUTZ_2022[s], ours[s]) for s in ours]
+    return render_template(
+        "conformal.md.j2",
+        alphas=[general(a) for a in c.alphas],
+        scores=names,
+        mondrian=mondrian,
+        confidence=f"{100 * params.verdicts.confidence:g} %",
+        head=general(head),
+        head_coverage=general(1 - head),
+        same_as={specs[a].label: specs[b].label for a, b in found.get("same_as", {}).items()},
+        main_table=markdown_table(
+            [
+                "predictor",
+                "score",
+                "alpha",
+                "coverage (interval)",
+                "mean set size (interval)",
+                "worst class's coverage (interval)",
+                "empty sets",
+            ],
+            main_rows,
+        ),
+        smallest=smallest,
+        class_table=markdown_table(["predictor, score", *class_names], class_rows),
+        size_table=markdown_table(["predictor", *(f"size {size}" for size in present)], size_rows),
+        rotation_table=markdown_table(
+            ["predictor", *(f"coverage at {a}°" for a in angles), *(f"mean size at {a}°" for a in angles)],
+            rotation_rows,
+        ),
+        first=first,
+        ood_table=markdown_table(
+            [
+                "predictor",
+                "set",
+                "mean size",
+                "empty",
+                "all 10 classes",
+                "one class",
+                "AUROC of the size (t-interval)",
+            ],
+            ood_rows,
+        ),
+        literature=literature,
     )

@@ -177,11 +177,33 @@ class Predictor(Section):
 
 class Verdicts(Section):
     seed: Seed = Field(description="seed of the bootstrap")
-    bootstrap: int = Field(ge=100, description="rounds of the two-level bootstrap per interval")
+    bootstrap: int = Field(
+        ge=100, description="rounds of the images' bootstrap: the image share of every interval"
+    )
     confidence: Real = Field(ge=0.5, lt=1, description="confidence of the intervals")
     comparisons: list[Annotated[list[Name], Field(min_length=2, max_length=2)]] = Field(
         min_length=1, description="the verdict table: [A, B] for A - B, in this order"
     )
+
+
+ConformalScore = Literal["thr", "aps", "raps"]  # uncertainty.conformal.SCORES
+
+
+class Conformal(Section):
+    seed: Seed = Field(description="APS/RAPS randomization and the OOD images' halves")
+    alphas: Annotated[list[Annotated[Real, Field(gt=0, lt=1)]], Field(min_length=1), Increasing] = Field(
+        description="miscoverage levels: sets should hold the true class with probability 1 - alpha"
+    )
+    scores: Annotated[list[ConformalScore], Field(min_length=1)] = Field(
+        description="conformity scores: thr (1 - p_y), aps, raps"
+    )
+    raps_lambda: Annotated[Real, Field(ge=0)] | Literal["auto"] = Field(
+        description="RAPS's penalty; auto: chosen on the calibration half as its paper does"
+    )
+    raps_k_reg: CountOrAll | Literal["auto"] = Field(
+        description="RAPS's free ranks; auto: the calibration half's (1 - alpha) quantile of true-label ranks"
+    )
+    mondrian_score: ConformalScore = Field(description="the score also calibrated per class (Mondrian)")
 
 
 class Params(Section):
@@ -198,3 +220,4 @@ class Params(Section):
     shift: Shift = Field(description="dataset shift: the test set rotated")
     predictors: dict[Name, Predictor] = Field(min_length=1, description="the one registry, in this order")
     verdicts: Verdicts = Field(description="comparisons with intervals over seeds and test images")
+    conformal: Conformal = Field(description="split conformal prediction sets for every predictor")

@@ -134,7 +134,7 @@ def train_cnn(
     slices (`BatchShards`); the CNN returned is the article's, compiled the same way,
     for evaluation and saving.
     `activation` is build_cnn's: the bench passes "swish" (Keras' own gradient) to
-    train as the stage did before issue 12.
+    measure the custom gradient against it.
     The CSV is logged into a temporary directory and returned as text, so a
     run killed mid-training leaves no partial history beside the outputs.
     """

@@ -1,0 +1,166 @@
+"""Stage: split conformal prediction sets for every predictor, measured in and out of distribution.
+
+From the inference and posthoc outputs and the fitted temperatures, for every predictor of the
+registry (one with the same test-set probabilities as an earlier one, e.g. a score-only
+predictor, is the earlier one's sets and is skipped), every instance (seed), every score of
+conformal.scores (and conformal.mondrian_score calibrated per class) and every alpha:
+
+* the sets are cross-fitted on the test set's two seeded halves (verdicts.seed, the halves of
+  temperature scaling): calibrated on one half, they give the other half's sets, and the swap;
+  a temperature-scaled predictor uses, for each half's sets, the temperature fitted on the
+  calibration half (so no label of an image decides its own set);
+* the OOD images and the rotated test images get the sets of the calibration on the half they
+  are not in (the OOD images are cut into seeded halves, conformal.seed; a rotated image stays
+  in its test image's half).
+
+Writes reports/metrics/conformal.json: predictor -> score -> alpha -> the marginal coverage,
+mean set size, worst class's coverage, share of empty sets and MNIST mean set size, each with
+the mean over seeds, the t-interval over seeds and the interval over seeds and test images
+(uncertainty.verdicts; the image bootstrap resamples the scored images, the thresholds held
+fixed), plus the per-class coverage, the set-size histograms (test and every OOD set), the
+coverage per set size, the coverage and size per rotation angle (the predictor's first
+instance), and the AUROC of the set size as an OOD score; and `smallest_sets`: per score and
+alpha, the predictor with the smallest mean set size against the runner-up, and whether its
+worst class keeps the promised coverage. DVC plots, one <predictor>.<score>.csv each:
+coverage and mean size against alpha (conformal_alpha/) and the rotation angle (conformal_shift/).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from stages.cli import parse_paths
+from stages.common import run
+from uncertainty import conformal
+from uncertainty.coverage import (
+    Images,
+    cross_fitted,
+    distinct,
+    finite_or_none,
+    half_models,
+    measure,
+    rotation_rows,
+    side_of,
+    smallest_sets,
+)
+from uncertainty.io import read_json, write_json, write_text
+from uncertainty.names import format_number
+from uncertainty.ood_inputs import OOD_SETS
+from uncertainty.predictors import HALVES, Inference, build, temperature_halves
+from uncertainty.temperature import halves
+
+
+def main(params: Any, paths: argparse.Namespace) -> None:
+    c, p = params.conformal, params.verdicts
+    inference, posthoc = Inference(paths.inference), Inference(paths.posthoc)
+    temperatures = read_json(paths.temperature)
+    built = build(params, inference, temperatures, posthoc)
+    first = next(iter(built.values())).first
+    labels = inference.labels(first.models[0])
+    n, n_classes = len(labels), first.output("test")["mean"].shape[1]
+    rng = np.random.default_rng(c.seed)
+    sides = {"test": side_of(temperature_halves(n, p.seed), n)}
+    uniforms = {"test": rng.uniform(size=n)}  # APS/RAPS randomization, shared by every predictor (paired)
+    for set_name in OOD_SETS:
+        n_set = len(first.output(set_name)["mean"])
+        sides[set_name] = side_of(halves(n_set, c.seed), n_set)
+        uniforms[set_name] = rng.uniform(size=n_set)
+    angles = params.shift.angles
+
+    # the image bootstrap of the verdicts stage: one weight matrix per set, rows = rounds (row 0: all ones)
+    draw = np.random.default_rng(p.seed)
+    weights = {
+        s: np.vstack(
+            [np.ones(m), *(np.bincount(draw.integers(0, m, m), minlength=m) for _ in range(p.bootstrap))]
+        )
+        for s, m in {name: len(side) for name, side in sides.items()}.items()
+    }
+    class_masks = np.eye(n_classes)[labels]  # (N, K)
+    class_weights = weights["test"] @ class_masks  # (rounds + 1, K): the images of each class in each round
+
+    kept, same_as = distinct(built)
+
+    found: dict[str, Any] = {}
+    by_alpha: dict[str, list[dict[str, float]]] = {}  # DVC plots: coverage and size against alpha ...
+    by_angle: dict[str, list[dict[str, float]]] = {}  # ... and against the rotation angle
+    tables: dict[tuple[str, str, float], dict[str, np.ndarray]] = {}
+    images = Images(labels, sides, uniforms, weights, class_masks, class_weights)
+    for name, predictor in kept.items():
+        models = [half_models(predictor, i, built, temperatures) for i in range(len(predictor.instances))]
+        for variant, score, mondrian in conformal.variants(c.scores, c.mondrian_score):
+            for alpha in c.alphas:
+                options = {"score": score, "alpha": alpha, "mondrian": mondrian, "lam": c.raps_lambda,
+                           "k_reg": c.raps_k_reg, "seed": c.seed}  # fmt: skip
+                runs = [cross_fitted(model, images, options) for model in models]  # one per instance (seed)
+                tables[(name, variant, alpha)], entry = measure(runs, images, p.confidence)
+                entry["rotated"] = {
+                    str(row["angle"]): {k: row[k] for k in ("coverage", "mean_size")}
+                    for row in rotation_rows(models[0], runs[0]["calibrations"], images, angles, options)
+                }
+                entry["fitted"] = {
+                    half: {
+                        "threshold": finite_or_none(cal.threshold),
+                        **({"lam": cal.lam, "k_reg": cal.k_reg} if score == "raps" else {}),
+                    }
+                    for half, cal in zip(HALVES, runs[0]["calibrations"], strict=True)
+                }
+                found.setdefault(name, {}).setdefault(variant, {})[format_number(alpha)] = entry
+                by_alpha.setdefault(f"{name}.{variant}", []).append(
+                    {
+                        "alpha": alpha,
+                        "coverage": entry["coverage"]["mean"],
+                        "mean_size": entry["mean_size"]["mean"],
+                    }
+                )
+                by_angle.setdefault(f"{name}.{variant}", []).extend(
+                    {"alpha": alpha, "angle": int(angle), **values}
+                    for angle, values in entry["rotated"].items()
+                )
+            print(
+                f"conformal {name} {variant}: "
+                + ", ".join(
+                    f"alpha {format_number(a)}: coverage {found[name][variant][format_number(a)]['coverage']['mean']:.4f}, "
+                    f"size {found[name][variant][format_number(a)]['mean_size']['mean']:.2f}"
+                    for a in c.alphas
+                ),
+                flush=True,
+            )
+
+    variants = [name for name, _, _ in conformal.variants(c.scores, c.mondrian_score)]
+    found["smallest_sets"] = smallest_sets(tables, kept, variants, c.alphas, p.confidence)
+    found["same_as"] = same_as
+    write_json(paths.metrics, found)
+    write_curves(paths.alpha_curves, by_alpha)
+    write_curves(paths.shift_curves, by_angle)
+
+
+def write_curves(directory: Path, curves: dict[str, list[dict[str, float]]]) -> None:
+    """One CSV per predictor.score; the directory holds nothing else (DVC plots it whole)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.csv"):
+        stale.unlink()
+    for key, rows in curves.items():
+        text = pd.DataFrame(rows).to_csv(index=False, float_format="%.6g", lineterminator="\n")
+        write_text(directory / f"{key}.csv", text)
+
+
+if __name__ == "__main__":
+    run(
+        main,
+        parse_paths(
+            __doc__,
+            {
+                "inference": "every model's outputs, <model>/<set>.npz (infer stage)",
+                "posthoc": "the post-hoc predictors' outputs, <predictor>/<model>/<set>.npz (posthoc stage)",
+                "temperature": "the fitted temperatures (temperature stage)",
+                "metrics": "predictor -> score -> alpha -> coverage, set sizes, ..., JSON",
+                "alpha-curves": "coverage and mean size against alpha, <predictor>.<score>.csv (DVC plots)",
+                "shift-curves": "coverage and mean size against the rotation angle, <predictor>.<score>.csv",
+            },
+        ),
+    )

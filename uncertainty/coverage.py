@@ -1,0 +1,266 @@
+"""Measuring split conformal sets of the registry's predictors: cross-fitting, coverage, size, intervals.
+
+The conformal stage's library (uncertainty.conformal is the method itself). A predictor's sets
+are cross-fitted on the test set's two seeded halves: calibrated on one half with the model that
+half may use (a temperature-scaled predictor: the temperature fitted on that half), applied to
+the other half's test images and to the OOD and rotated images assigned to it. Every metric of
+the sets is a weighted mean over images, so one matrix of bootstrap weights per set gives the
+tables (rounds + 1, seeds) that uncertainty.verdicts turns into intervals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from uncertainty import conformal, metrics
+from uncertainty import verdicts as v
+from uncertainty.claims import three_way
+from uncertainty.errors import PipelineError
+from uncertainty.names import format_number
+from uncertainty.ood_inputs import OOD_SETS
+from uncertainty.predictors import HALVES, Predictor
+from uncertainty.temperature import apply_temperature
+
+Probs = Callable[
+    [str], tuple[np.ndarray, np.ndarray]
+]  # set -> (probs of the model for half a's sets, ... b's)
+
+
+def half_models(predictor: Predictor, index: int, built: dict[str, Predictor], temperatures: Any) -> Probs:
+    """A set's probabilities under the model each calibration half may use: the same for every predictor
+    fitted before the test set; a temperature-scaled one's with the temperature fitted on that half."""
+    instance = predictor.instances[index]
+    if predictor.of is None:
+
+        def same(set_name: str) -> tuple[np.ndarray, np.ndarray]:
+            probs = instance.output(set_name)["mean"]
+            return probs, probs
+
+        return same
+    base = built[predictor.of].instances[index]
+    fitted = temperatures[predictor.of][instance.name]
+
+    def scaled(set_name: str) -> tuple[np.ndarray, np.ndarray]:
+        probs = base.output(set_name)["mean"]
+        return tuple(apply_temperature(probs, fitted[half]) for half in HALVES)  # type: ignore[return-value]
+
+    return scaled
+
+
+def distinct(built: dict[str, Predictor]) -> tuple[dict[str, Predictor], dict[str, str]]:
+    """The predictors whose test-set probabilities no earlier one has (per instance), and the others' twins:
+    a score-only predictor (energy, feature density) has the plain CNN's sets."""
+    kept: dict[str, Predictor] = {}
+    same_as: dict[str, str] = {}
+    for name, predictor in built.items():
+        for other, earlier in kept.items():
+            if len(earlier.instances) == len(predictor.instances) and all(
+                np.array_equal(a.output("test")["mean"], b.output("test")["mean"])
+                for a, b in zip(earlier.instances, predictor.instances, strict=True)
+            ):
+                same_as[name] = other
+                break
+        else:
+            kept[name] = predictor
+    return kept, same_as
+
+
+def side_of(split: tuple[np.ndarray, np.ndarray], n: int) -> np.ndarray:
+    """(n,) 0 for the images of half a, 1 for half b."""
+    side = np.zeros(n, dtype=np.int64)
+    side[split[1]] = 1
+    return side
+
+
+@dataclass(frozen=True)
+class Images:
+    """What every predictor's sets are measured on: the test labels, each image's half (0 or 1) and APS/RAPS
+    uniform per set, the bootstrap's weights per set (rounds + 1, N) and the test images' classes."""
+
+    labels: np.ndarray
+    sides: dict[str, np.ndarray]
+    uniforms: dict[str, np.ndarray]
+    weights: dict[str, np.ndarray]
+    class_masks: np.ndarray  # (N, K) one-hot true classes
+    class_weights: np.ndarray  # (rounds + 1, K) the images of each class in each bootstrap round
+
+
+def cross_fitted(model: Probs, images: Images, options: dict[str, Any]) -> dict[str, Any]:
+    """One instance's sets: calibrated on each test half (with the model that half may use), applied to the
+    test images of the other half and to the OOD images assigned to the other half."""
+    u_of = (lambda _: None) if options["score"] == "thr" else images.uniforms.__getitem__
+    test = model("test")
+    labels, side = images.labels, images.sides["test"]
+    sets = np.zeros(test[0].shape, dtype=bool)
+    ood = {s: np.zeros(model(s)[0].shape, dtype=bool) for s in OOD_SETS}
+    calibrations = []
+    for half in (0, 1):
+        mine, other, u = side == half, side != half, u_of("test")
+        calibration = conformal.calibrate(
+            test[half][mine], labels[mine], options["score"], options["alpha"],
+            u=None if u is None else u[mine], lam=options["lam"], k_reg=options["k_reg"],
+            mondrian=options["mondrian"], seed=options["seed"],
+        )  # fmt: skip
+        calibrations.append(calibration)
+        sets[other] = calibration.sets(test[half][other], None if u is None else u[other])
+        for s in OOD_SETS:
+            away, u_out = images.sides[s] != half, u_of(s)
+            ood[s][away] = calibration.sets(model(s)[half][away], None if u_out is None else u_out[away])
+    return {
+        "covered": conformal.coverage_terms(sets, labels),
+        "size": conformal.set_sizes(sets).astype(np.float64),
+        "ood_sizes": {s: conformal.set_sizes(ood[s]) for s in OOD_SETS},
+        "calibrations": calibrations,
+    }
+
+
+def measure(
+    runs: list[dict[str, Any]], images: Images, confidence: float
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The instances' sets as tables (rounds + 1, seeds) of every interval metric, and the JSON entry."""
+    w = images.weights
+    n_classes = images.class_masks.shape[1]
+
+    def mean_over(
+        set_name: str, terms: np.ndarray
+    ) -> np.ndarray:  # (N, S) per-image terms -> (rounds + 1, S)
+        return w[set_name] @ terms / w[set_name].sum(axis=1, keepdims=True)
+
+    covered = np.column_stack([r["covered"] for r in runs])
+    size = np.column_stack([r["size"] for r in runs])
+    per_class = w["test"] @ (covered[:, :, None] * images.class_masks[:, None, :]).reshape(len(covered), -1)
+    with np.errstate(invalid="ignore"):  # a class no image of a resample has: no coverage, nan
+        per_class = per_class.reshape(-1, len(runs), n_classes) / images.class_weights[:, None, :]
+    tables = {
+        "coverage": mean_over("test", covered),
+        "mean_size": mean_over("test", size),
+        "empty": mean_over("test", (size == 0).astype(np.float64)),
+        "worst_class_coverage": np.nanmin(per_class, axis=2),
+        "mnist_mean_size": mean_over(
+            "mnist", np.column_stack([r["ood_sizes"]["mnist"] for r in runs]).astype(np.float64)
+        ),
+    }
+    entry: dict[str, Any] = {key: v.summarize(table, confidence) for key, table in tables.items()}
+    entry["per_class_coverage"] = [float(x) if np.isfinite(x) else None for x in per_class[0].mean(axis=0)]
+    entry["size_histogram"] = {
+        "test": histogram([r["size"] for r in runs], n_classes),
+        **{s: histogram([r["ood_sizes"][s] for r in runs], n_classes) for s in OOD_SETS},
+    }
+    entry["coverage_by_size"] = coverage_by_size(runs[0]["covered"], runs[0]["size"], n_classes)
+    entry["size_auroc"] = {  # the set size as an OOD score, per seed
+        s: seed_summary([metrics.auroc(r["size"], r["ood_sizes"][s]) for r in runs], confidence)
+        for s in OOD_SETS
+    }
+    entry["ood"] = {
+        s: {
+            "mean_size": float(np.mean([r["ood_sizes"][s].mean() for r in runs])),
+            "empty": float(np.mean([(r["ood_sizes"][s] == 0).mean() for r in runs])),
+            "full": float(np.mean([(r["ood_sizes"][s] == n_classes).mean() for r in runs])),
+        }
+        for s in OOD_SETS
+    }
+    return tables, entry
+
+
+def rotation_rows(
+    model: Probs, calibrations: list[Any], images: Images, angles: list[int], options: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Coverage and mean size per angle of the rotated test images (each in its test image's half)."""
+    try:
+        rotated = model("rotated")  # (A, n, K) each
+    except PipelineError:  # no rotations: a dropout CNN not in infer.shift_mc_models
+        return []
+    n_rotated = rotated[0].shape[1]
+    side, labels = images.sides["test"][:n_rotated], images.labels[:n_rotated]
+    u = None
+    if options["score"] != "thr":
+        u = np.random.default_rng([options["seed"], 1]).uniform(size=n_rotated)
+    rows = []
+    for index, angle in enumerate(angles):
+        sets = np.zeros(rotated[0].shape[1:], dtype=bool)
+        for half, calibration in enumerate(calibrations):
+            away = side != half
+            sets[away] = calibration.sets(rotated[half][index][away], None if u is None else u[away])
+        rows.append(
+            {
+                "angle": angle,
+                "coverage": float(conformal.coverage_terms(sets, labels).mean()),
+                "mean_size": float(conformal.set_sizes(sets).mean()),
+            }
+        )
+    return rows
+
+
+def finite_or_none(threshold: float | np.ndarray) -> Any:
+    """A threshold for JSON: None where it is infinite (too few calibration images: every class is in the set)."""
+    values = np.asarray(threshold, dtype=np.float64)
+    listed = [float(x) if np.isfinite(x) else None for x in values.ravel()]
+    return listed[0] if values.ndim == 0 else listed
+
+
+def histogram(sizes: list[np.ndarray], n_classes: int) -> list[float]:
+    """The share of images with each set size 0 ... K, averaged over instances."""
+    return np.mean(
+        [np.bincount(x.astype(np.int64), minlength=n_classes + 1) / len(x) for x in sizes], axis=0
+    ).tolist()
+
+
+def coverage_by_size(
+    covered: np.ndarray, set_size: np.ndarray, n_classes: int
+) -> dict[str, dict[str, float]]:
+    """Per set size present: how many test images have it and how often their set covers the true class."""
+    return {
+        str(s): {"images": int((set_size == s).sum()), "coverage": float(covered[set_size == s].mean())}
+        for s in range(n_classes + 1)
+        if (set_size == s).any()
+    }
+
+
+def seed_summary(values: list[float], confidence: float) -> dict[str, float]:
+    """Mean over seeds with the t-interval (just the value for one instance)."""
+    if len(values) < 2:
+        return {"mean": float(values[0]), "seeds": 1}
+    t = v.t_interval(values, confidence)
+    return {"mean": t["mean"], "std": t["std"], "t_low": t["low"], "t_high": t["high"], "seeds": len(values)}
+
+
+def smallest_sets(
+    tables: dict[tuple[str, str, float], dict[str, np.ndarray]],
+    kept: dict[str, Predictor],
+    variants: list[str],
+    alphas: list[float],
+    confidence: float,
+) -> dict[str, Any]:
+    """Per score and alpha: the predictor with the smallest mean set size, the runner-up on other trainings
+    and the difference (interval and verdict), and whether the smallest's worst class keeps 1 − alpha."""
+    found: dict[str, Any] = {}
+    for variant in variants:
+        for alpha in alphas:
+            ranked = sorted(kept, key=lambda name: tables[(name, variant, alpha)]["mean_size"][0].mean())
+            best = ranked[0]
+            trainings = [i.name for i in kept[best].instances]
+            others = [name for name in ranked[1:] if [i.name for i in kept[name].instances] != trainings]
+            table_best = tables[(best, variant, alpha)]
+            worst = v.summarize(table_best["worst_class_coverage"], confidence)
+            entry: dict[str, Any] = {
+                "best": best,
+                "mean_size": float(table_best["mean_size"][0].mean()),
+                "worst_class_coverage": worst,
+                "worst_class_keeps_coverage": three_way(
+                    worst["low"] - (1 - alpha), worst["high"] - (1 - alpha), True
+                ),
+            }
+            if others:
+                runner = others[0]
+                table_runner = tables[(runner, variant, alpha)]
+                entry["runner_up"] = runner
+                entry["runner_up_mean_size"] = float(table_runner["mean_size"][0].mean())
+                entry.update(
+                    v.compare(table_best["mean_size"], table_runner["mean_size"], ("mean_size",), confidence)
+                )
+            found.setdefault(variant, {})[format_number(alpha)] = entry
+    return found
