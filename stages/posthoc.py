@@ -1,15 +1,16 @@
 """Stage: every post-hoc predictor fitted once per model on the training images, then applied to every set.
 
     python -m stages.posthoc --inference data/inference --output data/posthoc \
-        --metrics reports/metrics/posthoc.json
+        --metrics reports/metrics/posthoc.json --machine reports/machine/posthoc.json
 
 A predictor whose kind fits something after training (uncertainty.predictors: `Kind.posthoc`,
 e.g. feature density, last-layer Laplace) is fitted on one CNN's training-image features
 (the inference stage's `train` set: never a test image), for each of its models, and applied
 to the test set, the OOD sets and the rotations. Writes <output>/<predictor>/<model>/<set>.npz
 (the method's per-image outputs: its scores or its predictive distribution) and one metrics
-JSON: predictor -> model -> what was fitted (e.g. the prior precision), the fit seconds and
-the test-set seconds (the cost table), and the method's own diagnostics on the test set.
+JSON: predictor -> model -> what was fitted (e.g. the prior precision) and the method's own
+diagnostics on the test set; and the machine record: the CPU, the fit seconds and the
+test-set seconds (the cost table), measurements kept apart from the results.
 numpy and scipy only: the CNN's features were computed once, by the inference stage.
 """
 
@@ -24,6 +25,7 @@ import numpy as np
 from stages.cli import parse_paths
 from stages.common import run
 from uncertainty.io import save_npz, write_json
+from uncertainty.machine import machine_info
 from uncertainty.predictors import KINDS, SETS, Inference
 
 
@@ -41,6 +43,7 @@ def apply(method: Any, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 def main(params: Any, paths: argparse.Namespace) -> None:
     inference = Inference(paths.inference)
     records: dict[str, dict[str, Any]] = {}
+    seconds: dict[str, dict[str, dict[str, float]]] = {}  # measurements, not results: the machine record
     for name, spec in params.predictors.items():
         kind = KINDS[spec.kind]
         if kind.posthoc is None:
@@ -49,23 +52,25 @@ def main(params: Any, paths: argparse.Namespace) -> None:
             method = kind.posthoc(kind.options(**spec.options))
             started = time.perf_counter()
             record = method.fit(inference(model, "train"))
-            record["fit_seconds"] = time.perf_counter() - started
+            timing = {"fit_seconds": time.perf_counter() - started}
             outputs = {}
             for set_name in (*SETS, "rotated"):
                 started = time.perf_counter()
                 outputs[set_name] = apply(method, inference(model, set_name))
                 if set_name == "test":
-                    record["test_set_seconds"] = time.perf_counter() - started
+                    timing["test_set_seconds"] = time.perf_counter() - started
             record.update(method.diagnose(inference(model, "test")))
             for set_name, arrays in outputs.items():
                 save_npz(paths.output / name / model / f"{set_name}.npz", arrays)
             records.setdefault(name, {})[model] = record
+            seconds.setdefault(name, {})[model] = timing
             print(
-                f"posthoc {name} {model}: fit {record['fit_seconds']:.1f} s, "
-                f"test set {record['test_set_seconds']:.2f} s",
+                f"posthoc {name} {model}: fit {timing['fit_seconds']:.1f} s, "
+                f"test set {timing['test_set_seconds']:.2f} s",
                 flush=True,
             )
     write_json(paths.metrics, records)
+    write_json(paths.machine, {"machine": machine_info(), "seconds": seconds})
 
 
 if __name__ == "__main__":
@@ -76,7 +81,8 @@ if __name__ == "__main__":
             {
                 "inference": "every model's outputs, <model>/<set>.npz (infer stage)",
                 "output": "the post-hoc outputs, <predictor>/<model>/<set>.npz",
-                "metrics": "predictor -> model -> what was fitted, seconds, diagnostics, JSON",
+                "metrics": "predictor -> model -> what was fitted and the method's diagnostics, JSON",
+                "machine": "the CPU, and per predictor and model the fit and test-set seconds, JSON",
             },
         ),
     )

@@ -67,7 +67,8 @@ def costs(
 
     A one-model predictor's seconds are the means over its trainings; the ensemble costs the sum over its
     members; a temperature-scaled predictor costs what it scales (the fit takes well under a second); a
-    post-hoc predictor adds its fit on the training features and its test-set seconds (posthoc.json).
+    post-hoc predictor adds its fit on the training features and its test-set seconds (`posthoc`:
+    predictor -> model -> seconds, the posthoc stage's machine record).
     Read from machine_dir (measurements, not results: they vary run to run): train_<model>.json from the
     train stages, infer_<model>.json from the infer stages.
     """
@@ -115,13 +116,15 @@ def curves(passes: Path, members: Path) -> dict[str, list[dict[str, float]]]:
 
 def main(params: Any, paths: argparse.Namespace) -> None:
     metrics = {path.stem: read_json(path) for path in sorted(paths.metrics_dir.glob("*.json"))}
-    spent = costs(params, paths.machine_dir, metrics.get("posthoc", {}))
+    fits = paths.machine_dir / "posthoc.json"  # the post-hoc fits' seconds
+    fit_seconds = read_json(fits)["seconds"] if fits.is_file() else {}
+    spent = costs(params, paths.machine_dir, fit_seconds)
     sections = "\n".join(
         [
             render_markdown(metrics, params, CLASS_NAMES),
             render_beyond(metrics, params),
             render_verdicts(metrics, params, spent, curves(paths.curve_passes, paths.curve_members)),
-            render_posthoc(metrics, params),
+            render_posthoc(metrics, params, fit_seconds),
             render_conformal(metrics, params, CLASS_NAMES),
             render_provenance(PARAMS_FILE.read_text(), versions(), machines(paths.machine_dir)),
         ]

@@ -159,7 +159,10 @@ def test_the_posthoc_stage_feeds_its_predictors(inference: Inference, tmp_path: 
 
     params = params_with(POSTHOC_REGISTRY)
     paths = argparse.Namespace(
-        inference=inference.directory, output=tmp_path / "posthoc", metrics=tmp_path / "posthoc.json"
+        inference=inference.directory,
+        output=tmp_path / "posthoc",
+        metrics=tmp_path / "posthoc.json",
+        machine=tmp_path / "machine.json",
     )
     stage.main(params, paths)
     records = read_json(paths.metrics)
@@ -170,6 +173,8 @@ def test_the_posthoc_stage_feeds_its_predictors(inference: Inference, tmp_path: 
         records["laplace"]["plain"]["grid"]["log_evidence"]
     )
     assert records["feature_density"]["plain"]["jitter"] >= 0
+    seconds = read_json(paths.machine)["seconds"]  # measurements apart from the results
+    assert seconds["laplace"]["plain"]["fit_seconds"] > 0 and "fit_seconds" not in records["laplace"]["plain"]
 
     predictors = build(params, inference, posthoc=Inference(paths.output))
     density = predictors["feature_density"]

@@ -39,11 +39,12 @@ def committed() -> dict[str, Any]:
     }
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(ROOT)  # the stage reads reports/machine and reports/plots relative to the project root
-        costs = stage.costs(params, ROOT / "reports/machine", found.get("posthoc", {}))
+        fit_seconds = json.loads((ROOT / "reports/machine/posthoc.json").read_text())["seconds"]
+        costs = stage.costs(params, ROOT / "reports/machine", fit_seconds)
         curves = stage.curves(
             ROOT / "reports/plots/curve_passes.csv", ROOT / "reports/plots/curve_members.csv"
         )
-    return {"metrics": found, "params": params, "costs": costs, "curves": curves}
+    return {"metrics": found, "params": params, "costs": costs, "curves": curves, "fit_seconds": fit_seconds}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,7 @@ def sections(committed: dict[str, Any]) -> dict[str, str]:
         "article": report.render_markdown(found, params, CLASS_NAMES),
         "beyond": report.render_beyond(found, params),
         "verdicts": report.render_verdicts(found, params, committed["costs"], committed["curves"]),
-        "posthoc": report.render_posthoc(found, params),
+        "posthoc": report.render_posthoc(found, params, committed["fit_seconds"]),
         "conformal": report.render_conformal(found, params, CLASS_NAMES),
         "provenance": report.render_provenance("seed: 84\n", {"python": "3.11.7"}, {"rendered on": "a CPU"}),
     }

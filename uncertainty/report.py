@@ -751,8 +751,12 @@ def fitted_text(record: Mapping[str, Any]) -> str:
     return "–"
 
 
-def render_posthoc(metrics: Mapping[str, Mapping[str, Any]], params: Any) -> str:
-    """The post-hoc methods: the questions answered by verdicts, what was fitted, Laplace's prior precision."""
+def render_posthoc(
+    metrics: Mapping[str, Mapping[str, Any]], params: Any, seconds: Mapping[str, Mapping[str, Any]]
+) -> str:
+    """The post-hoc methods: the questions answered by verdicts, what was fitted, Laplace's prior precision.
+
+    seconds: predictor -> model -> fit and test-set seconds (the posthoc stage's machine record)."""
     posthoc, verdicts = metrics.get("posthoc"), metrics.get("verdicts", {})
     specs = params.predictors
     new = [name for name, spec in specs.items() if KINDS[spec.kind].posthoc or spec.options.get("ood_score")]
@@ -773,8 +777,8 @@ def render_posthoc(metrics: Mapping[str, Mapping[str, Any]], params: Any) -> str
             specs[name].label,
             model,
             fitted_text(record),
-            f"{record['fit_seconds']:.1f} s",
-            f"{record['test_set_seconds']:.2f} s",
+            f"{timing['fit_seconds']:.1f} s" if (timing := seconds.get(name, {}).get(model)) else "–",
+            f"{timing['test_set_seconds']:.2f} s" if timing else "–",
         ]
         for name, models in posthoc.items()
         if name in specs
