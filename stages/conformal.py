@@ -28,11 +28,9 @@ coverage and mean size against alpha (conformal_alpha/) and the rotation angle (
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from stages.cli import parse_paths
 from stages.common import run
@@ -48,7 +46,8 @@ from uncertainty.coverage import (
     side_of,
     smallest_sets,
 )
-from uncertainty.io import read_json, write_json, write_text
+from uncertainty.curves import write_curves
+from uncertainty.io import read_json, write_json
 from uncertainty.names import format_number
 from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.predictors import HALVES, Inference, build, temperature_halves
@@ -137,16 +136,6 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     write_json(paths.metrics, found)
     write_curves(paths.alpha_curves, by_alpha)
     write_curves(paths.shift_curves, by_angle)
-
-
-def write_curves(directory: Path, curves: dict[str, list[dict[str, float]]]) -> None:
-    """One CSV per predictor.score; the directory holds nothing else (DVC plots it whole)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for stale in directory.glob("*.csv"):
-        stale.unlink()
-    for key, rows in curves.items():
-        text = pd.DataFrame(rows).to_csv(index=False, float_format="%.6g", lineterminator="\n")
-        write_text(directory / f"{key}.csv", text)
 
 
 if __name__ == "__main__":

@@ -17,25 +17,20 @@ The intervals over seeds and images are the verdicts stage's; these are the sing
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from stages.cli import parse_paths
 from stages.common import run
 from uncertainty import metrics
-from uncertainty.io import read_json, write_json, write_text
+from uncertainty.curves import write_curves
+from uncertainty.io import read_json, write_json
 from uncertainty.names import format_number
 from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.predictors import Inference, build
 
 COVERAGE_GRID = np.linspace(0.01, 1.0, 100)
-
-
-def csv(columns: dict[str, Any]) -> str:
-    return pd.DataFrame(columns).to_csv(index=False, float_format="%.6g", lineterminator="\n")
 
 
 def quality(mean: np.ndarray, labels: np.ndarray, n_bins: int) -> dict[str, float]:
@@ -45,15 +40,6 @@ def quality(mean: np.ndarray, labels: np.ndarray, n_bins: int) -> dict[str, floa
         "brier": metrics.brier(mean, labels),
         "ece": metrics.ece(mean, labels, n_bins),
     }
-
-
-def write_curves(directory: Path, curves: dict[str, dict[str, Any]]) -> None:
-    """One CSV per curve, <directory>/<name>.csv; the directory holds nothing else (DVC plots it whole)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for stale in directory.glob("*.csv"):
-        stale.unlink()
-    for name, columns in curves.items():
-        write_text(directory / f"{name}.csv", csv(columns))
 
 
 def main(params: Any, paths: argparse.Namespace) -> None:

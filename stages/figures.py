@@ -33,7 +33,7 @@ from uncertainty.plots import (
     plot_shift,
     plot_softmax_grid,
 )
-from uncertainty.predictors import KINDS, ood_score
+from uncertainty.predictors import KINDS, ood_score, repeats
 
 CONFORMAL_ALPHA = 0.05  # the level of the conformal shift figure (the report's headline level)
 ROC_SCORES = ("mutual_information",)  # drawn beside each predictor's own OOD score
@@ -105,10 +105,8 @@ def evaluation_figures(params: Any, paths: argparse.Namespace) -> None:
     evaluation, ood = read_json(paths.eval_metrics), read_json(paths.ood_metrics)
     # A predictor that only adds a score (energy, feature density) has an earlier one's probabilities:
     # its reliability, risk-coverage (by 1 − max p) and shift curves would be drawn twice.
-    every: dict[str, Any] = {}
-    for name, spec in params.predictors.items():
-        if all(evaluation[name] != evaluation[earlier] for earlier in every):
-            every[name] = spec
+    twins = repeats(params.predictors, lambda a, b: evaluation[a] == evaluation[b])
+    every = {name: spec for name, spec in params.predictors.items() if name not in twins}
     unscaled = {name: spec for name, spec in every.items() if spec.of is None}
     scorers = {name: spec for name, spec in params.predictors.items() if spec.of is None}
     bins = {}
@@ -150,9 +148,8 @@ def evaluation_figures(params: Any, paths: argparse.Namespace) -> None:
 
 
 def conformal_figures(params: Any, paths: argparse.Namespace) -> None:
-    """Coverage above the promise (first score) and mean set size (a panel per score) against alpha and,
-    at CONFORMAL_ALPHA, coverage and size against
-    the rotation angle (the first score), one line per predictor, from the conformal stage."""
+    """Coverage above the promise (first score) and mean set size (a panel per score) against alpha, and at
+    CONFORMAL_ALPHA coverage and size against the rotation angle (first score); a line per predictor."""
     found = read_json(paths.conformal_metrics)
     labels = {name: spec.label for name, spec in params.predictors.items()}
     shown = [name for name in params.predictors if name in found]

@@ -19,9 +19,8 @@ from uncertainty.temperature import cross_fit
 
 def main(params: Any, paths: argparse.Namespace) -> None:
     inference, posthoc = Inference(paths.inference), Inference(paths.posthoc)
-    predictors = build(
-        params, inference, posthoc=posthoc
-    )  # without temperatures: the scaled predictors are left out
+    # without temperatures: the scaled predictors are left out
+    predictors = build(params, inference, posthoc=posthoc)
     fitted: dict[str, dict[str, dict[str, float]]] = {}
     for name, predictor in predictors.items():
         labels = inference.labels(predictor.first.models[0])

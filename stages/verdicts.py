@@ -25,12 +25,12 @@ import hashlib
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from stages.cli import parse_paths
 from stages.common import run
 from uncertainty import verdicts as v
 from uncertainty.claims import decide_all
+from uncertainty.curves import csv_text
 from uncertainty.io import read_json, write_json, write_text
 from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.predictors import Inference, Predictor, build, ensemble_output
@@ -81,7 +81,7 @@ def curve_passes(predictor: Predictor, inference: Inference, labels: np.ndarray,
                 float(np.std(column_values, ddof=1)),
             )
         rows.append(row)
-    return csv(rows)
+    return csv_text(rows)
 
 
 def curve_members(predictor: Predictor, inference: Inference, labels: np.ndarray, n_bins: int) -> str:
@@ -91,11 +91,7 @@ def curve_members(predictor: Predictor, inference: Inference, labels: np.ndarray
     for size in range(1, len(members) + 1):
         output = ensemble_output(inference, members[:size])
         rows.append({"members": size, **curve_row(output("test"), output("mnist"), labels, n_bins)})
-    return csv(rows)
-
-
-def csv(rows: list[dict[str, float]]) -> str:
-    return pd.DataFrame(rows).to_csv(index=False, float_format="%.6g", lineterminator="\n")
+    return csv_text(rows)
 
 
 def main(params: Any, paths: argparse.Namespace) -> None:

@@ -10,6 +10,7 @@ tables (rounds + 1, seeds) that uncertainty.verdicts turns into intervals.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,7 @@ from uncertainty.claims import three_way
 from uncertainty.errors import PipelineError
 from uncertainty.names import format_number
 from uncertainty.ood_inputs import OOD_SETS
-from uncertainty.predictors import HALVES, Predictor
+from uncertainty.predictors import HALVES, Predictor, repeats
 from uncertainty.temperature import apply_temperature
 
 Probs = Callable[
@@ -36,6 +37,7 @@ def half_models(predictor: Predictor, index: int, built: dict[str, Predictor], t
     instance = predictor.instances[index]
     if predictor.of is None:
 
+        @functools.cache  # every score and alpha reads the same arrays
         def same(set_name: str) -> tuple[np.ndarray, np.ndarray]:
             probs = instance.output(set_name)["mean"]
             return probs, probs
@@ -44,6 +46,7 @@ def half_models(predictor: Predictor, index: int, built: dict[str, Predictor], t
     base = built[predictor.of].instances[index]
     fitted = temperatures[predictor.of][instance.name]
 
+    @functools.cache  # scaled once per set, whatever the number of scores and alphas
     def scaled(set_name: str) -> tuple[np.ndarray, np.ndarray]:
         probs = base.output(set_name)["mean"]
         return tuple(apply_temperature(probs, fitted[half]) for half in HALVES)  # type: ignore[return-value]
@@ -54,19 +57,16 @@ def half_models(predictor: Predictor, index: int, built: dict[str, Predictor], t
 def distinct(built: dict[str, Predictor]) -> tuple[dict[str, Predictor], dict[str, str]]:
     """The predictors whose test-set probabilities no earlier one has (per instance), and the others' twins:
     a score-only predictor (energy, feature density) has the plain CNN's sets."""
-    kept: dict[str, Predictor] = {}
-    same_as: dict[str, str] = {}
-    for name, predictor in built.items():
-        for other, earlier in kept.items():
-            if len(earlier.instances) == len(predictor.instances) and all(
-                np.array_equal(a.output("test")["mean"], b.output("test")["mean"])
-                for a, b in zip(earlier.instances, predictor.instances, strict=True)
-            ):
-                same_as[name] = other
-                break
-        else:
-            kept[name] = predictor
-    return kept, same_as
+
+    def same(a: str, b: str) -> bool:
+        first, second = built[a].instances, built[b].instances
+        return len(first) == len(second) and all(
+            np.array_equal(x.output("test")["mean"], y.output("test")["mean"])
+            for x, y in zip(first, second, strict=True)
+        )
+
+    same_as = repeats(built, same)
+    return {name: p for name, p in built.items() if name not in same_as}, same_as
 
 
 def side_of(split: tuple[np.ndarray, np.ndarray], n: int) -> np.ndarray:
@@ -96,7 +96,8 @@ def cross_fitted(model: Probs, images: Images, options: dict[str, Any]) -> dict[
     test = model("test")
     labels, side = images.labels, images.sides["test"]
     sets = np.zeros(test[0].shape, dtype=bool)
-    ood = {s: np.zeros(model(s)[0].shape, dtype=bool) for s in OOD_SETS}
+    outs = {s: model(s) for s in OOD_SETS}
+    ood = {s: np.zeros(outs[s][0].shape, dtype=bool) for s in OOD_SETS}
     calibrations = []
     for half in (0, 1):
         mine, other, u = side == half, side != half, u_of("test")
@@ -109,7 +110,7 @@ def cross_fitted(model: Probs, images: Images, options: dict[str, Any]) -> dict[
         sets[other] = calibration.sets(test[half][other], None if u is None else u[other])
         for s in OOD_SETS:
             away, u_out = images.sides[s] != half, u_of(s)
-            ood[s][away] = calibration.sets(model(s)[half][away], None if u_out is None else u_out[away])
+            ood[s][away] = calibration.sets(outs[s][half][away], None if u_out is None else u_out[away])
     return {
         "covered": conformal.coverage_terms(sets, labels),
         "size": conformal.set_sizes(sets).astype(np.float64),

@@ -29,7 +29,7 @@ and iterates them (numpy only: no TensorFlow after training).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,10 +155,12 @@ def _fitted(
     """A post-hoc predictor's output: what the posthoc stage wrote for it (and the CNN's softmax outputs
     where the method keeps the CNN's classification)."""
 
+    softmax = _softmax(inference, model)
+
     @functools.cache
     def output(set_name: str) -> Output:
         found = dict(posthoc(f"{name}/{model}", set_name))
-        return {**_softmax(inference, model)(set_name), **found} if keep_softmax else found
+        return {**softmax(set_name), **found} if keep_softmax else found
 
     return output
 
@@ -174,7 +176,6 @@ class Context:
     built: dict[str, Predictor]
     temperatures: Mapping[str, Mapping[str, Mapping[str, float]]] | None
     posthoc: Inference | None = None
-    name: str = ""  # the predictor being built
 
     @functools.cached_property
     def split(self) -> tuple[np.ndarray, np.ndarray]:
@@ -183,11 +184,11 @@ class Context:
         return temperature_halves(len(self.inference.labels(first)), self.params.verdicts.seed)
 
 
-def _softmax_instances(spec: Any, context: Context) -> list[Instance]:
+def _softmax_instances(name: str, spec: Any, context: Context) -> list[Instance]:
     return [Instance(m, _softmax(context.inference, m), (m,)) for m in spec.models]
 
 
-def _mc_dropout_instances(spec: Any, context: Context) -> list[Instance]:
+def _mc_dropout_instances(name: str, spec: Any, context: Context) -> list[Instance]:
     return [Instance(m, _mc_dropout(context.inference, m), (m,)) for m in spec.models]
 
 
@@ -197,18 +198,17 @@ def ensemble_groups(spec: Any) -> list[tuple[str, ...]]:
     return [tuple(spec.models[start : start + size]) for start in range(0, len(spec.models), size)]
 
 
-def _ensemble_instances(spec: Any, context: Context) -> list[Instance]:
+def _ensemble_instances(name: str, spec: Any, context: Context) -> list[Instance]:
     return [
         Instance("+".join(group), ensemble_output(context.inference, group), group)
         for group in ensemble_groups(spec)
     ]
 
 
-def _posthoc_instances(keep_softmax: bool) -> Callable[[Any, Context], list[Instance] | None]:
-    def instances(spec: Any, context: Context) -> list[Instance] | None:
+def _posthoc_instances(keep_softmax: bool) -> Callable[[str, Any, Context], list[Instance] | None]:
+    def instances(name: str, spec: Any, context: Context) -> list[Instance] | None:
         if context.posthoc is None:
             return None  # the posthoc stage itself: what it fits is not there yet
-        name = context.name
         return [
             Instance(m, _fitted(name, context.inference, context.posthoc, m, keep_softmax), (m,))
             for m in spec.models
@@ -217,7 +217,7 @@ def _posthoc_instances(keep_softmax: bool) -> Callable[[Any, Context], list[Inst
     return instances
 
 
-def _temperature_instances(spec: Any, context: Context) -> list[Instance] | None:
+def _temperature_instances(name: str, spec: Any, context: Context) -> list[Instance] | None:
     if context.temperatures is None:
         return None  # the temperature stage: what it fits is not there yet
     fitted = context.temperatures[spec.of]
@@ -250,7 +250,7 @@ class Kind:
 
     scores: tuple[str, ...]  # the uncertainty scores its outputs support
     cnns: str | None  # "plain" or "dropout": the trained models it takes; None: it scales predictor `of`
-    instances: Callable[[Any, Context], list[Instance] | None]  # None: left out of this stage
+    instances: Callable[[str, Any, Context], list[Instance] | None]  # (name, spec, ...); None: left out
     describe: Callable[[Any, Any], str]  # (its params entry, params) -> words for the report
     fewest_models: int = 1  # one instance per model needs 2 or more: an interval over seeds needs a spread
     options: type[BaseModel] = NoOptions  # what its params entry may set under `options` (check_params)
@@ -346,6 +346,21 @@ def ood_score(spec: Any) -> str:
     return spec.options.get("ood_score") or KINDS[spec.kind].ood_score
 
 
+def repeats(names: Iterable[str], same: Callable[[str, str], bool]) -> dict[str, str]:
+    """name -> the earlier name whose outputs it repeats (`same(earlier, name)`), compared with the earlier
+    names that repeat none: a predictor that only adds a score (energy, feature density) repeats the plain
+    CNN's probabilities, so its sets, curves and table rows are that one's."""
+    found: dict[str, str] = {}
+    kept: list[str] = []
+    for name in names:
+        twin = next((earlier for earlier in kept if same(earlier, name)), None)
+        if twin is None:
+            kept.append(name)
+        else:
+            found[name] = twin
+    return found
+
+
 def temperature_halves(n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """The test set's two seeded halves that temperatures are cross-fitted on (verdicts.seed)."""
     return halves(n_test, seed)
@@ -363,8 +378,7 @@ def build(
     context = Context(params, inference, {}, temperatures, posthoc)
     for name, spec in params.predictors.items():
         kind = KINDS[spec.kind]
-        context.name = name
-        instances = kind.instances(spec, context)
+        instances = kind.instances(name, spec, context)
         if instances is not None:
             context.built[name] = Predictor(
                 name, spec.label, spec.kind, kind.scores, instances, of=spec.of, ood_score=ood_score(spec)

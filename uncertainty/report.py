@@ -22,9 +22,10 @@ import pandas as pd
 from markupsafe import Markup
 
 from uncertainty.claims import CLAIMS
+from uncertainty.conformal import variants
 from uncertainty.names import format_number
 from uncertainty.ood_inputs import OOD_SETS
-from uncertainty.predictors import KINDS, ensemble_groups
+from uncertainty.predictors import KINDS, ensemble_groups, repeats
 from uncertainty.verdicts import VERDICT_METRICS, MetricPath, lookup
 
 # Next to this file, so `python -m stages.report` finds them from the project root or anywhere else.
@@ -390,17 +391,7 @@ def same_probabilities(
     predictors: Mapping[str, Any], evaluation: Mapping[str, Any], shift: Mapping[str, Any]
 ) -> dict[str, str]:
     """predictor -> the earlier predictor whose test-set and shift metrics it repeats exactly."""
-    twin_of: dict[str, str] = {}
-    for position, name in enumerate(predictors):
-        for earlier in list(predictors)[:position]:
-            if (
-                earlier not in twin_of
-                and evaluation[earlier] == evaluation[name]
-                and shift[earlier] == shift[name]
-            ):
-                twin_of[name] = earlier
-                break
-    return twin_of
+    return repeats(predictors, lambda a, b: evaluation[a] == evaluation[b] and shift[a] == shift[b])
 
 
 def describe_predictors(params: Any) -> dict[str, str]:
@@ -859,8 +850,6 @@ def render_conformal(
     metrics: Mapping[str, Mapping[str, Any]], params: Any, class_names: Sequence[str]
 ) -> str:
     """Split conformal prediction sets: coverage and size with intervals, per class, under rotation, on OOD sets."""
-    from uncertainty.conformal import variants  # the report's one use of the module
-
     found = metrics.get("conformal")
     if not found:
         return ""
