@@ -14,13 +14,14 @@ from uncertainty.errors import PipelineError
 from uncertainty.params import read_params
 
 
-def run(main: Callable[..., None], *args: Any) -> None:
-    """Run main(params, *args) on the typed params (checked by check_params, which every stage depends on).
+def run(main: Callable[..., None], sections: dict[str, Any], *args: Any) -> None:
+    """Run main(params, *args) on the typed `sections` of params.yaml (`{key: type}`, checked by
+    check_params, which every stage depends on): a stage reads, and depends on, only those.
 
     A PipelineError becomes one line on stderr and exit 1.
     """
     try:
-        main(read_params(), *args)
+        main(read_params(sections), *args)
     except PipelineError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)

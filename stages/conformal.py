@@ -51,7 +51,18 @@ from uncertainty.io import read_json, write_json
 from uncertainty.names import format_number
 from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.predictors import HALVES, Inference, build, temperature_halves
+from uncertainty.schema.conformal import Conformal
+from uncertainty.schema.predictors import Predictors
+from uncertainty.schema.shift import Shift
+from uncertainty.schema.verdicts import Verdicts
 from uncertainty.temperature import halves
+
+SECTIONS = {
+    "conformal": Conformal,
+    "shift": Shift,
+    "predictors": Predictors,
+    "verdicts": Verdicts,
+}  # the params.yaml sections it reads
 
 
 def main(params: Any, paths: argparse.Namespace) -> None:
@@ -141,6 +152,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
 if __name__ == "__main__":
     run(
         main,
+        SECTIONS,
         parse_paths(
             __doc__,
             {

@@ -29,6 +29,18 @@ from uncertainty.io import read_json, write_json
 from uncertainty.names import format_number
 from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.predictors import Inference, build
+from uncertainty.schema.evaluate import Evaluate
+from uncertainty.schema.predictors import Predictors
+from uncertainty.schema.shift import Shift
+from uncertainty.schema.verdicts import Verdicts
+
+SECTIONS = {
+    "evaluate": Evaluate,
+    "shift": Shift,
+    "predictors": Predictors,
+    "verdicts": Verdicts,
+}  # the params.yaml sections it reads
+
 
 COVERAGE_GRID = np.linspace(0.01, 1.0, 100)
 
@@ -114,6 +126,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
 if __name__ == "__main__":
     run(
         main,
+        SECTIONS,
         parse_paths(
             __doc__,
             {

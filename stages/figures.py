@@ -34,6 +34,22 @@ from uncertainty.plots import (
     plot_softmax_grid,
 )
 from uncertainty.predictors import KINDS, ood_score, repeats
+from uncertainty.schema.conformal import Conformal
+from uncertainty.schema.mc_batch import McBatch
+from uncertainty.schema.noise import Noise
+from uncertainty.schema.predictors import Predictors
+from uncertainty.schema.shift import Shift
+from uncertainty.schema.verdicts import Verdicts
+
+SECTIONS = {
+    "conformal": Conformal,
+    "mc_batch": McBatch,
+    "noise": Noise,
+    "predictors": Predictors,
+    "shift": Shift,
+    "verdicts": Verdicts,
+}  # the params.yaml sections it reads
+
 
 CONFORMAL_ALPHA = 0.05  # the level of the conformal shift figure (the report's headline level)
 ROC_SCORES = ("mutual_information",)  # drawn beside each predictor's own OOD score
@@ -214,6 +230,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
 if __name__ == "__main__":
     run(
         main,
+        SECTIONS,
         parse_paths(
             __doc__,
             {

@@ -37,7 +37,19 @@ from uncertainty.io import load_npz, save_npz, write_json
 from uncertainty.machine import machine_info
 from uncertainty.mc import MCDropout
 from uncertainty.ood_inputs import ood_sets, rotate_images
+from uncertainty.schema.infer import Infer
+from uncertainty.schema.mc_engine import McEngine
+from uncertainty.schema.ood import Ood
+from uncertainty.schema.shift import Shift
 from uncertainty.summaries import summarize_passes
+
+SECTIONS = {
+    "infer": Infer,
+    "mc_engine": McEngine,
+    "ood": Ood,
+    "shift": Shift,
+}  # the params.yaml sections it reads
+
 
 CURVE_SETS = ("test", "mnist")  # the sets of the quality-against-T curves
 
@@ -150,4 +162,4 @@ if __name__ == "__main__":
         },
         positional={"name": "model name from train.models"},
     )
-    run(main, arguments.name, arguments)
+    run(main, SECTIONS, arguments.name, arguments)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from stages.cli import parse_paths
 from stages.common import run
 from uncertainty.io import write_text
 from uncertainty.regressors import linear_data
-from uncertainty.schema import Params
+from uncertainty.schema.linear_data import LinearData
+
+SECTIONS = {"linear_data": LinearData}  # the params.yaml sections it reads
 
 
-def main(params: Params, paths: argparse.Namespace) -> None:
+def main(params: Any, paths: argparse.Namespace) -> None:
     p = params.linear_data
     x, y = linear_data(p.n_points, p.slope, p.intercept, p.noise_mean, p.noise_std, p.seed)
     rows = "".join(f"{xi:.1f},{yi:.6f}\n" for xi, yi in zip(x[:, 0], y[:, 0]))
@@ -20,4 +23,4 @@ def main(params: Params, paths: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    run(main, parse_paths(__doc__, {"output": "the points, CSV x,y"}))
+    run(main, SECTIONS, parse_paths(__doc__, {"output": "the points, CSV x,y"}))

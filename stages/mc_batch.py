@@ -8,6 +8,7 @@ the percentile band per class its 95 % interval.
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 import numpy as np
 
@@ -17,10 +18,13 @@ from uncertainty.cnn import load_cnn, predict_probs
 from uncertainty.images import to_model_input
 from uncertainty.io import load_npz, save_npz, write_json
 from uncertainty.mc import MCDropout
-from uncertainty.schema import Params
+from uncertainty.schema.mc_batch import McBatch
+from uncertainty.schema.mc_engine import McEngine
+
+SECTIONS = {"mc_batch": McBatch, "mc_engine": McEngine}  # the params.yaml sections it reads
 
 
-def main(params: Params, paths: argparse.Namespace) -> None:
+def main(params: Any, paths: argparse.Namespace) -> None:
     p, engine = params.mc_batch, params.mc_engine.model_dump()
     data = load_npz(paths.data, keys=("x_test", "y_test"))
     start = p.batch_index * p.batch_size
@@ -66,6 +70,7 @@ def main(params: Params, paths: argparse.Namespace) -> None:
 if __name__ == "__main__":
     run(
         main,
+        SECTIONS,
         parse_paths(
             __doc__,
             {

@@ -18,10 +18,13 @@ from uncertainty.cnn import load_cnn, predict_probs
 from uncertainty.io import save_npz, write_json
 from uncertainty.mc import MCDropout
 from uncertainty.ood_inputs import noise_images
-from uncertainty.schema import Params
+from uncertainty.schema.mc_engine import McEngine
+from uncertainty.schema.noise import Noise
+
+SECTIONS = {"noise": Noise, "mc_engine": McEngine}  # the params.yaml sections it reads
 
 
-def main(params: Params, paths: argparse.Namespace) -> None:
+def main(params: Any, paths: argparse.Namespace) -> None:
     p, engine = params.noise, params.mc_engine.model_dump()
     image = noise_images("uniform", 1, p.seed)  # (1, 28, 28, 1) in [0, 1)
     plain, _ = load_cnn(paths.plain_model)
@@ -55,6 +58,7 @@ def main(params: Params, paths: argparse.Namespace) -> None:
 if __name__ == "__main__":
     run(
         main,
+        SECTIONS,
         parse_paths(
             __doc__,
             {

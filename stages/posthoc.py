@@ -26,10 +26,15 @@ from stages.cli import parse_paths
 from stages.common import run
 from uncertainty.io import save_npz, write_json
 from uncertainty.machine import machine_info
+from uncertainty.posthoc import PosthocMethod
+from uncertainty.posthoc import method as posthoc_method
 from uncertainty.predictors import KINDS, SETS, Inference
+from uncertainty.schema.predictors import Predictors
+
+SECTIONS = {"predictors": Predictors}  # the params.yaml sections it reads
 
 
-def apply(method: Any, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def apply(method: PosthocMethod, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The method on one set; a set with a leading angle axis (the rotations) is applied as one batch."""
     if arrays["features"].ndim == 2:
         return method.apply(arrays)
@@ -49,7 +54,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
         if kind.posthoc is None:
             continue
         for model in spec.models:
-            method = kind.posthoc(kind.options(**spec.options))
+            method = posthoc_method(kind.posthoc, spec.options)
             started = time.perf_counter()
             record = method.fit(inference(model, "train"))
             timing = {"fit_seconds": time.perf_counter() - started}
@@ -76,6 +81,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
 if __name__ == "__main__":
     run(
         main,
+        SECTIONS,
         parse_paths(
             __doc__,
             {

@@ -8,15 +8,18 @@ decompressed bytes, IDX header, sizes) before anything is written.
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from stages.cli import parse_paths
 from stages.common import run
 from uncertainty.fashion_mnist import load_fashion_mnist, locate_fashion_mnist
 from uncertainty.io import save_npz
-from uncertainty.schema import Params
+from uncertainty.schema.prepare import Prepare
+
+SECTIONS = {"prepare": Prepare}  # the params.yaml sections it reads
 
 
-def main(params: Params, paths: argparse.Namespace) -> None:
+def main(params: Any, paths: argparse.Namespace) -> None:
     p = params.prepare
     directory = locate_fashion_mnist(p.source_dir or None)
     data = load_fashion_mnist(directory)
@@ -33,5 +36,7 @@ def main(params: Params, paths: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     run(
-        main, parse_paths(__doc__, {"output": "the verified arrays x_train, y_train, x_test, y_test (uint8)"})
+        main,
+        SECTIONS,
+        parse_paths(__doc__, {"output": "the verified arrays x_train, y_train, x_test, y_test (uint8)"}),
     )

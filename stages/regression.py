@@ -18,10 +18,12 @@ from uncertainty.io import write_json, write_text
 from uncertainty.names import format_number
 from uncertainty.regressors import build_regressor, train_regressors
 from uncertainty.runtime import seed_everything
-from uncertainty.schema import Params
+from uncertainty.schema.regression import Regression
+
+SECTIONS = {"regression": Regression}  # the params.yaml sections it reads
 
 
-def main(params: Params, paths: argparse.Namespace) -> None:
+def main(params: Any, paths: argparse.Namespace) -> None:
     p = params.regression
     table = np.loadtxt(paths.data, delimiter=",", skiprows=1, dtype=np.float32, ndmin=2)
     x, y = table[:, :1], table[:, 1:]  # (n, 1) each
@@ -62,6 +64,7 @@ def main(params: Params, paths: argparse.Namespace) -> None:
 if __name__ == "__main__":
     run(
         main,
+        SECTIONS,
         parse_paths(
             __doc__,
             {

@@ -33,6 +33,7 @@ from uncertainty.report import (
     render_summary,
     render_verdicts,
 )
+from uncertainty.schema.params import SECTIONS
 
 PACKAGES = ("tensorflow-cpu", "keras", "dvc", "numpy", "scikit-learn", "matplotlib", "mlxtend")
 
@@ -141,6 +142,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
 if __name__ == "__main__":
     run(
         main,
+        SECTIONS,
         parse_paths(
             __doc__,
             {

@@ -14,7 +14,11 @@ from stages.cli import parse_paths
 from stages.common import run
 from uncertainty.io import write_json
 from uncertainty.predictors import HALVES, Inference, build, temperature_halves
+from uncertainty.schema.predictors import Predictors
+from uncertainty.schema.verdicts import Verdicts
 from uncertainty.temperature import cross_fit
+
+SECTIONS = {"predictors": Predictors, "verdicts": Verdicts}  # the params.yaml sections it reads
 
 
 def main(params: Any, paths: argparse.Namespace) -> None:
@@ -38,6 +42,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
 if __name__ == "__main__":
     run(
         main,
+        SECTIONS,
         parse_paths(
             __doc__,
             {

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 from stages.cli import parse_paths
 from stages.common import run
@@ -24,11 +25,13 @@ from uncertainty.images import one_hot, to_model_input
 from uncertainty.io import load_npz, write_json, write_text
 from uncertainty.machine import machine_info
 from uncertainty.runtime import seed_everything, set_threads_for_shards
-from uncertainty.schema import Params
+from uncertainty.schema.train import Train
 from uncertainty.training import evaluate, train_cnn
 
+SECTIONS = {"train": Train}  # the params.yaml sections it reads
 
-def train(params: Params, name: str, paths: argparse.Namespace) -> None:
+
+def train(params: Any, name: str, paths: argparse.Namespace) -> None:
     p = params.train
     if name not in p.models:
         raise PipelineError(
@@ -100,7 +103,7 @@ def main() -> None:
         },
         positional={"name": "model name from train.models"},
     )
-    run(train, paths.name, paths)
+    run(train, SECTIONS, paths.name, paths)
 
 
 if __name__ == "__main__":

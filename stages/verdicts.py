@@ -34,6 +34,16 @@ from uncertainty.curves import csv_text
 from uncertainty.io import read_json, write_json, write_text
 from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.predictors import Inference, Predictor, build, ensemble_output
+from uncertainty.schema.evaluate import Evaluate
+from uncertainty.schema.predictors import Predictors
+from uncertainty.schema.verdicts import Verdicts
+
+SECTIONS = {
+    "evaluate": Evaluate,
+    "predictors": Predictors,
+    "verdicts": Verdicts,
+}  # the params.yaml sections it reads
+
 
 CURVE_METRICS = {  # column of the curve CSVs -> metric
     "accuracy": ("accuracy",),
@@ -191,6 +201,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
 if __name__ == "__main__":
     run(
         main,
+        SECTIONS,
         parse_paths(
             __doc__,
             {

@@ -6,6 +6,7 @@ import pytest
 
 from uncertainty.claims import CLAIMS, WORDS, decide_all, three_way
 from uncertainty.params import read_params
+from uncertainty.schema.params import SECTIONS
 
 
 @pytest.mark.parametrize(
@@ -28,7 +29,7 @@ def interval(low: float, high: float) -> dict[str, float]:
 
 
 def test_each_claim_gets_one_of_three_words_from_the_metrics_files() -> None:
-    params = read_params()
+    params = read_params(SECTIONS)
     metrics = {
         "regression": {"spread_at_15": 1.0, "spread_at_35": 3.0},
         "mc_batch": {"accuracy_plain": 0.875, "accuracy_mc_median": 0.867},

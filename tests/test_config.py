@@ -7,18 +7,20 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import pytest
 import yaml
 from pydantic import BaseModel
 
 from tests.pipeline import DELETE, set_key
-from uncertainty.config import CheckedParams, load_params, validate
+from uncertainty.config import CheckedParams, _bare, load_params, validate
 from uncertainty.errors import PipelineError
 from uncertainty.params import read_params
 from uncertainty.predictors import KINDS
-from uncertainty.schema import Params
+from uncertainty.schema.descriptions import DESCRIPTIONS, reference
+from uncertainty.schema.params import SECTIONS, Params
+from uncertainty.schema.train import Train
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -246,9 +248,9 @@ def test_predictors_accept_another_valid_registry() -> None:
 
 
 def test_read_params_is_typed_with_attribute_access() -> None:
-    params = read_params(ROOT / "params.yaml")
-    assert isinstance(params, Params) and not isinstance(params, CheckedParams)
-    assert read_params(ROOT / "params.yaml") == params
+    params = read_params(SECTIONS, ROOT / "params.yaml")
+    assert isinstance(params.train, Train) and not isinstance(params, CheckedParams)
+    assert read_params(SECTIONS, ROOT / "params.yaml") == params
     assert params.predictors["plain"].models is not None and params.predictors["plain"].models[0] == "plain"
     assert params.train.models["plain"].dropout_rate == 0
     assert params.train.models["dropout"].epochs is None and params.train.epochs == 16
@@ -257,11 +259,21 @@ def test_read_params_is_typed_with_attribute_access() -> None:
         params.train.epochs = 3  # type: ignore[misc]
 
 
+def test_a_stage_reads_only_its_sections(tmp_path: Path) -> None:
+    """A broken section a stage does not read cannot stop it: each stage depends on its own sections only."""
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(edited("conformal.alphas", "bogus"), sort_keys=False))
+    params = read_params({"train": Train}, path)
+    assert vars(params) == {"train": Train.model_validate(DEFAULTS["train"])}
+    with pytest.raises(PipelineError, match="section 'conformal' invalid"):
+        read_params({"conformal": SECTIONS["conformal"]}, path)
+
+
 def test_read_params_runs_no_rule_across_keys(tmp_path: Path) -> None:
     """The stages' schema checks each value alone: the rules live in config, outside every stage's deps."""
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(edited("predictors.plain.kind", "bogus"), sort_keys=False))
-    assert read_params(path).predictors["plain"].kind == "bogus"
+    assert read_params(SECTIONS, path).predictors["plain"].kind == "bogus"
     with pytest.raises(PipelineError, match=r"predictors.plain.kind: should be one of"):
         load_params(path)
 
@@ -271,7 +283,8 @@ def test_read_params_runs_no_rule_across_keys(tmp_path: Path) -> None:
     [
         (None, "file not found; run from the project root"),
         ("train:\n  epochs: [1\n", "malformed YAML; `dvc repro check_params` says where"),
-        ("train: {epochs: 1}\n", "invalid; `dvc repro check_params` says what is wrong"),
+        ("train: {epochs: 1}\n", "section 'train' invalid; `dvc repro check_params` says what is wrong"),
+        ("- a list\n", "invalid; `dvc repro check_params` says what is wrong"),
     ],
 )
 def test_read_params_errors_are_one_line(tmp_path: Path, text: str | None, message: str) -> None:
@@ -279,7 +292,7 @@ def test_read_params_errors_are_one_line(tmp_path: Path, text: str | None, messa
     if text is not None:
         path.write_text(text)
     with pytest.raises(PipelineError, match=message):
-        read_params(path)
+        read_params({"train": Train}, path)
 
 
 def test_a_model_may_set_its_own_epochs_and_saves_as_written() -> None:
@@ -334,15 +347,42 @@ def test_schema_reads_as_the_file_does() -> None:
             assert list(annotation.model_fields) == list(fields), section
 
 
-def test_every_field_is_described() -> None:
+def _is_section(node: Any) -> bool:
+    return isinstance(node, type) and issubclass(node, BaseModel)
+
+
+def _keys(model: Any, prefix: str = "") -> list[str]:
+    """Every key path of the schema, `<name>` for the names of a mapping of sections."""
+    found = []
+    for name, field in model.model_fields.items():
+        key = f"{prefix}{name}"
+        found.append(key)
+        node = _bare(field.annotation)
+        if get_origin(node) is dict and _is_section(_bare(get_args(node)[1])):
+            node, key = _bare(get_args(node)[1]), f"{key}.<name>"
+            found.append(key)
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            found += _keys(node, f"{key}.")
+    return found
+
+
+def test_every_key_is_described_once_apart_from_the_types() -> None:
+    """descriptions.py names exactly the schema's keys, in the file's order; the types carry none."""
+    assert list(DESCRIPTIONS) == _keys(Params)
+    assert all(text.strip() for text in DESCRIPTIONS.values())
     for model in _models(Params):
-        for name, field in model.model_fields.items():
-            assert field.description, f"{model.__name__}.{name}"
+        assert not any(field.description for field in model.model_fields.values()), model.__name__
+
+
+def test_the_params_reference_is_generated() -> None:
+    assert (ROOT / "docs" / "params-reference.md").read_text() == reference()
 
 
 def test_the_typed_model_holds_the_file_itself() -> None:
     """The same keys, values and int/float types as the file (`0` stays `0`, not `0.0`)."""
-    typed = read_params(ROOT / "params.yaml").model_dump(exclude_unset=True)
+    typed = Params.model_validate(yaml.safe_load((ROOT / "params.yaml").read_text())).model_dump(
+        exclude_unset=True
+    )
     assert typed == DEFAULTS and repr(typed) == repr(DEFAULTS)
 
 

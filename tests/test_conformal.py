@@ -290,22 +290,6 @@ def test_an_alpha_too_small_for_n_gives_an_infinite_threshold_and_full_sets(scor
     assert cp.quantile([], 0.5) == np.inf  # no calibration image at all (a class never seen)
 
 
-def test_weights_count_repeated_images() -> None:
-    rng = np.random.default_rng(61)
-    scores = rng.random(80)
-    for seed in range(5):
-        counts = np.random.default_rng(seed).multinomial(80, np.ones(80) / 80)  # a bootstrap resample
-        for alpha in (0.02, 0.1, 0.3, 0.5):
-            assert cp.quantile(scores, alpha, weights=counts) == cp.quantile(np.repeat(scores, counts), alpha)
-    assert cp.quantile(scores, 0.1, weights=np.ones(80, dtype=int)) == cp.quantile(scores, 0.1)
-    one = np.eye(80, dtype=int)[3]  # n = 1: rank ceil(2 (1 - alpha))
-    assert (
-        cp.quantile(scores, 0.5, weights=one) == scores[3] and cp.quantile(scores, 0.4, weights=one) == np.inf
-    )
-    with pytest.raises(ValueError, match="weights"):
-        cp.quantile(scores, 0.1, weights=np.full(80, 0.5))
-
-
 def test_raps_without_penalty_is_aps() -> None:
     probs, _ = calibrated(200, 71)
     u = np.random.default_rng(72).uniform(size=200)
@@ -330,29 +314,6 @@ def test_per_class_thresholds_apply_to_their_label() -> None:
     np.testing.assert_array_equal(sets, [[True, False, True], [False, False, True]])
     np.testing.assert_array_equal(cp.set_sizes(sets), [2, 1])
     np.testing.assert_array_equal(cp.coverage_terms(sets, np.array([1, 2])), [0.0, 1.0])
-
-
-def test_cross_fit_predicts_each_half_with_the_other_halfs_threshold() -> None:
-    probs, labels = calibrated(400, 91)
-    u = np.random.default_rng(92).uniform(size=400)
-    order = np.random.default_rng(93).permutation(400)
-    a, b = np.sort(order[:200]), np.sort(order[200:])
-    for mondrian in (False, True):
-        sets, thresholds = cp.cross_fit(probs, labels, (a, b), "aps", 0.1, u=u, mondrian=mondrian)
-        assert sorted(thresholds) == ["fitted_on_half_a", "fitted_on_half_b"]
-        for fit, other, name in ((a, b, "fitted_on_half_a"), (b, a, "fitted_on_half_b")):
-            scores = cp.true_label_scores(probs[fit], labels[fit], "aps", u=u[fit])
-            expected = (
-                cp.class_quantiles(scores, labels[fit], 0.1, 10) if mondrian else cp.quantile(scores, 0.1)
-            )
-            np.testing.assert_array_equal(thresholds[name], expected)
-            np.testing.assert_array_equal(
-                sets[other], cp.prediction_sets(probs[other], expected, "aps", u=u[other])
-            )
-    with pytest.raises(ValueError, match="split"):
-        cp.cross_fit(probs, labels, (a, b[1:]), "thr", 0.1)
-    with pytest.raises(ValueError, match="split"):
-        cp.cross_fit(probs, labels, (a, np.r_[b[1:], a[0]]), "thr", 0.1)
 
 
 def test_choose_raps_takes_k_reg_from_the_true_ranks_and_lambda_from_the_grid() -> None:

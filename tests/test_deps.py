@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from uncertainty.predictors import KINDS
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("stages", "uncertainty")
 
@@ -48,7 +50,18 @@ def closure(module: str) -> set[str]:
             continue
         seen.add(current)
         todo.extend(imported_modules(module_path(current)))  # type: ignore[arg-type]
+        if current == "uncertainty.posthoc":  # it loads the method modules the kinds name
+            todo.extend(kind.posthoc for kind in KINDS.values() if kind.posthoc)
     return {str(module_path(m).relative_to(ROOT)) for m in seen}  # type: ignore[union-attr]
+
+
+def test_package_files_hold_only_a_docstring() -> None:
+    """A package's __init__.py runs on every import from it but is no dependency: it must do nothing."""
+    for init in ROOT.glob("*/**/__init__.py"):
+        if ".venv" in init.parts:
+            continue
+        body = ast.parse(init.read_text()).body
+        assert all(isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) for node in body), init
 
 
 def stages() -> dict[str, dict]:
@@ -101,6 +114,26 @@ def test_training_depends_on_nothing_it_does_not_run() -> None:
         "fashion_mnist", "predictors", "summaries", "temperature", "claims",
     ):  # fmt: skip
         assert f"uncertainty/{module}.py" not in train, module
+
+
+def test_each_stage_depends_on_the_schema_of_its_own_sections() -> None:
+    """Training reads `train` alone: another section's schema (a new conformal option) never retrains."""
+    train = closure(command_module(stages()["train"]))
+    assert sorted(p for p in train if p.startswith("uncertainty/schema/")) == [
+        "uncertainty/schema/base.py",
+        "uncertainty/schema/train.py",
+    ]
+    assert "uncertainty/schema/descriptions.py" not in set().union(
+        *(closure(command_module(stage)) for name, stage in stages().items() if name != "check_params")
+    )
+
+
+def test_a_method_edit_reruns_only_the_stages_that_fit_it() -> None:
+    """predictors.py names the post-hoc methods by import path: only posthoc (and check_params) load them."""
+    loading = {
+        name for name, stage in stages().items() if "uncertainty/laplace.py" in closure(command_module(stage))
+    }
+    assert loading == {"check_params", "posthoc"}
 
 
 def test_a_metric_edit_never_resamples_mc_passes() -> None:

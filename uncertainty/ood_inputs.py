@@ -14,7 +14,7 @@ import scipy.ndimage
 
 from uncertainty.errors import PipelineError, one_line
 from uncertainty.images import IMAGE_SHAPE, NUM_CLASSES, to_model_input
-from uncertainty.schema import Ood
+from uncertainty.schema.ood import Ood
 
 # The out-of-distribution sets, in report order (ood_sets builds them; every stage iterates this).
 OOD_SETS = ("mnist", "uniform_noise", "gaussian_noise")

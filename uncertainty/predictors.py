@@ -38,7 +38,6 @@ import numpy as np
 import scipy.special
 from pydantic import BaseModel, ConfigDict, Field
 
-from uncertainty import feature_density, laplace
 from uncertainty.io import load_npz
 from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.summaries import summarize_passes
@@ -254,9 +253,14 @@ class Kind:
     describe: Callable[[Any, Any], str]  # (its params entry, params) -> words for the report
     fewest_models: int = 1  # one instance per model needs 2 or more: an interval over seeds needs a spread
     options: type[BaseModel] = NoOptions  # what its params entry may set under `options` (check_params)
-    posthoc: Callable[[Any], Any] | None = None  # (options) -> a method the posthoc stage fits per model
+    # A method the posthoc stage fits per model: the import path of its module (uncertainty.posthoc,
+    # whose `Options` then replace `options`). Named, not imported: a method edit re-runs only its stages.
+    posthoc: str | None = None
     ood_score: str = "entropy"  # its score in the verdict table's OOD rows, unless options.ood_score says
 
+
+# The laplace options its description reads, as uncertainty.laplace.Options defaults them (a test checks).
+LAPLACE_DEFAULTS = {"link": "probit", "mc_samples": 100}
 
 KINDS: dict[str, Kind] = {
     "softmax": Kind(
@@ -304,8 +308,7 @@ KINDS: dict[str, Kind] = {
             f"{len(spec.models)} trainings ({', '.join(spec.models)})"
         ),
         fewest_models=2,
-        options=feature_density.Options,
-        posthoc=feature_density.Method,
+        posthoc="uncertainty.feature_density",
         ood_score="feature_density",
     ),
     "laplace": Kind(
@@ -317,14 +320,13 @@ KINDS: dict[str, Kind] = {
             "by marginal likelihood) fitted on the training images; its "
             + (
                 "probit"
-                if laplace.Options(**spec.options).link == "probit"
-                else f"MC ({laplace.Options(**spec.options).mc_samples} weight draws)"
+                if spec.options.get("link", LAPLACE_DEFAULTS["link"]) == "probit"
+                else f"MC ({spec.options.get('mc_samples', LAPLACE_DEFAULTS['mc_samples'])} weight draws)"
             )
             + f" predictive; {len(spec.models)} trainings ({', '.join(spec.models)})"
         ),
         fewest_models=2,
-        options=laplace.Options,
-        posthoc=laplace.Method,
+        posthoc="uncertainty.laplace",
     ),
 }
 

@@ -1,0 +1,16 @@
+"""params.yaml `infer`: every trained CNN once through every input set."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from uncertainty.schema.base import Increasing, Name, PositiveInt, Section, Seed
+
+
+class Infer(Section):
+    seed: Seed
+    mc_passes: PositiveInt
+    curve_passes: Annotated[list[PositiveInt], Field(min_length=1), Increasing]
+    shift_mc_models: list[Name]

@@ -1,0 +1,16 @@
+"""params.yaml `ood`: the out-of-distribution sets."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from uncertainty.schema.base import CountOrAll, Positive, PositiveInt, Real, Section, Seed
+
+
+class Ood(Section):
+    seed: Seed
+    mnist_limit: CountOrAll
+    uniform_noise: PositiveInt
+    gaussian_noise: PositiveInt
+    gaussian_mean: Real = Field(ge=0, le=1)
+    gaussian_std: Positive

@@ -1,0 +1,34 @@
+"""params.yaml `train`: articles 1.4/1.5, one entry per model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from uncertainty.schema.base import Name, Positive, PositiveInt, Real, Section, Seed, Strategy
+
+
+class TrainedModel(Section):
+    dropout_rate: Real = Field(ge=0, lt=1)
+    seed: Seed
+    epochs: PositiveInt | None = None
+
+    @field_validator("epochs", mode="before")
+    @classmethod
+    def _absent_rather_than_null(cls, value: Any) -> Any:
+        """Left out means train.epochs; a null would be a mistake, so it is one."""
+        if value is None:
+            raise PydanticCustomError("int_type", "Input should be a valid integer (or leave the key out)")
+        return value
+
+
+class Train(Section):
+    epochs: PositiveInt
+    batch_size: PositiveInt
+    learning_rate: Positive
+    strategy: Strategy
+    steps_per_execution: PositiveInt
+    batch_shards: PositiveInt
+    models: dict[Name, TrainedModel] = Field(min_length=1)
