@@ -39,7 +39,6 @@ from uncertainty.schema.mc_batch import McBatch
 from uncertainty.schema.noise import Noise
 from uncertainty.schema.predictors import Predictors
 from uncertainty.schema.shift import Shift
-from uncertainty.schema.verdicts import Verdicts
 
 SECTIONS = {
     "conformal": Conformal,
@@ -47,7 +46,6 @@ SECTIONS = {
     "noise": Noise,
     "predictors": Predictors,
     "shift": Shift,
-    "verdicts": Verdicts,
 }  # the params.yaml sections it reads
 
 

@@ -35,12 +35,16 @@ from uncertainty.io import read_json, write_json, write_text
 from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.predictors import Inference, Predictor, build, ensemble_output
 from uncertainty.schema.evaluate import Evaluate
+from uncertainty.schema.ood import Ood
 from uncertainty.schema.predictors import Predictors
+from uncertainty.schema.regression import Regression
 from uncertainty.schema.verdicts import Verdicts
 
 SECTIONS = {
     "evaluate": Evaluate,
+    "ood": Ood,
     "predictors": Predictors,
+    "regression": Regression,
     "verdicts": Verdicts,
 }  # the params.yaml sections it reads
 

@@ -128,6 +128,20 @@ def test_each_stage_depends_on_the_schema_of_its_own_sections() -> None:
     )
 
 
+def test_each_stage_reads_the_sections_it_declares() -> None:
+    """A stage's SECTIONS (what it reads of params.yaml) are the sections of its dvc.yaml `params`, so
+    DVC re-runs it when, and only when, one of them changes (the report reads the whole file, a dep)."""
+    import importlib
+
+    for name, stage in stages().items():
+        declared = stage.get("do", stage).get("params")
+        module = importlib.import_module(command_module(stage))
+        if declared is None:
+            assert not hasattr(module, "SECTIONS") or "params.yaml" in stage.get("deps", []), name
+            continue
+        assert set(module.SECTIONS) == {key.split(".")[0] for key in declared}, name
+
+
 def test_a_method_edit_reruns_only_the_stages_that_fit_it() -> None:
     """predictors.py names the post-hoc methods by import path: only posthoc (and check_params) load them."""
     loading = {
