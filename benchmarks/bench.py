@@ -58,8 +58,8 @@ from uncertainty.mc import MCDropout
 from uncertainty.regressors import build_regressor, linear_data, train_regressors
 from uncertainty.report import describe_machine
 from uncertainty.runtime import seed_everything
+from uncertainty.statistics import t_interval, word
 from uncertainty.training import evaluate, make_dataset, train_cnn
-from uncertainty.verdicts import t_interval
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "reports/benchmarks.json"
@@ -281,7 +281,7 @@ def speedup_interval(rates: list[float], baselines: list[float], target: float) 
     """Paired rates -> their ratios' geometric mean, its 95 % t-interval, and the target's verdict.
 
     On logarithms, so a ratio and its inverse are equally far from 1. "reached": the whole
-    interval is at or above `target`; "missed": all of it below; else "undecided".
+    interval is above `target`; "missed": all of it below; else "undecided" (statistics.word).
     """
     ratios = np.divide(rates, baselines)
     interval = t_interval(np.log(ratios))
@@ -291,7 +291,7 @@ def speedup_interval(rates: list[float], baselines: list[float], target: float) 
         "geometric_mean": float(np.exp(interval["mean"])),
         "low": low,
         "high": high,
-        "target": "reached" if low >= target else "missed" if high < target else "undecided",
+        "target": word(low - target, high - target, words="target", at_least=True),
     }
 
 

@@ -34,7 +34,7 @@ import numpy as np
 
 from stages.cli import parse_paths
 from stages.common import run
-from uncertainty import conformal
+from uncertainty import conformal, statistics
 from uncertainty.coverage import (
     Images,
     cross_fitted,
@@ -82,14 +82,10 @@ def main(params: Any, paths: argparse.Namespace) -> None:
         uniforms[set_name] = rng.uniform(size=n_set)
     angles = params.shift.angles
 
-    # the image bootstrap of the verdicts stage: one weight matrix per set, rows = rounds (row 0: all ones)
-    draw = np.random.default_rng(p.seed)
-    weights = {
-        s: np.vstack(
-            [np.ones(m), *(np.bincount(draw.integers(0, m, m), minlength=m) for _ in range(p.bootstrap))]
-        )
-        for s, m in {name: len(side) for name, side in sides.items()}.items()
-    }
+    # the image bootstrap of the verdicts stage, the same draws: one weight matrix per set, rows = rounds
+    weights = statistics.weight_matrices(
+        {name: len(side) for name, side in sides.items()}, p.bootstrap, p.seed
+    )
     class_masks = np.eye(n_classes)[labels]  # (N, K)
     class_weights = weights["test"] @ class_masks  # (rounds + 1, K): the images of each class in each round
 

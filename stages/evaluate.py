@@ -3,11 +3,12 @@
 From the inference stage's outputs and the fitted temperatures, for each predictor of
 the registry (params.yaml `predictors`):
 
-* reports/metrics/eval.json: accuracy, NLL, Brier, ECE on the test set;
-* reports/metrics/selective.json: per score, the area under the risk–coverage curve and
-  the accuracy at each evaluate.coverages;
-* reports/metrics/ood.json: per OOD set and score, AUROC, AUPR and FPR95 (positive = out);
-* reports/metrics/shift.json: accuracy, NLL, ECE and mean entropy at each rotation angle;
+* reports/metrics/eval.json: the registry's test-set metrics (accuracy, NLL, Brier, ECE, ...);
+* reports/metrics/selective.json: per score, the registry's selective metrics (AURC, AUGRC,
+  coverage at 5 % risk) and the accuracy at each evaluate.coverages;
+* reports/metrics/ood.json: per OOD set and score, the registry's OOD metrics (AUROC, AUPR,
+  FPR95; the OOD images are the positives);
+* reports/metrics/shift.json: the registry's `shift` metrics and the mean entropy at each angle;
 * DVC plots, one CSV per predictor (and score) in a directory per curve: reliability,
   risk–coverage, ROC per OOD set, shift.
 
@@ -23,9 +24,11 @@ import numpy as np
 
 from stages.cli import parse_paths
 from stages.common import run
+from uncertainty import metric_registry as registry
 from uncertainty import metrics
 from uncertainty.curves import write_curves
 from uncertainty.io import read_json, write_json
+from uncertainty.metric_registry import MetricPath
 from uncertainty.names import format_number
 from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.predictors import Inference, build
@@ -33,6 +36,7 @@ from uncertainty.schema.evaluate import Evaluate
 from uncertainty.schema.predictors import Predictors
 from uncertainty.schema.shift import Shift
 from uncertainty.schema.verdicts import Verdicts
+from uncertainty.vocabulary import FIRST_OOD
 
 SECTIONS = {
     "evaluate": Evaluate,
@@ -43,23 +47,22 @@ SECTIONS = {
 
 
 COVERAGE_GRID = np.linspace(0.01, 1.0, 100)
+FILES = ("eval", "selective", "ood")  # the metrics files of the registry's `file` metrics
 
 
-def quality(mean: np.ndarray, labels: np.ndarray, n_bins: int) -> dict[str, float]:
-    return {
-        "accuracy": metrics.accuracy(mean, labels),
-        "nll": metrics.nll(mean, labels),
-        "brier": metrics.brier(mean, labels),
-        "ece": metrics.ece(mean, labels, n_bins),
-    }
+def measured(found: dict[MetricPath, Any], sizes: dict[str, int]) -> dict[MetricPath, float]:
+    """Each kernel at the point estimate: every image once."""
+    weights = registry.ones(sizes)
+    return {path: reduction(weights) for path, reduction in found.items()}
 
 
 def main(params: Any, paths: argparse.Namespace) -> None:
     p = params.evaluate
     inference, posthoc = Inference(paths.inference), Inference(paths.posthoc)
     predictors = build(params, inference, read_json(paths.temperature), posthoc)
-    evaluation, selective, shift = {}, {}, {}
-    ood: dict[str, dict[str, Any]] = {set_name: {} for set_name in OOD_SETS}
+    files: dict[str, dict[str, Any]] = {name: {} for name in FILES}
+    files["ood"] = {set_name: {} for set_name in OOD_SETS}
+    shift: dict[str, Any] = {}
     reliability, risk_coverage, shift_curves = {}, {}, {}
     roc: dict[str, dict[str, Any]] = {set_name: {} for set_name in OOD_SETS}
     angles = params.shift.angles
@@ -68,7 +71,21 @@ def main(params: Any, paths: argparse.Namespace) -> None:
         instance = predictor.first
         test = instance.output("test")
         labels = inference.labels(instance.models[0])
-        evaluation[name] = quality(test["mean"], labels, p.ece_bins)
+        sizes = {"test": len(labels), **{s: len(instance.output(s)["mean"]) for s in OOD_SETS}}
+        found = registry.kernels(
+            instance.output, labels, predictor.scores, p.ece_bins, OOD_SETS,
+            chosen=lambda metric: metric.file is not None, own_score=False,
+        )  # fmt: skip
+        for path, value in measured(found, sizes).items():
+            metric = registry.metric_of(path)
+            if metric.scope == "test":  # eval.json: predictor -> metric
+                files[metric.file].setdefault(name, {})[metric.file_key] = value
+            elif metric.scope == "score":  # selective.json: predictor -> score -> metric
+                files[metric.file].setdefault(name, {}).setdefault(path[1], {})[metric.file_key] = value
+            else:  # ood.json: set -> predictor -> score -> metric
+                files[metric.file][path[1]].setdefault(name, {}).setdefault(path[2], {})[metric.file_key] = (
+                    value
+                )
 
         bins = metrics.reliability_bins(test["mean"], labels, p.ece_bins)
         edges = bins.pop("edges")
@@ -78,11 +95,8 @@ def main(params: Any, paths: argparse.Namespace) -> None:
         scores_in = metrics.uncertainty_scores(test, predictor.scores)
         for score, values in scores_in.items():
             curve = metrics.risk_coverage(values, correct)
-            selective.setdefault(name, {})[score] = {
-                "aurc": curve["aurc"],
-                "accuracy_at": {
-                    format_number(c): metrics.accuracy_at_coverage(curve, c) for c in p.coverages
-                },
+            files["selective"][name][score]["accuracy_at"] = {
+                format_number(c): metrics.accuracy_at_coverage(curve, c) for c in p.coverages
             }
             # on a fixed grid, so every curve has 100 points whatever the number of images
             risk_coverage[f"{name}.{score}"] = {
@@ -93,28 +107,33 @@ def main(params: Any, paths: argparse.Namespace) -> None:
         for set_name in OOD_SETS:
             scores_out = metrics.uncertainty_scores(instance.output(set_name), predictor.scores)
             for score, values in scores_out.items():
-                ood[set_name].setdefault(name, {})[score] = metrics.ood_metrics(scores_in[score], values)
                 fpr, tpr = metrics.roc_points(scores_in[score], values)
                 roc[set_name][f"{name}.{score}"] = {"fpr": fpr, "tpr": tpr}
-            ood[set_name]["n_in"], ood[set_name]["n_out"] = len(labels), len(values)
+            files["ood"][set_name]["n_in"], files["ood"][set_name]["n_out"] = len(labels), sizes[set_name]
 
         rotated = instance.output("rotated")["mean"]  # (A, n, K): the first n test images per angle
         rows = []
         for index, angle in enumerate(angles):
-            values = quality(rotated[index], labels[: rotated.shape[1]], p.ece_bins)
-            del values["brier"]
+            n = rotated.shape[1]
+            found = registry.kernels(
+                {"test": {"mean": rotated[index]}}.__getitem__, labels[:n], (), p.ece_bins, (),
+                chosen=lambda metric: metric.shift,
+            )  # fmt: skip
+            values = {path[0]: value for path, value in measured(found, {"test": n}).items()}
             values["entropy"] = float(metrics.entropy(rotated[index]).mean())
             shift.setdefault(name, {})[str(angle)] = values
             rows.append(values)
         shift_curves[name] = {"angle": angles, **{q: [row[q] for row in rows] for q in rows[0]}}
+        evaluation = files["eval"][name]
         print(
-            f"evaluate {name}: acc {evaluation[name]['accuracy']:.4f} nll {evaluation[name]['nll']:.4f} "
-            f"ece {evaluation[name]['ece']:.4f}; MNIST AUROC (entropy) {ood['mnist'][name]['entropy']['auroc']:.3f}"
+            f"evaluate {name}: acc {evaluation['accuracy']:.4f} nll {evaluation['nll']:.4f} "
+            f"ece {evaluation['ece']:.4f}; {FIRST_OOD} AUROC (entropy) "
+            f"{files['ood'][FIRST_OOD][name]['entropy']['auroc']:.3f}"
         )
 
-    write_json(paths.eval_metrics, evaluation)
-    write_json(paths.selective_metrics, selective)
-    write_json(paths.ood_metrics, ood)
+    write_json(paths.eval_metrics, files["eval"])
+    write_json(paths.selective_metrics, files["selective"])
+    write_json(paths.ood_metrics, files["ood"])
     write_json(paths.shift_metrics, shift)
     write_curves(paths.reliability, reliability)
     write_curves(paths.risk_coverage, risk_coverage)
@@ -133,10 +152,10 @@ if __name__ == "__main__":
                 "inference": "every model's outputs, <model>/<set>.npz (infer stage)",
                 "posthoc": "the post-hoc predictors' outputs, <predictor>/<model>/<set>.npz (posthoc stage)",
                 "temperature": "the fitted temperatures (temperature stage)",
-                "eval-metrics": "accuracy, NLL, Brier, ECE per predictor, JSON",
+                "eval-metrics": "the test-set metrics per predictor, JSON",
                 "selective-metrics": "selective prediction per predictor and score, JSON",
-                "ood-metrics": "AUROC, AUPR, FPR95 per OOD set, predictor and score, JSON",
-                "shift-metrics": "accuracy, NLL, ECE, entropy per predictor and angle, JSON",
+                "ood-metrics": "the OOD metrics per OOD set, predictor and score, JSON",
+                "shift-metrics": "the shift metrics and mean entropy per predictor and angle, JSON",
                 "reliability": "the reliability bins, one CSV per predictor (DVC plots)",
                 "risk-coverage": "accuracy against coverage, one CSV per predictor and score (DVC plots)",
                 "roc": "the ROC curves, <set>/<predictor>.<score>.csv (DVC plots)",

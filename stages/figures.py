@@ -17,6 +17,7 @@ import pandas as pd
 from stages.cli import parse_paths
 from stages.common import run
 from uncertainty import conformal
+from uncertainty import metric_registry as registry
 from uncertainty.fashion_mnist import CLASS_NAMES
 from uncertainty.io import load_npz, read_json
 from uncertainty.names import format_number
@@ -39,6 +40,7 @@ from uncertainty.schema.mc_batch import McBatch
 from uncertainty.schema.noise import Noise
 from uncertainty.schema.predictors import Predictors
 from uncertainty.schema.shift import Shift
+from uncertainty.vocabulary import score_label, set_label
 
 SECTIONS = {
     "conformal": Conformal,
@@ -123,13 +125,17 @@ def evaluation_figures(params: Any, paths: argparse.Namespace) -> None:
     every = {name: spec for name, spec in params.predictors.items() if name not in twins}
     unscaled = {name: spec for name, spec in every.items() if spec.of is None}
     scorers = {name: spec for name, spec in params.predictors.items() if spec.of is None}
-    bins = {}
+    labels = {
+        name: spec.label for name, spec in params.predictors.items()
+    }  # legends and titles: the declarations
+    bins, eces = {}, {}
     for name in every:
         table = columns(paths.reliability / f"{name}.csv")
         centres = table.pop("confidence_bin")
         half = (centres[1] - centres[0]) / 2 if len(centres) > 1 else 0.5
-        bins[name] = {"edges": np.r_[centres - half, centres[-1] + half], **table}
-    plot_reliability(bins, figures / "reliability.png", {name: evaluation[name]["ece"] for name in bins})
+        bins[labels[name]] = {"edges": np.r_[centres - half, centres[-1] + half], **table}
+        eces[labels[name]] = evaluation[name]["ece"]
+    plot_reliability(bins, figures / "reliability.png", eces)
 
     shown_scores = {  # each predictor's own OOD score, and the mutual information where it has one
         name: list(dict.fromkeys(s for s in (ood_score(spec), *ROC_SCORES) if s in KINDS[spec.kind].scores))
@@ -140,7 +146,7 @@ def evaluation_figures(params: Any, paths: argparse.Namespace) -> None:
         for score in KINDS[spec.kind].scores:
             if score in ("one_minus_max_prob", "mutual_information"):
                 table = columns(paths.risk_coverage / f"{name}.{score}.csv")
-                risk[f"{name}.{score}"] = (table["coverage"], table["accuracy"])
+                risk[f"{labels[name]}, {score_label(score)}"] = (table["coverage"], table["accuracy"])
     plot_risk_coverage(risk, figures / "risk_coverage.png")
 
     curves, aurocs = {}, {}
@@ -148,8 +154,9 @@ def evaluation_figures(params: Any, paths: argparse.Namespace) -> None:
         for name, scores in shown_scores.items():
             for score in scores:
                 table = columns(paths.roc / set_name / f"{name}.{score}.csv")
-                curves.setdefault(set_name, {})[f"{name}.{score}"] = (table["fpr"], table["tpr"])
-                aurocs.setdefault(set_name, {})[f"{name}.{score}"] = ood[set_name][name][score]["auroc"]
+                line = f"{labels[name]}, {score_label(score)}"
+                curves.setdefault(set_label(set_name), {})[line] = (table["fpr"], table["tpr"])
+                aurocs.setdefault(set_label(set_name), {})[line] = ood[set_name][name][score]["auroc"]
     plot_roc(curves, figures / "ood_roc.png", aurocs)
 
     by_quantity: dict[str, dict[str, np.ndarray]] = {}
@@ -157,7 +164,8 @@ def evaluation_figures(params: Any, paths: argparse.Namespace) -> None:
         table = columns(paths.shift_curves / f"{name}.csv")
         angles = table.pop("angle")
         for quantity, values in table.items():
-            by_quantity.setdefault(quantity, {})[name] = values
+            title = registry.BY_NAME[quantity].label if quantity in registry.BY_NAME else f"mean {quantity}"
+            by_quantity.setdefault(title, {})[labels[name]] = values
     plot_shift(angles, by_quantity, figures / "shift.png")
 
 

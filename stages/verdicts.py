@@ -28,6 +28,8 @@ import numpy as np
 
 from stages.cli import parse_paths
 from stages.common import run
+from uncertainty import metric_registry as registry
+from uncertainty import statistics
 from uncertainty import verdicts as v
 from uncertainty.claims import decide_all
 from uncertainty.curves import csv_text
@@ -39,6 +41,7 @@ from uncertainty.schema.ood import Ood
 from uncertainty.schema.predictors import Predictors
 from uncertainty.schema.regression import Regression
 from uncertainty.schema.verdicts import Verdicts
+from uncertainty.vocabulary import FIRST_OOD
 
 SECTIONS = {
     "evaluate": Evaluate,
@@ -49,24 +52,26 @@ SECTIONS = {
 }  # the params.yaml sections it reads
 
 
-CURVE_METRICS = {  # column of the curve CSVs -> metric
+CURVE_METRICS = {  # column of the curve CSVs -> metric (on the test set and the first OOD set)
     "accuracy": ("accuracy",),
     "nll": ("nll",),
     "ece": ("ece",),
-    "auroc_mnist": ("ood_auroc", "mnist", "entropy"),
-    "auroc_mnist_mutual_information": ("ood_auroc", "mnist", "mutual_information"),
+    f"auroc_{FIRST_OOD}": ("ood_auroc", FIRST_OOD, "entropy"),
+    f"auroc_{FIRST_OOD}_mutual_information": ("ood_auroc", FIRST_OOD, "mutual_information"),
 }
 
 
 def curve_row(
-    test: dict[str, np.ndarray], mnist: dict[str, np.ndarray], labels: np.ndarray, n_bins: int
+    test: dict[str, np.ndarray], ood: dict[str, np.ndarray], labels: np.ndarray, n_bins: int
 ) -> dict[str, float]:
-    """The curve metrics of one predictor output restricted to test and MNIST images."""
-    sets = {"test": test, "mnist": mnist}
-    found = v.instance_metrics(
-        sets.__getitem__, labels, ("entropy", "mutual_information"), n_bins, ("mnist",)
-    )
-    weights = {"test": np.ones(len(labels)), "mnist": np.ones(len(mnist["mean"]))}
+    """The curve metrics of one predictor output restricted to the test images and the first OOD set's."""
+    sets = {"test": test, FIRST_OOD: ood}
+    chosen = {path[0] for path in CURVE_METRICS.values()}
+    found = registry.kernels(
+        sets.__getitem__, labels, ("entropy", "mutual_information"), n_bins, (FIRST_OOD,),
+        chosen=lambda metric: metric.name in chosen,
+    )  # fmt: skip
+    weights = registry.ones({"test": len(labels), FIRST_OOD: len(ood["mean"])})
     return {column: found[path](weights) for column, path in CURVE_METRICS.items()}
 
 
@@ -74,7 +79,7 @@ def curve_passes(predictor: Predictor, inference: Inference, labels: np.ndarray,
     """Quality against T: per t, the mean and std over the predictor's seeds of the first t passes' metrics."""
     rows = []
     per_model = {
-        m: (inference(m, "test"), inference(m, "mnist")) for i in predictor.instances for m in i.models
+        m: (inference(m, "test"), inference(m, FIRST_OOD)) for i in predictor.instances for m in i.models
     }
     passes = next(iter(per_model.values()))[0]["curve_passes"]
     for index, t in enumerate(passes):
@@ -104,7 +109,7 @@ def curve_members(predictor: Predictor, inference: Inference, labels: np.ndarray
     rows = []
     for size in range(1, len(members) + 1):
         output = ensemble_output(inference, members[:size])
-        rows.append({"members": size, **curve_row(output("test"), output("mnist"), labels, n_bins)})
+        rows.append({"members": size, **curve_row(output("test"), output(FIRST_OOD), labels, n_bins)})
     return csv_text(rows)
 
 
@@ -116,7 +121,9 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     labels = inference.labels(first.models[0])
     instance_metrics = {
         name: [
-            v.instance_metrics(i.output, labels, predictor.scores, n_bins, ood_score=predictor.ood_score)
+            registry.kernels(
+                i.output, labels, predictor.scores, n_bins, OOD_SETS, ood_score=predictor.ood_score
+            )
             for i in predictor.instances
         ]
         for name, predictor in predictors.items()
@@ -132,10 +139,11 @@ def main(params: Any, paths: argparse.Namespace) -> None:
         for name, predictor in predictors.items()
     }
     seeds = {
-        name: v.nest({m: v.summarize(table, p.confidence) for m, table in metric_tables.items()})
+        name: v.nest({m: statistics.summarize(table, p.confidence) for m, table in metric_tables.items()})
         for name, metric_tables in tables.items()
     }
     verdicts: dict[str, dict[str, Any]] = {}
+    verdict_paths = registry.verdict_paths(OOD_SETS)
     table_entries = []  # the verdict table's cells, read at once: multiplicity below
     first_of: dict[bytes, tuple[list[str], dict[str, Any]]] = {}
     repeats: list[tuple[dict[str, Any], dict[str, Any]]] = []
@@ -149,7 +157,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
         scaled_only = predictors[a].is_scaled_version_of(
             predictors[b]
         )  # the same top class: accuracy is equal
-        for m in v.VERDICT_METRICS:
+        for m in verdict_paths:
             if m not in found or (scaled_only and m == ("accuracy",)):
                 continue
             # The same two tables compared again (a score-only predictor's NLL against the same B): one
@@ -162,7 +170,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
                 first_of[key] = ([a, b], found[m])
                 table_entries.append(found[m])
         verdicts.setdefault(a, {})[b] = v.nest(found)
-    multiplicity = v.adjust_for_many(table_entries, 1 - p.confidence)
+    multiplicity = statistics.adjust_for_many(table_entries, 1 - p.confidence)
     for repeat, first in repeats:
         repeat.update(p_adjusted=first["p_adjusted"], survives=first["survives"])
     claims = decide_all(
@@ -178,7 +186,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     trainings = {name: [i.name for i in predictor.instances] for name, predictor in predictors.items()}
     summary = {
         "jobs": {
-            job: v.best_for_job(tables, paths_, p.confidence, trainings) for job, paths_ in v.JOBS.items()
+            job.key: v.best_for_job(tables, job.paths(), p.confidence, trainings) for job in registry.JOBS
         },
         "multiplicity": multiplicity,
     }
@@ -196,7 +204,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     for a, b in p.comparisons:
         words = ", ".join(
             f"{'.'.join(m)} {v.lookup(verdicts[a][b], m)['verdict']}"
-            for m in v.VERDICT_METRICS[:5]
+            for m in verdict_paths[:5]
             if v.lookup(verdicts[a][b], m)
         )
         print(f"verdicts {a} - {b}: {words}")

@@ -50,6 +50,19 @@ def tiny_params() -> dict[str, Any]:
     return params
 
 
+# A metric added to the copy's registry as one more entry (tests/test_pipeline.py checks it reaches every
+# metrics file, the verdict table and the report).
+TOY_METRIC, TOY_METRIC_LABEL = "toy_confidence", "toy mean top probability"
+TOY_METRIC_ENTRY = f"""
+
+METRICS = (
+    *METRICS,
+    Metric("{TOY_METRIC}", "{TOY_METRIC_LABEL}", True, "test", lambda t: _mean_of(t.mean.max(axis=1)), "eval", verdict=True),
+)
+BY_NAME = {{metric.name: metric for metric in METRICS}}
+"""
+
+
 DELETE = object()  # as a value for set_key: remove the key
 
 
@@ -104,6 +117,8 @@ def make_repo(directory: Path, params: dict[str, Any] | None = None) -> Path:
         else:
             shutil.copy2(source, directory / name)
     write_params(directory, params or tiny_params())
+    with (directory / "uncertainty" / "metric_registry.py").open("a") as registry:
+        registry.write(TOY_METRIC_ENTRY)
     sh(["git", "init", "-q", "-b", "main"], directory)
     sh(["dvc", "init", "-q"], directory)
     sh(["dvc", "config", "core.analytics", "false"], directory)

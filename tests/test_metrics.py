@@ -29,6 +29,37 @@ def repeated(weights: np.ndarray, *arrays: np.ndarray) -> list[np.ndarray]:
     return [a[index] for a in arrays]
 
 
+def naive_adaptive_ece(probs: np.ndarray, labels: np.ndarray, n_bins: int, weights=None) -> float:
+    """Loop over the images by rank, filling n_bins bins of N // B images, the first N % B one larger."""
+    n = len(labels)
+    w = [1.0] * n if weights is None else [float(x) for x in weights]
+    confidence = [max(row) for row in probs.tolist()]
+    correct = [float(list(row).index(max(row)) == y) for row, y in zip(probs.tolist(), labels.tolist())]
+    ranked = sorted(range(n), key=lambda i: confidence[i])  # Python's sort is stable
+    sizes = [n // n_bins + (1 if b < n % n_bins else 0) for b in range(n_bins)]
+    total, position, ece = sum(w), 0, 0.0
+    for size in sizes:
+        members = ranked[position : position + size]
+        position += size
+        mass = sum(w[i] for i in members)
+        if mass > 0:
+            acc = sum(w[i] * correct[i] for i in members) / mass
+            conf = sum(w[i] * confidence[i] for i in members) / mass
+            ece += mass / total * abs(acc - conf)
+    return ece
+
+
+def naive_selective(score: np.ndarray, correct: np.ndarray, weights=None) -> list[tuple[float, float, float]]:
+    """(coverage, selective risk, generalized risk) after each input kept, most certain first."""
+    w = [1.0] * len(score) if weights is None else [float(x) for x in weights]
+    total, kept, wrong, points = sum(w), 0.0, 0.0, []
+    for i in sorted(range(len(score)), key=lambda i: score[i]):
+        kept += w[i]
+        wrong += w[i] * (not correct[i])
+        points.append((kept / total, wrong / kept if kept > 0 else 1.0, wrong / total))
+    return points
+
+
 # --------------------------------------------------------------------------- weighted metrics against scikit-learn
 
 
@@ -98,10 +129,178 @@ def test_risk_coverage_with_integer_weights_equals_the_repeated_rows() -> None:
     # The area is the step function's: each row's weight times the risk once all its copies are in.
     step_area = np.dot(weights[order], 1 - plain["accuracy"][ends]) / weights.sum()
     assert weighted["aurc"] == pytest.approx(step_area, rel=1e-12)
+    generalized = (1 - plain["accuracy"]) * plain["coverage"]  # kept and wrong, as a share of all
+    step_area = np.dot(weights[order], generalized[ends]) / weights.sum()
+    assert weighted["augrc"] == pytest.approx(step_area, rel=1e-12)
     assert m.risk_coverage(score, correct)["aurc"] == pytest.approx(
         np.mean(1 - m.risk_coverage(score, correct)["accuracy"])
     )
     assert m.accuracy_at_coverage(weighted, 1.0) == pytest.approx(np.average(correct, weights=weights))
+
+
+# --------------------------------------------------------------------------- adaptive ECE
+
+
+@pytest.mark.parametrize("n_bins", [1, 7, 15, 400, 1000])
+def test_adaptive_ece_equals_a_naive_loop_and_the_equal_mass_definition(n_bins: int) -> None:
+    probs, labels, weights = sample(seed=4)
+    assert m.adaptive_ece(probs, labels, n_bins) == pytest.approx(
+        naive_adaptive_ece(probs, labels, n_bins), abs=1e-12
+    )
+    assert m.adaptive_ece(probs, labels, n_bins, weights) == pytest.approx(
+        naive_adaptive_ece(probs, labels, n_bins, weights), abs=1e-12
+    )
+    # Σ_b (n_b / N)·|acc_b − conf_b| over np.array_split of the images sorted by confidence
+    confidence, correct = probs.max(1), (probs.argmax(1) == labels).astype(float)
+    order = np.argsort(confidence, kind="stable")
+    definition = sum(
+        len(b) / len(labels) * abs(correct[b].mean() - confidence[b].mean())
+        for b in np.array_split(order, n_bins)
+        if len(b)
+    )
+    assert m.adaptive_ece(probs, labels, n_bins) == pytest.approx(definition, abs=1e-12)
+
+
+def test_adaptive_ece_parts_are_equal_count_bins_in_confidence_order() -> None:
+    probs, labels, _ = sample(n=103, seed=5)
+    index, gap = m.adaptive_ece_parts(probs, labels, 10)
+    assert index.dtype == np.int64 and gap.dtype == np.float64
+    np.testing.assert_array_equal(np.bincount(index, minlength=10), [11, 11, 11] + [10] * 7)
+    confidence = probs.max(1)
+    assert np.all(np.diff(index[np.argsort(confidence, kind="stable")]) >= 0)
+    np.testing.assert_allclose(gap, (probs.argmax(1) == labels) - confidence, atol=1e-15)
+
+
+def test_adaptive_ece_with_integer_weights_equals_the_repeated_rows_in_the_full_samples_bins() -> None:
+    probs, labels, weights = sample(seed=6)
+    index, _ = m.adaptive_ece_parts(probs, labels, 15)
+    rows, row_labels, row_bins = repeated(weights, probs, labels, index)
+    confidence, correct = rows.max(1), (rows.argmax(1) == row_labels).astype(float)
+    expected = sum(
+        (row_bins == b).sum()
+        / len(rows)
+        * abs(correct[row_bins == b].mean() - confidence[row_bins == b].mean())
+        for b in range(15)
+        if (row_bins == b).any()
+    )
+    assert m.adaptive_ece(probs, labels, 15, weights) == pytest.approx(expected, abs=1e-12)
+
+
+def test_adaptive_ece_hand_cases_and_edges() -> None:
+    # confidences 0.6 (wrong), 0.7 (right), 0.8 (wrong), 0.9 (right), two per bin:
+    # |(-0.6 + 0.3)| / 4 + |(-0.8 + 0.1)| / 4
+    probs = np.array([[0.6, 0.4], [0.7, 0.3], [0.8, 0.2], [0.9, 0.1]])
+    labels = np.array([1, 0, 1, 0])
+    assert m.adaptive_ece(probs, labels, 2) == pytest.approx(0.25)
+    # a weight of 0 keeps its image's bin: (0.3 + 0.7) / 3, where re-binning the three gives 0.2
+    assert m.adaptive_ece(probs, labels, 2, np.array([0.0, 1, 1, 1])) == pytest.approx(1 / 3)
+    assert m.adaptive_ece(probs[1:], labels[1:], 2) == pytest.approx(0.2)
+    # one bin: |accuracy − mean confidence|; one image per bin, or more bins than images (the
+    # rest stay empty): the mean |correct − confidence|
+    assert m.adaptive_ece(probs, labels, 1) == pytest.approx(abs(0.5 - 0.75))
+    per_image = np.mean([0.6, 0.3, 0.8, 0.1])
+    assert m.adaptive_ece(probs, labels, 4) == pytest.approx(per_image)
+    assert m.adaptive_ece(probs, labels, 9) == pytest.approx(per_image)
+    index, _ = m.adaptive_ece_parts(probs, labels, 9)
+    np.testing.assert_array_equal(index, [0, 1, 2, 3])
+    # tied confidences keep their input order (stable sort)
+    tied = np.array([[0.8, 0.2], [0.8, 0.2], [0.8, 0.2]])
+    np.testing.assert_array_equal(m.adaptive_ece_parts(tied, np.array([0, 1, 0]), 2)[0], [0, 0, 1])
+    assert m.adaptive_ece(tied, np.array([0, 1, 0]), 2) == pytest.approx(abs(0.5 - 0.8) * 2 / 3 + 0.2 / 3)
+    assert m.adaptive_ece(np.array([[0.3, 0.7]]), np.array([1]), 15) == pytest.approx(0.3)
+
+
+# --------------------------------------------------------------------------- AUGRC
+
+
+def test_augrc_equals_a_naive_loop_and_the_auroc_identity() -> None:
+    rng = np.random.default_rng(7)
+    score = rng.random(300)  # continuous: no ties
+    correct = rng.random(300) < 0.7
+    weights = rng.integers(0, 5, 300).astype(float)
+    for w in (None, weights):
+        naive = naive_selective(score, correct, w)
+        coverage = [0.0] + [c for c, _, _ in naive]
+        expected = sum((c - before) * g for before, (c, _, g) in zip(coverage, naive))
+        assert m.risk_coverage(score, correct, w)["augrc"] == pytest.approx(expected, abs=1e-12)
+    # Each wrong input j adds w_j·(weight kept from j on) / W²: the correct inputs ranked after it
+    # (misranked pairs, 1 − AUROC of telling wrong answers by the score) and the wrong ones from j on.
+    is_wrong, total = ~correct, weights.sum()
+    error = weights[is_wrong].sum() / total
+    auroc = roc_auc_score(is_wrong, score, sample_weight=weights)
+    identity = (
+        (1 - auroc) * error * (1 - error) + error**2 / 2 + (weights[is_wrong] ** 2).sum() / (2 * total**2)
+    )
+    assert m.risk_coverage(score, correct, weights)["augrc"] == pytest.approx(identity, abs=1e-12)
+
+
+def test_augrc_against_torch_uncertaintys_trapezoid() -> None:
+    # torch-uncertainty's AUGRC (tie-free scores: its descending sort is not stable): errors sorted
+    # by confidence, descending; the trapezoid of g_k = error_rate_k·coverage_k over coverage k/N,
+    # k = 1..N, divided by 1 − 1/N. Ours is the right Riemann sum (1/N)·Σ_k g_k: the two differ by
+    # the end terms only, so by O(1/N).
+    rng = np.random.default_rng(8)
+    for n in (2, 10, 5000):
+        score = rng.random(n)
+        errors = (rng.random(n) < 0.2).astype(float)
+        confidence = -score  # higher = more certain
+        sorted_errors = errors[np.argsort(confidence)[::-1]]
+        coverage = np.arange(1, n + 1) / n
+        g = np.cumsum(sorted_errors) / np.arange(1, n + 1) * coverage
+        theirs = np.trapezoid(g, coverage) / (1 - 1 / n)
+        ours = m.risk_coverage(score, errors == 0)["augrc"]
+        assert ours == pytest.approx(theirs * (1 - 1 / n) + (g[0] + g[-1]) / (2 * n), abs=1e-12)
+        if n == 5000:
+            assert ours == pytest.approx(theirs, abs=2 / n)
+
+
+def test_augrc_hand_cases() -> None:
+    # kept wrong share after 1, 2, 3 inputs: 0, 1/3, 1/3
+    curve = m.risk_coverage([0.1, 0.2, 0.3], [True, False, True])
+    assert curve["augrc"] == pytest.approx(2 / 9)
+    assert curve["aurc"] == pytest.approx((0 + 1 / 2 + 1 / 3) / 3)
+    assert m.risk_coverage([0.3, 0.1, 0.2], [1, 1, 1])["augrc"] == 0.0
+    assert m.risk_coverage([0.3, 0.1, 0.2, 0.4], [0, 0, 0, 0])["augrc"] == pytest.approx((1 + 2 + 3 + 4) / 16)
+    # ties are not grouped: tied inputs enter in input order
+    assert m.risk_coverage([0.5, 0.5], [False, True])["augrc"] == pytest.approx(1 / 2)
+    assert m.risk_coverage([0.5, 0.5], [True, False])["augrc"] == pytest.approx(1 / 4)
+    # W = 4, the wrong input weighs 2: Σ_k (w_k / W)·(kept wrong weight / W) = 0 + 2/4·2/4 + 1/4·2/4
+    weighted = m.risk_coverage([0.1, 0.2, 0.3], [True, False, True], np.array([1.0, 2.0, 1.0]))
+    assert weighted["augrc"] == pytest.approx(1 / 4 * 0 + 2 / 4 * 2 / 4 + 1 / 4 * 2 / 4)
+
+
+# --------------------------------------------------------------------------- coverage at risk
+
+
+def test_coverage_at_risk_hand_cases() -> None:
+    assert m.coverage_at_risk(m.risk_coverage([0.2, 0.1, 0.3], [1, 1, 1])) == 1.0
+    assert m.coverage_at_risk(m.risk_coverage([0.2, 0.1, 0.3], [1, 1, 1]), 0.0) == 1.0
+    assert m.coverage_at_risk(m.risk_coverage([0.2, 0.1, 0.3], [0, 0, 0])) == 0.0
+    # 19 right, then 2 wrong: 1 wrong in 20 is a risk of 0.05 (1 − 19/20 is 0.05 + 4e-17)
+    score, correct = np.arange(21.0), np.array([1] * 19 + [0, 0])
+    curve = m.risk_coverage(score, correct)
+    assert m.coverage_at_risk(curve) == pytest.approx(20 / 21)
+    assert m.coverage_at_risk(curve, 0.0) == pytest.approx(19 / 21)
+    assert m.coverage_at_risk(curve, 0.1) == 1.0
+    # the risk falls after a first wrong answer: the largest qualifying coverage, not the first
+    assert m.coverage_at_risk(m.risk_coverage(np.arange(20.0), [0] + [1] * 19)) == 1.0
+    assert m.coverage_at_risk(m.risk_coverage([0.1, 0.2], [0, 1])) == 0.0
+    # weights: a weight of 0 on the wrong answer hides it
+    weighted = m.risk_coverage([0.1, 0.2, 0.3], [1, 0, 1], np.array([1.0, 0.0, 1.0]))
+    assert m.coverage_at_risk(weighted, 0.0) == 1.0
+
+
+def test_coverage_at_risk_equals_a_naive_loop() -> None:
+    rng = np.random.default_rng(9)
+    score = np.round(rng.random(500), 2)  # with ties
+    correct = rng.random(500) < np.linspace(0.99, 0.6, 500)[np.argsort(np.argsort(score))]
+    weights = rng.integers(0, 4, 500).astype(float)
+    for w in (None, weights):
+        curve = m.risk_coverage(score, correct, w)
+        points = naive_selective(score, correct, w)
+        for risk in (0.0, 0.01, 0.05, 0.1, 0.3, 0.9):
+            expected = max([c for c, r, _ in points if r <= risk + 1e-12], default=0.0)
+            assert m.coverage_at_risk(curve, risk) == pytest.approx(expected, abs=1e-12)
 
 
 # --------------------------------------------------------------------------- hand cases and edges
@@ -164,6 +363,35 @@ def test_uncertainty_scores_of_a_summary() -> None:
             r"coverage must be in \(0, 1\]",
         ),
         (lambda: m.roc_points([0.0], [1.0], 1), "max_points must be an integer >= 2"),
+        (lambda: m.adaptive_ece(np.array([[0.5, 0.5]]), np.array([0]), 0), "n_bins must be an integer >= 1"),
+        (lambda: m.adaptive_ece(np.array([[0.5, 0.5]]), np.array([0]), 2.0), "n_bins must be an integer"),
+        (lambda: m.adaptive_ece_parts(np.array([[0.5, 0.5]]), np.array([2]), 2), r"labels must lie in"),
+        (
+            lambda: m.adaptive_ece(np.array([[0.5, 0.5]]), np.array([0]), 2, np.array([0.0])),
+            "weights must be finite, >= 0 and not all 0",
+        ),
+        (lambda: m.risk_coverage([0.1, 0.2], [1, 0], np.array([1.0])), r"weights must have shape \(2,\)"),
+        (
+            lambda: m.coverage_at_risk({"coverage": [1.0], "accuracy": [1.0]}, 1.0),
+            r"risk must be a number in \[0, 1\)",
+        ),
+        (
+            lambda: m.coverage_at_risk({"coverage": [1.0], "accuracy": [1.0]}, -0.1),
+            r"risk must be a number in \[0, 1\)",
+        ),
+        (
+            lambda: m.coverage_at_risk({"coverage": [1.0], "accuracy": [1.0]}, math.nan),
+            r"risk must be a number",
+        ),
+        (lambda: m.coverage_at_risk({"coverage": [1.0], "accuracy": [1.0]}, True), r"risk must be a number"),
+        (
+            lambda: m.coverage_at_risk({"coverage": [1.0], "accuracy": [1.0]}, "0.05"),
+            r"risk must be a number",
+        ),
+        (
+            lambda: m.coverage_at_risk({"coverage": [], "accuracy": []}),
+            "curve must be a risk_coverage result",
+        ),
     ],
 )
 def test_bad_input_is_a_value_error_naming_the_argument(call, message: str) -> None:

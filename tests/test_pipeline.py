@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.pipeline import TOY_LABEL, TOY_PREDICTOR, dvc_outputs, sh
+from tests.pipeline import TOY_LABEL, TOY_METRIC, TOY_METRIC_LABEL, TOY_PREDICTOR, dvc_outputs, sh
 from uncertainty.ood_inputs import OOD_SETS
 
 pytestmark = pytest.mark.e2e
@@ -98,3 +98,21 @@ def test_a_predictor_registered_in_params_alone_reaches_every_output(repo: Path)
     for section in (beyond, verdicts):
         assert f"| {TOY_LABEL}" in section  # a row of its own in the section's tables
     assert f"| {TOY_LABEL} − plain CNN" in verdicts  # its row group in the verdict table
+
+
+def test_a_metric_added_as_one_registry_entry_reaches_every_output(repo: Path) -> None:
+    """tests/pipeline.py appends one Metric to the copy's uncertainty/metric_registry.py, nothing else."""
+
+    def read(name: str) -> dict:
+        return json.loads((repo / "reports/metrics" / f"{name}.json").read_text())
+
+    predictors = read("eval")
+    assert all(TOY_METRIC in values for values in predictors.values())
+    for name in ("seeds", "verdicts"):
+        assert all(TOY_METRIC in json.dumps(values) for values in read(name).values()), name
+    assert all(TOY_METRIC in instance for values in read("per_seed").values() for instance in values.values())
+    report = (repo / "reports/report.md").read_text()
+    beyond, verdicts = report.split("## Beyond the article")[1].split("## Verdicts that hold up")
+    header = next(line for line in beyond.splitlines() if line.startswith("| predictor |"))
+    assert f"| {TOY_METRIC_LABEL} " in header  # a column of the whole-test-set table
+    assert f"| {TOY_METRIC_LABEL} " in verdicts  # rows of the verdict table

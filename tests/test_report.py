@@ -20,6 +20,7 @@ import pytest
 
 from uncertainty import report
 from uncertainty.fashion_mnist import CLASS_NAMES
+from uncertainty.metric_registry import METRICS
 from uncertainty.params import read_params
 from uncertainty.schema.params import SECTIONS
 
@@ -94,7 +95,8 @@ def test_tables_hold_the_metrics(sections: dict[str, str], committed: dict[str, 
     twins = report.same_probabilities(labels, metrics["eval"], metrics["shift"])
     assert twins == {"plain_energy": "plain", "plain_max_logit": "plain", "feature_density": "plain"}
     for predictor, values in metrics["eval"].items():
-        expected = [labels[predictor], *(f"{values[key]:.4f}" for key in ("accuracy", "nll", "brier", "ece"))]
+        columns = [m for m in METRICS if m.file == "eval"]
+        expected = [labels[predictor], *(report.fixed(values.get(m.file_key), m.digits) for m in columns)]
         assert (expected in rows) == (predictor not in twins), predictor  # a twin's rows are its twin's
     density = metrics["ood"]["mnist"]["feature_density"]["feature_density"]["auroc"]
     assert ["feature density", "feature density", f"{density:.3f}"] in [row[:3] for row in rows]
@@ -208,7 +210,8 @@ def test_table_numbers_equal_the_metrics(reports: Path) -> None:
     evaluation = metrics(reports, "eval")
     twins = report.same_probabilities(labels, evaluation, metrics(reports, "shift"))  # shown as their twin
     for predictor, values in evaluation.items():
-        expected = [labels[predictor], *(f"{values[key]:.4f}" for key in ("accuracy", "nll", "brier", "ece"))]
+        columns = [m for m in METRICS if m.file == "eval"]
+        expected = [labels[predictor], *(report.fixed(values.get(m.file_key), m.digits) for m in columns)]
         if predictor not in twins:
             assert expected in rows, (expected, [row for row in rows if row and row[0] == labels[predictor]])
     trained = metrics(reports, "train_plain")

@@ -6,7 +6,17 @@ from typing import Any
 
 import pytest
 
-from uncertainty.sweep import experiment_name, grid, markdown, parse_part, part, summary, swept_keys, table
+from uncertainty.sweep import (
+    METRICS,
+    experiment_name,
+    grid,
+    markdown,
+    parse_part,
+    part,
+    summary,
+    swept_keys,
+    table,
+)
 
 GRID = [
     "train.models.dropout.dropout_rate=0.05,0.1,0.2",
@@ -44,8 +54,10 @@ def test_bad_part_is_a_clear_error(bad: str) -> None:
 
 
 def row(name: str, rate: float, seed: int, accuracy: float, state: str | None = None) -> dict[str, Any]:
-    """A record as dvc.api.exp_show returns it (columns prefixed by file only where ambiguous)."""
-    return {
+    """A record as dvc.api.exp_show returns it (columns prefixed by file only where ambiguous); every
+    metric column of the sweep is there, those the tests read with their own values."""
+    others = {key: 0.5 for _, key, _ in METRICS.values()}
+    return others | {
         "Experiment": name,
         "rev": name[:7],
         "typ": "branch_base",

@@ -104,7 +104,7 @@ def test_the_third_clone_collects_every_point_once_with_failures_named(
     assert {name: status[name] for name in FAILED} == dict.fromkeys(FAILED, "failed")
     done = table.set_index("experiment").loc[list(DONE)]
     assert list(done["seed"]) == [84, 85] and list(done["dropout_rate"]) == [0.2, 0.2]
-    assert done["accuracy"].notna().all() and done["auroc_mnist_mi"].notna().all()
+    assert done["accuracy"].notna().all() and done["auroc_mnist_mutual_information"].notna().all()
     errors = table.set_index("experiment").loc[list(FAILED), "error"]
     assert errors.str.len().gt(0).all(), errors
 

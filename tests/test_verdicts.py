@@ -7,7 +7,8 @@ import pytest
 import scipy.stats
 from sklearn.metrics import roc_auc_score
 
-from uncertainty import metrics
+from uncertainty import metric_registry as registry
+from uncertainty import metrics, statistics
 from uncertainty import verdicts as v
 from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.summaries import summarize_passes
@@ -15,12 +16,12 @@ from uncertainty.summaries import summarize_passes
 
 def test_t_interval_of_a_known_sample() -> None:
     # mean 3, sample std sqrt(2.5); t(0.975, df=4) = 2.7764451 -> half width 2.7764451 * 1.5811388 / sqrt(5)
-    result = v.t_interval([1, 2, 3, 4, 5], 0.95)
+    result = statistics.t_interval([1, 2, 3, 4, 5], 0.95)
     assert result["mean"] == 3 and result["std"] == pytest.approx(np.sqrt(2.5))
     assert result["low"] == pytest.approx(3 - 1.9632432, abs=1e-6)
     assert result["high"] == pytest.approx(3 + 1.9632432, abs=1e-6)
     with pytest.raises(ValueError, match="at least 2"):
-        v.t_interval([1.0])
+        statistics.t_interval([1.0])
 
 
 @pytest.mark.parametrize(
@@ -34,15 +35,38 @@ def test_t_interval_of_a_known_sample() -> None:
     ],
 )
 def test_verdict_words(low: float, high: float, higher: bool, word: str) -> None:
-    assert v.verdict(low, high, higher) == word
+    assert statistics.word(low, high, higher) == word
+    claim = statistics.WORDS["claim"][statistics.WORDS["comparison"].index(word)]
+    assert statistics.word(low, high, higher, words="claim") == claim  # one rule, two vocabularies
 
 
 def test_directions() -> None:
-    assert v.higher_is_better(("accuracy",)) and v.higher_is_better(("ood_auroc", "mnist", "entropy"))
-    assert v.higher_is_better(("misclassification_auroc", "entropy"))
-    assert not any(
-        v.higher_is_better(path) for path in (("nll",), ("brier",), ("ece",), ("max_prob", "mnist"))
+    assert registry.higher_is_better(("accuracy",)) and registry.higher_is_better(
+        ("ood_auroc", "mnist", "entropy")
     )
+    assert registry.higher_is_better(("misclassification_auroc", "entropy"))
+    assert not any(
+        registry.higher_is_better(path) for path in (("nll",), ("brier",), ("ece",), ("max_prob", "mnist"))
+    )
+
+
+def test_one_draw_of_weights_serves_every_stage() -> None:
+    """The verdicts stage's rounds and the conformal stage's matrices are the same resamples."""
+    sizes = {"test": 50, "mnist": 20}
+    rounds = list(statistics.weight_rounds(sizes, 30, 4))
+    stacked = statistics.weight_matrices(sizes, 30, 4)
+    for s, n in sizes.items():
+        np.testing.assert_array_equal(stacked[s], np.vstack([w[s] for w in rounds]))
+        assert stacked[s].shape == (31, n) and (stacked[s][0] == 1).all()
+        assert (stacked[s][1:].sum(axis=1) == n).all()  # each round a resample of n images
+
+
+def test_best_and_runner_up_skips_the_same_trainings() -> None:
+    values = {"a": 0.9, "a_ts": 0.95, "b": 0.8, "c": 0.85}
+    same = lambda x, y: x.rstrip("_ts") == y.rstrip("_ts")  # noqa: E731
+    assert statistics.best_and_runner_up(list(values), values.get, True, same) == ("a_ts", "c")
+    assert statistics.best_and_runner_up(list(values), values.get, False) == ("b", "c")
+    assert statistics.best_and_runner_up(["a", "a_ts"], values.get, True, same) == ("a_ts", None)
 
 
 def test_nest_and_lookup_are_inverse() -> None:
@@ -72,19 +96,24 @@ def test_instance_metrics_at_unit_weights_are_the_metrics_module() -> None:
     outputs = {"test": summarize_passes(np.stack([probs, np.roll(probs, 1, axis=0)]))}
     outputs.update({s: summarize_passes(rng.dirichlet(np.ones(10), (2, 300))) for s in OOD_SETS})
     scores = ("one_minus_max_prob", "entropy", "mutual_information", "variation_ratio")
-    found = v.instance_metrics(outputs.__getitem__, labels, scores, 15)
+    found = registry.kernels(outputs.__getitem__, labels, scores, 15, OOD_SETS)
     ones = {"test": np.ones(500), **{s: np.ones(300) for s in OOD_SETS}}
     mean = outputs["test"]["mean"]
     assert found[("accuracy",)](ones) == metrics.accuracy(mean, labels)
     assert found[("nll",)](ones) == metrics.nll(mean, labels)
     assert found[("brier",)](ones) == metrics.brier(mean, labels)
     assert found[("ece",)](ones) == metrics.ece(mean, labels, 15)
+    assert found[("adaptive_ece",)](ones) == metrics.adaptive_ece(mean, labels, 15)
     scores_in = metrics.uncertainty_scores(outputs["test"], scores)
     correct = metrics.correct_terms(mean, labels) == 1
     for score in scores:
         assert found[("misclassification_auroc", score)](ones) == pytest.approx(
             roc_auc_score(~correct, scores_in[score]), abs=1e-12
         )
+        curve = metrics.risk_coverage(scores_in[score], correct)
+        assert found[("aurc", score)](ones) == curve["aurc"]
+        assert found[("augrc", score)](ones) == curve["augrc"]
+        assert found[("coverage_at_risk", score)](ones) == metrics.coverage_at_risk(curve, registry.RISK)
     for s in OOD_SETS:
         out = metrics.uncertainty_scores(outputs[s], ("entropy", "mutual_information"))
         for score in ("entropy", "mutual_information"):
@@ -100,7 +129,7 @@ def instances(probs: np.ndarray, labels: np.ndarray, seeds: int, noise: float, s
         p = probs + noise * rng.random(probs.shape)
         sets = {"test": {"mean": p / p.sum(1, keepdims=True)}}
         sets.update({s: {"mean": rng.dirichlet(np.ones(10), 300)} for s in OOD_SETS})
-        out.append(v.instance_metrics(sets.__getitem__, labels, ("entropy",), 15))
+        out.append(registry.kernels(sets.__getitem__, labels, ("entropy",), 15, OOD_SETS))
     return out
 
 
@@ -133,7 +162,7 @@ def test_a_clearly_better_predictor_is_called_better_and_the_interval_covers_see
     spread = instances(probs, labels, 5, 3.0, 14)
     table = v.replicates({"x": spread}, SIZES, 400, 15)["x"][accuracy]
     assert np.ptp(table[0]) > 0.01  # the seeds really differ
-    summary = v.summarize(table, 0.95)
+    summary = statistics.summarize(table, 0.95)
     images_only = np.quantile(table[1:].mean(1), [0.025, 0.975])
     assert summary["high"] - summary["low"] > images_only[1] - images_only[0]
     assert summary["low"] < summary["mean"] < summary["high"]
@@ -154,7 +183,8 @@ def test_the_summary_names_the_best_predictor_per_job_and_compares_it_with_the_r
     assert accuracy["verdict"] == "better" and accuracy["difference"] > 0
     nll = v.best_for_job(tables, (("nll",),), 0.95)  # lower is better: still the sharp, right one
     assert nll["best"]["predictor"] == "good" and nll["difference"] < 0 and nll["verdict"] == "better"
-    refusing = v.best_for_job(tables, v.JOBS["refusing_uncertain_inputs"], 0.95)
+    job = next(job for job in registry.JOBS if job.key == "refusing_uncertain_inputs")
+    refusing = v.best_for_job(tables, job.paths(), 0.95)
     # The sharp predictor is never wrong, so only the other has a misclassification AUROC: no comparison.
     assert refusing["best"]["predictor"] == "bad" and refusing["runner_up"] is None
     assert refusing["best"]["metric"] == ["misclassification_auroc", "entropy"]  # the one score these offer

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from uncertainty import statistics
 from uncertainty.names import format_number
 from uncertainty.verdicts import lookup
 
@@ -28,14 +29,12 @@ class Claim:
     evidence: Callable[[Numbers, Any], str]  # (its numbers, params) -> one sentence
 
 
-WORDS = ("held", "contradicted", "undecided")
+WORDS = statistics.WORDS["claim"]
 
 
 def three_way(low: float, high: float, claim_says_positive: bool) -> str:
     """The word for a claim about the sign of a difference, from its interval [low, high]."""
-    if low > 0 or high < 0:
-        return "held" if (low > 0) == claim_says_positive else "contradicted"
-    return "undecided"
+    return statistics.word(low, high, claim_says_positive, words="claim")
 
 
 def _regressors(m: Mapping[str, Any], params: Any) -> dict[str, Any]:

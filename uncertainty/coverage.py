@@ -17,14 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from uncertainty import conformal, metrics
-from uncertainty import verdicts as v
-from uncertainty.claims import three_way
+from uncertainty import conformal, metrics, statistics
 from uncertainty.errors import PipelineError
 from uncertainty.names import format_number
 from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.predictors import HALVES, Predictor, repeats
 from uncertainty.temperature import apply_temperature
+from uncertainty.vocabulary import FIRST_OOD
 
 Probs = Callable[
     [str], tuple[np.ndarray, np.ndarray]
@@ -141,11 +140,11 @@ def measure(
         "mean_size": mean_over("test", size),
         "empty": mean_over("test", (size == 0).astype(np.float64)),
         "worst_class_coverage": np.nanmin(per_class, axis=2),
-        "mnist_mean_size": mean_over(
-            "mnist", np.column_stack([r["ood_sizes"]["mnist"] for r in runs]).astype(np.float64)
+        f"{FIRST_OOD}_mean_size": mean_over(
+            FIRST_OOD, np.column_stack([r["ood_sizes"][FIRST_OOD] for r in runs]).astype(np.float64)
         ),
     }
-    entry: dict[str, Any] = {key: v.summarize(table, confidence) for key, table in tables.items()}
+    entry: dict[str, Any] = {key: statistics.summarize(table, confidence) for key, table in tables.items()}
     entry["per_class_coverage"] = [float(x) if np.isfinite(x) else None for x in per_class[0].mean(axis=0)]
     entry["size_histogram"] = {
         "test": histogram([r["size"] for r in runs], n_classes),
@@ -225,7 +224,7 @@ def seed_summary(values: list[float], confidence: float) -> dict[str, float]:
     """Mean over seeds with the t-interval (just the value for one instance)."""
     if len(values) < 2:
         return {"mean": float(values[0]), "seeds": 1}
-    t = v.t_interval(values, confidence)
+    t = statistics.t_interval(values, confidence)
     return {"mean": t["mean"], "std": t["std"], "t_low": t["low"], "t_high": t["high"], "seeds": len(values)}
 
 
@@ -241,27 +240,31 @@ def smallest_sets(
     found: dict[str, Any] = {}
     for variant in variants:
         for alpha in alphas:
-            ranked = sorted(kept, key=lambda name: tables[(name, variant, alpha)]["mean_size"][0].mean())
-            best = ranked[0]
-            trainings = [i.name for i in kept[best].instances]
-            others = [name for name in ranked[1:] if [i.name for i in kept[name].instances] != trainings]
-            table_best = tables[(best, variant, alpha)]
-            worst = v.summarize(table_best["worst_class_coverage"], confidence)
+            tables_at = {name: tables[(name, variant, alpha)] for name in kept}
+            best, runner = statistics.best_and_runner_up(
+                list(kept),
+                lambda name, at=tables_at: at[name]["mean_size"][0].mean(),
+                higher_is_better=False,
+                same_trainings=lambda a, b: (
+                    [i.name for i in kept[a].instances] == [i.name for i in kept[b].instances]
+                ),
+            )
+            table_best = tables_at[best]
+            worst = statistics.summarize(table_best["worst_class_coverage"], confidence)
             entry: dict[str, Any] = {
                 "best": best,
                 "mean_size": float(table_best["mean_size"][0].mean()),
                 "worst_class_coverage": worst,
-                "worst_class_keeps_coverage": three_way(
-                    worst["low"] - (1 - alpha), worst["high"] - (1 - alpha), True
+                "worst_class_keeps_coverage": statistics.word(
+                    worst["low"] - (1 - alpha), worst["high"] - (1 - alpha), words="claim"
                 ),
             }
-            if others:
-                runner = others[0]
-                table_runner = tables[(runner, variant, alpha)]
+            if runner is not None:
+                table_runner = tables_at[runner]
                 entry["runner_up"] = runner
                 entry["runner_up_mean_size"] = float(table_runner["mean_size"][0].mean())
                 entry.update(
-                    v.compare(table_best["mean_size"], table_runner["mean_size"], ("mean_size",), confidence)
+                    statistics.compare(table_best["mean_size"], table_runner["mean_size"], False, confidence)
                 )
             found.setdefault(variant, {})[format_number(alpha)] = entry
     return found

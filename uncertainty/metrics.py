@@ -7,11 +7,11 @@ Conventions:
 * `weights` (N,): non-negative per-image weights, None for all ones (scikit-learn's
   `sample_weight`); the bootstrap passes the counts of a resample of the images.
 
-A metric is a weighted mean of per-image terms (accuracy, NLL, Brier), a binned sum (ECE)
-or a rank statistic (AUROC), so each is split into a kernel computed once per predictor
-(`*_terms`, `ece_parts`, `Ranked`) and a cheap weighted reduction: the point estimates
-and every bootstrap round use the same two functions. All arithmetic is float64; bad
-shapes or values raise ValueError naming the argument.
+A metric is a weighted mean of per-image terms (accuracy, NLL, Brier), a binned sum (ECE,
+adaptive ECE) or a rank statistic (AUROC), so each is split into a kernel computed once per
+predictor (`*_terms`, `ece_parts`, `adaptive_ece_parts`, `Ranked`) and a cheap weighted
+reduction: the point estimates and every bootstrap round use the same two functions. All
+arithmetic is float64; bad shapes or values raise ValueError naming the argument.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_curve
 
+from uncertainty import vocabulary
 from uncertainty.summaries import entropy
 
 # Probabilities are checked to lie in [0, 1] up to this slack (float32 softmax round-off).
@@ -31,24 +32,10 @@ NLL_FLOOR = 1e-12
 # Slack when comparing a requested coverage to k/N, so 0.1 * 3 still selects k/N = 0.3.
 _COVERAGE_TOL = 1e-12
 
-# Every uncertainty score (higher = more uncertain) and what a predictor needs to offer it.
-SCORES = (
-    "one_minus_max_prob",
-    "entropy",
-    "mutual_information",
-    "variation_ratio",
-    "interval_width",
-    "energy",
-    "max_logit",
-    "feature_density",
-)
-_READ_SCORES = (
-    "variation_ratio",
-    "interval_width",
-    "energy",
-    "max_logit",
-    "feature_density",
-)  # kept per image
+# Every uncertainty score (higher = more uncertain), as uncertainty.vocabulary declares them, and the ones
+# computed before (read from a predictor's output as they are).
+SCORES = tuple(vocabulary.SCORES)
+_READ_SCORES = tuple(name for name, score in vocabulary.SCORES.items() if score.source == "read")
 
 
 # --------------------------------------------------------------------------- validation
@@ -185,6 +172,37 @@ def binned_gap(index: np.ndarray, gap: np.ndarray, weights: np.ndarray, n_bins: 
 def ece(probs: Any, labels: Any, n_bins: int = 15, weights: Any = None) -> float:
     """Expected calibration error Σ_b (W_b / W)·|acc_b − conf_b| over equal-width confidence bins."""
     index, gap = ece_parts(probs, labels, n_bins)
+    return binned_gap(index, gap, as_weights(weights, len(gap)), n_bins)
+
+
+def adaptive_ece_parts(probs: Any, labels: Any, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """(equal-mass bin of the top-label confidence, correct − confidence) per image.
+
+    The images sorted by confidence (stable: ties keep their input order) are cut into `n_bins`
+    consecutive groups as np.array_split does, the first N mod B one image larger; bins beyond
+    N stay empty. Equal counts keep every bin's accuracy equally well estimated, where equal
+    widths put most images of an accurate network into the top bin.
+    """
+    p = as_probs(probs)
+    bins = _as_n_bins(n_bins)
+    confidence = p.max(axis=1)
+    correct = (p.argmax(axis=1) == as_labels(labels, *p.shape)).astype(np.float64)
+    size, larger = divmod(len(confidence), bins)
+    sizes = np.full(bins, size, dtype=np.int64)
+    sizes[:larger] += 1
+    index = np.empty(len(confidence), dtype=np.int64)
+    index[np.argsort(confidence, kind="stable")] = np.repeat(np.arange(bins), sizes)
+    return index, correct - confidence
+
+
+def adaptive_ece(probs: Any, labels: Any, n_bins: int = 15, weights: Any = None) -> float:
+    """ECE Σ_b (W_b / W)·|acc_b − conf_b| over the equal-mass bins of `adaptive_ece_parts`.
+
+    The bins are fixed by the unweighted ranks: weights (a bootstrap's counts) reweight the
+    images inside the full sample's bins and never move one to another bin, so the parts are
+    computed once per predictor.
+    """
+    index, gap = adaptive_ece_parts(probs, labels, n_bins)
     return binned_gap(index, gap, as_weights(weights, len(gap)), n_bins)
 
 
@@ -327,38 +345,87 @@ def roc_points(score_in: Any, score_out: Any, max_points: int = 200) -> tuple[np
 # --------------------------------------------------------------------------- selective prediction
 
 
-def risk_coverage(score: Any, correct: Any, weights: Any = None) -> dict[str, Any]:
-    """Accuracy against coverage, keeping the most certain inputs first (stable sort on the score).
+class Selective:
+    """Selective prediction by a score, for any image weights: the stable sort on the score is done once.
 
-    `coverage[k-1]` is the weight share of the k kept inputs, `accuracy[k-1]` their weighted
-    accuracy; `aurc` = Σ_k w_k (1 − accuracy_k) / Σ w, the area under the risk–coverage curve.
+    `curve(w)` keeps the most certain inputs first: `coverage[k-1]` is the weight share of the k
+    kept inputs, `accuracy[k-1]` their weighted accuracy; `aurc` = Σ_k w_k (1 − accuracy_k) / W, the
+    area under the risk–coverage curve, and `augrc` = Σ_k (w_k / W)·(Σ_{j<=k} w_j wrong_j) / W, the
+    area under the generalized one (Traub et al., NeurIPS 2024): its risk is the share of all inputs
+    that are kept and wrong, so the few most certain inputs do not dominate the area as they do in
+    `aurc`. Ties are not grouped: tied inputs enter one at a time in input order (stable sort), for
+    aurc and augrc alike, so both are right Riemann sums over the N points of the curve.
     """
-    s = as_scores(score, "score")
-    c = np.asarray(correct)
-    if c.shape != s.shape:
-        raise ValueError(f"correct must have the shape of score {s.shape}; got {c.shape}")
-    if not (c.dtype == np.bool_ or np.issubdtype(c.dtype, np.number)) or not np.all((c == 0) | (c == 1)):
-        raise ValueError("correct must contain only booleans (or 0/1)")
-    w = as_weights(weights, len(s))
-    order = np.argsort(s, kind="stable")
-    kept = np.cumsum(w[order])
-    accuracy_k = np.cumsum(w[order] * c[order].astype(np.float64)) / np.where(kept > 0, kept, 1.0)
-    return {
-        "coverage": kept / kept[-1],
-        "accuracy": accuracy_k,
-        "aurc": float(np.dot(w[order], 1.0 - accuracy_k) / kept[-1]),
-    }
+
+    def __init__(self, score: Any, correct: Any) -> None:
+        s = as_scores(score, "score")
+        c = np.asarray(correct)
+        if c.shape != s.shape:
+            raise ValueError(f"correct must have the shape of score {s.shape}; got {c.shape}")
+        if not (c.dtype == np.bool_ or np.issubdtype(c.dtype, np.number)) or not np.all((c == 0) | (c == 1)):
+            raise ValueError("correct must contain only booleans (or 0/1)")
+        self.n = len(s)
+        self._order = np.argsort(s, kind="stable")
+        self._right = c[self._order].astype(np.float64)
+
+    def curve(self, weights: np.ndarray) -> dict[str, Any]:
+        """The curve and its areas for weights already known good (unchecked: the bootstrap's hot path)."""
+        w_kept, right = weights[self._order], self._right
+        kept = np.cumsum(w_kept)
+        accuracy_k = np.cumsum(w_kept * right) / np.where(kept > 0, kept, 1.0)
+        wrong_kept = np.cumsum(w_kept * (1.0 - right))
+        total = kept[-1]
+        return {
+            "coverage": kept / total,
+            "accuracy": accuracy_k,
+            "aurc": float(np.dot(w_kept, 1.0 - accuracy_k) / total),
+            "augrc": float(np.dot(w_kept, wrong_kept) / total**2),
+        }
+
+    def statistic(self, name: str, weights: np.ndarray, risk: float = 0.05) -> float:
+        """ "aurc", "augrc" or "coverage_at_risk" (at selective risk `risk`) for these weights."""
+        curve = self.curve(weights)
+        return coverage_at_risk(curve, risk) if name == "coverage_at_risk" else curve[name]
 
 
-def accuracy_at_coverage(curve: Mapping[str, Any], coverage: float) -> float:
-    """Accuracy of a `risk_coverage` curve at the first point whose coverage is >= `coverage` (0 < c <= 1)."""
-    if not (0.0 < coverage <= 1.0):
-        raise ValueError(f"coverage must be in (0, 1]; got {coverage}")
+def risk_coverage(score: Any, correct: Any, weights: Any = None) -> dict[str, Any]:
+    """Accuracy against coverage and its areas (`Selective.curve`), keeping the most certain inputs first."""
+    selective = Selective(score, correct)
+    return selective.curve(as_weights(weights, selective.n))
+
+
+def _curve_arrays(curve: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(coverage, accuracy) of a `risk_coverage` result as float64 arrays of one non-empty length."""
     coverages = np.asarray(curve["coverage"], dtype=np.float64)
     accuracies = np.asarray(curve["accuracy"], dtype=np.float64)
     if coverages.ndim != 1 or coverages.shape != accuracies.shape or coverages.shape[0] == 0:
         raise ValueError(
             "curve must be a risk_coverage result with equal-length, non-empty coverage and accuracy"
         )
+    return coverages, accuracies
+
+
+def accuracy_at_coverage(curve: Mapping[str, Any], coverage: float) -> float:
+    """Accuracy of a `risk_coverage` curve at the first point whose coverage is >= `coverage` (0 < c <= 1)."""
+    if not (0.0 < coverage <= 1.0):
+        raise ValueError(f"coverage must be in (0, 1]; got {coverage}")
+    coverages, accuracies = _curve_arrays(curve)
     index = int(np.searchsorted(coverages, coverage - _COVERAGE_TOL, side="left"))
     return float(accuracies[min(index, coverages.shape[0] - 1)])
+
+
+def coverage_at_risk(curve: Mapping[str, Any], risk: float = 0.05) -> float:
+    """Largest coverage of a `risk_coverage` curve whose selective risk 1 − accuracy is <= `risk`.
+
+    The risk may rise and fall along the curve, so every point is checked, not the first crossing.
+    With `_COVERAGE_TOL` slack, 1 wrong in 20 counts as a risk of 0.05. When no point qualifies the
+    answer is 0.0: only abstaining on every input keeps the risk that low.
+    """
+    is_number = isinstance(risk, (int, float, np.integer, np.floating)) and not isinstance(
+        risk, (bool, np.bool_)
+    )
+    if not is_number or not (0.0 <= risk < 1.0):
+        raise ValueError(f"risk must be a number in [0, 1); got {risk!r}")
+    coverages, accuracies = _curve_arrays(curve)
+    reached = (1.0 - accuracies) <= risk + _COVERAGE_TOL
+    return float(coverages[reached].max()) if reached.any() else 0.0

@@ -21,12 +21,15 @@ import markdown
 import pandas as pd
 from markupsafe import Markup
 
+from uncertainty import metric_registry as registry
 from uncertainty.claims import CLAIMS
 from uncertainty.conformal import variants
+from uncertainty.metric_registry import MetricPath
 from uncertainty.names import format_number
 from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.predictors import KINDS, ensemble_groups, repeats
-from uncertainty.verdicts import VERDICT_METRICS, MetricPath, lookup
+from uncertainty.verdicts import lookup
+from uncertainty.vocabulary import FIRST_OOD, INPUT_SETS, OWN_SCORE, score_label, set_label
 
 # Next to this file, so `python -m stages.report` finds them from the project root or anywhere else.
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -63,57 +66,21 @@ REFERENCES = [
     ),
 ]
 
-SCORE_LABELS = {
-    "one_minus_max_prob": "1 − max p",
-    "entropy": "entropy",
-    "mutual_information": "mutual information",
-    "variation_ratio": "variation ratio",
-    "interval_width": "95 % interval width",
-    "energy": "energy",
-    "max_logit": "max logit",
-    "feature_density": "feature density",
-    "own_score": "each one's own score",
-}
+# The summary's jobs (keys of metrics/summary.json) in words.
+JOB_LABELS = {job.key: job.label for job in registry.JOBS}
 
-SET_LABELS = {
-    "test": "test set",
-    "mnist": "MNIST",
-    "uniform_noise": "uniform noise",
-    "gaussian_noise": "Gaussian noise",
-}
+# Each predictor's AUROC on the data's first OOD set by the score it is judged by (Predictor.ood_score).
+OWN_FIRST_OOD: MetricPath = ("ood_auroc", FIRST_OOD, OWN_SCORE)
 
-
-def metric_label(path: MetricPath) -> str:
-    """("ood_auroc", "mnist", "entropy") -> "AUROC MNIST (entropy)"; the one place a metric is named."""
-    head, *rest = path
-    if head == "ood_auroc":
-        return f"AUROC {SET_LABELS[rest[0]]} ({SCORE_LABELS[rest[1]]})"
-    if head == "misclassification_auroc":
-        return f"misclassification AUROC ({SCORE_LABELS[rest[0]]})"
-    if head == "max_prob":
-        return f"mean top probability, {SET_LABELS[rest[0]]}"
-    return {"accuracy": "accuracy", "nll": "NLL", "brier": "Brier", "ece": "ECE"}[head]
-
-
-# The summary's jobs (keys of metrics/summary.json, uncertainty.verdicts.JOBS) in words.
-JOB_LABELS = {
-    "accuracy": "accuracy",
-    "calibration_nll": "calibration: NLL",
-    "calibration_ece": "calibration: ECE",
-    "detecting_mnist": "detecting MNIST digits (out of distribution)",
-    "refusing_uncertain_inputs": "refusing uncertain inputs (flagging its own errors)",
-}
-
-# Each predictor's MNIST AUROC by the score it is judged by (Predictor.ood_score).
-OWN_MNIST: MetricPath = ("ood_auroc", "mnist", "own_score")
-
+# The per-seed table's columns.
+PER_SEED_COLUMNS: tuple[MetricPath, ...] = (("accuracy",), ("nll",), ("ece",), OWN_FIRST_OOD)
 # The per-predictor columns of the seeds table.
 SEED_COLUMNS: tuple[MetricPath, ...] = (
     ("accuracy",),
     ("nll",),
     ("ece",),
-    OWN_MNIST,
-    ("ood_auroc", "mnist", "mutual_information"),
+    OWN_FIRST_OOD,
+    ("ood_auroc", FIRST_OOD, "mutual_information"),
 )
 
 
@@ -327,16 +294,20 @@ def render_beyond(metrics: Mapping[str, Mapping[str, Any]], params: Any) -> str:
             return [s for s in scores if s not in KINDS[every[twin_of[name]].kind].scores]
         return list(scores)
 
+    by_file = {file: [m for m in registry.METRICS if m.file == file] for file in ("eval", "selective", "ood")}
     evaluation_rows = [
-        [spec.label, *(fixed(evaluation[name][key]) for key in ("accuracy", "nll", "brier", "ece"))]
+        [spec.label, *(fixed(evaluation[name].get(m.file_key), m.digits) for m in by_file["eval"])]
         for name, spec in predictors.items()
     ]
     ood_rows = [
         [
             spec.label,
-            SCORE_LABELS[score],
-            *(fixed(ood[set_name][name][score]["auroc"], 3) for set_name in OOD_SETS),
-            *(fixed(ood[set_name][name][score]["fpr95"], 3) for set_name in OOD_SETS),
+            score_label(score),
+            *(
+                fixed(ood[set_name][name][score].get(m.file_key), m.digits)
+                for m in by_file["ood"]
+                for set_name in OOD_SETS
+            ),
         ]
         for name, spec in every.items()
         for score in scores_of(name)
@@ -344,8 +315,8 @@ def render_beyond(metrics: Mapping[str, Mapping[str, Any]], params: Any) -> str:
     selective_rows = [
         [
             spec.label,
-            SCORE_LABELS[score],
-            fixed(selective[name][score]["aurc"]),
+            score_label(score),
+            *(fixed(selective[name][score].get(m.file_key), m.digits) for m in by_file["selective"]),
             *(fixed(selective[name][score]["accuracy_at"][format_number(c)]) for c in coverages),
         ]
         for name, spec in every.items()
@@ -362,24 +333,31 @@ def render_beyond(metrics: Mapping[str, Mapping[str, Any]], params: Any) -> str:
     return render_template(
         "beyond.md.j2",
         ood=ood,
+        first_ood=FIRST_OOD,
         predictors=every,
         twins={every[name].label: every[twin].label for name, twin in twin_of.items()},
         descriptions=describe_predictors(params),
         ood_params=params.ood,
         ece_bins=params.evaluate.ece_bins,
         shift_limit=params.shift.test_limit,
-        evaluation_table=markdown_table(["predictor", "accuracy", "NLL", "Brier", "ECE"], evaluation_rows),
+        evaluation_table=markdown_table(
+            ["predictor", *(registry.label((m.name,)) for m in by_file["eval"])], evaluation_rows
+        ),
         ood_table=markdown_table(
             [
                 "predictor",
                 "score",
-                *(f"AUROC {SET_LABELS[set_name]}" for set_name in OOD_SETS),
-                *(f"FPR95 {SET_LABELS[set_name]}" for set_name in OOD_SETS),
+                *(m.header(s) for m in by_file["ood"] for s in OOD_SETS),
             ],
             ood_rows,
         ),
         selective_table=markdown_table(
-            ["predictor", "score", "AURC", *(f"accuracy at {percent(c, 0)}" for c in coverages)],
+            [
+                "predictor",
+                "score",
+                *(m.header() for m in by_file["selective"]),
+                *(f"accuracy at {percent(c, 0)}" for c in coverages),
+            ],
             selective_rows,
         ),
         shift_table=markdown_table(["angle", *(spec.label for spec in predictors.values())], shift_rows),
@@ -452,7 +430,7 @@ def render_summary(
         row = [
             JOB_LABELS.get(job, job),
             f"**{labels[best['predictor']]}**",
-            f"{metric_label(path)} {best['mean']:.4f} {interval(spread)}",
+            f"{registry.label(path)} {best['mean']:.4f} {interval(spread)}",
         ]
         if other is None:
             row += ["–", "–"]
@@ -616,14 +594,14 @@ def render_verdicts(
     verdict_rows = []
     for a, b in params.verdicts.comparisons:
         scaled_only = params.predictors[a].of == b  # the same top class by construction
-        for path in VERDICT_METRICS:
+        for path in registry.verdict_paths(OOD_SETS):
             result = lookup(verdicts.get(a, {}).get(b, {}), path)
             if result is None or (path == ("accuracy",) and scaled_only) or "same_as" in result:
                 continue  # a repeat of an earlier row (the same numbers on both sides) is shown once
             verdict_rows.append(
                 [
                     f"{params.predictors[a].label} − {params.predictors[b].label}",
-                    metric_label(path),
+                    registry.label(path),
                     f"{result['difference']:+.4f}",
                     interval(result),
                     f"**{result['verdict']}**",
@@ -646,7 +624,7 @@ def render_verdicts(
             str(cost["passes_per_image"]),
             f"{cost['test_seconds']:.1f} s",
             fixed(seeds[name]["nll"]["mean"]),
-            fixed(lookup(seeds[name], OWN_MNIST)["mean"], 3),
+            fixed(lookup(seeds[name], OWN_FIRST_OOD)["mean"], 3),
         ]
         for name, cost in costs.items()
         if name in specs
@@ -667,7 +645,7 @@ def render_verdicts(
         }
 
     misclassification_rows = [
-        [spec.label, SCORE_LABELS[score], with_spread(found, 3)]
+        [spec.label, score_label(score), with_spread(found, 3)]
         for name, spec in specs.items()
         for score in KINDS[spec.kind].scores
         if (found := lookup(seeds[name], ("misclassification_auroc", score)))
@@ -677,8 +655,7 @@ def render_verdicts(
         [
             specs[name].label,
             model,
-            *(fixed(lookup(values, path)) for path in (("accuracy",), ("nll",), ("ece",))),
-            fixed(lookup(values, OWN_MNIST), 3),
+            *(fixed(lookup(values, path), registry.metric_of(path).digits) for path in PER_SEED_COLUMNS),
         ]
         for name, fitted in per_seed.items()
         if name in specs and specs[name].of is None  # the temperature-scaled ones have the same models
@@ -702,7 +679,7 @@ def render_verdicts(
         repeated=repeated,
         mixed=mixed,
         seeds_table=markdown_table(
-            ["predictor", "seeds", *(metric_label(path) for path in SEED_COLUMNS)], seed_rows
+            ["predictor", "seeds", *(registry.label(path) for path in SEED_COLUMNS)], seed_rows
         ),
         verdict_table=markdown_table(
             [
@@ -728,7 +705,7 @@ def render_verdicts(
                 "passes per image",
                 "test-set seconds",
                 "NLL",
-                "AUROC MNIST (own score)",
+                registry.label(OWN_FIRST_OOD),
             ],
             cost_rows,
         ),
@@ -736,28 +713,29 @@ def render_verdicts(
         misclassification_table=markdown_table(["predictor", "score", "AUROC"], misclassification_rows),
         claims_table=markdown_table(["claim", "numbers", "verdict"], claim_rows),
         per_seed_table=markdown_table(
-            ["predictor", "model", "accuracy", "NLL", "ECE", "AUROC MNIST (own score)"], per_seed_rows
+            ["predictor", "model", *(registry.label(path) for path in PER_SEED_COLUMNS)], per_seed_rows
         ),
     )
 
 
 # --------------------------------------------------------------------------- post-hoc methods
 
+_OOD = INPUT_SETS[FIRST_OOD].words  # the data's first OOD set, in words
 # The questions the field asks of the post-hoc methods, each answered by one verdict (A − B, metric);
 # a question whose predictors are not in the registry or its comparisons is left out.
 POSTHOC_QUESTIONS: tuple[tuple[str, str, MetricPath, str], ...] = (
-    ("feature_density", "ensemble", OWN_MNIST, "Does feature density detect MNIST digits better than the deep ensemble?"),
-    ("feature_density", "plain_ts", OWN_MNIST, "Does it beat the softmax entropy of the same CNNs?"),
-    ("feature_density", "mc_dropout", OWN_MNIST, "And MC dropout?"),
+    ("feature_density", "ensemble", OWN_FIRST_OOD, f"Does feature density detect {_OOD} better than the deep ensemble?"),
+    ("feature_density", "plain_ts", OWN_FIRST_OOD, "Does it beat the softmax entropy of the same CNNs?"),
+    ("feature_density", "mc_dropout", OWN_FIRST_OOD, "And MC dropout?"),
     ("laplace", "plain_ts", ("nll",), "Does last-layer Laplace beat temperature scaling on NLL?"),
     ("laplace", "plain_ts", ("ece",), "On ECE?"),
-    ("laplace", "plain_ts", OWN_MNIST, "At detecting MNIST digits?"),
-    ("laplace", "plain", ("max_prob", "mnist"), "Does Laplace lower the plain CNN's confidence on MNIST digits?"),
-    ("laplace", "plain", OWN_MNIST, "And its MNIST AUROC?"),
+    ("laplace", "plain_ts", OWN_FIRST_OOD, f"At detecting {_OOD}?"),
+    ("laplace", "plain", ("max_prob", FIRST_OOD), f"Does Laplace lower the plain CNN's confidence on {_OOD}?"),
+    ("laplace", "plain", OWN_FIRST_OOD, f"And its {set_label(FIRST_OOD)} AUROC?"),
     ("laplace", "ensemble", ("nll",), "Does Laplace reach the deep ensemble's NLL from one training?"),
-    ("plain_energy", "plain_ts", OWN_MNIST, "Does the energy score detect MNIST digits better than the softmax entropy?"),
-    ("plain_max_logit", "plain_ts", OWN_MNIST, "Does the max logit?"),
-    ("plain_energy", "ensemble", OWN_MNIST, "Does the energy score of one CNN beat the deep ensemble?"),
+    ("plain_energy", "plain_ts", OWN_FIRST_OOD, f"Does the energy score detect {_OOD} better than the softmax entropy?"),
+    ("plain_max_logit", "plain_ts", OWN_FIRST_OOD, "Does the max logit?"),
+    ("plain_energy", "ensemble", OWN_FIRST_OOD, "Does the energy score of one CNN beat the deep ensemble?"),
 )  # fmt: skip
 
 
@@ -787,7 +765,7 @@ def render_posthoc(
         if found is None:
             continue
         answers.append(
-            f"{question} {specs[a].label} − {specs[b].label}, {metric_label(path)}: "
+            f"{question} {specs[a].label} − {specs[b].label}, {registry.label(path)}: "
             f"{found['difference']:+.4f} {interval(found)}, **{found['verdict']}**"
             + (" (kept after Benjamini-Hochberg)" if found.get("survives") else "")
         )
@@ -892,7 +870,7 @@ def render_conformal(
                 )
             text += (
                 f"). Its worst class is covered {worst['mean']:.3f} {interval(worst, 3)} of the promised "
-                f"{general(1 - alpha)}: per-class coverage **{ {'held': 'holds', 'contradicted': 'fails', 'undecided': 'undecided'}[s['worst_class_keeps_coverage']] }**."
+                f"{general(1 - alpha)}: per-class coverage: **{s['worst_class_keeps_coverage']}**."
             )
             smallest.append(text)
     class_rows = [
@@ -931,7 +909,7 @@ def render_conformal(
     ood_rows = [
         [
             specs[name].label,
-            SET_LABELS[set_name],
+            set_label(set_name),
             f"{entry['ood'][set_name]['mean_size']:.2f}",
             percent(entry["ood"][set_name]["empty"], 1),
             percent(entry["ood"][set_name]["full"], 1),

@@ -39,29 +39,41 @@ from typing import Any
 
 import pandas as pd
 
+from uncertainty import metric_registry as registry
 from uncertainty.io import write_text
+from uncertainty.ood_inputs import OOD_SETS
+from uncertainty.vocabulary import FIRST_OOD
 
 FAILED_REFS = "refs/sweep-failed"
 
-# Column -> (metrics file, key inside it). dvc.api.exp_show names a column "<file>:<key>" only
-# where two files share the key, so both spellings are looked up.
-METRICS = {
-    "accuracy": ("reports/metrics/eval.json", "mc_dropout.accuracy"),
-    "nll": ("reports/metrics/eval.json", "mc_dropout.nll"),
-    "ece": ("reports/metrics/eval.json", "mc_dropout.ece"),
-    "plain_accuracy": ("reports/metrics/eval.json", "plain.accuracy"),
-    "auroc_mnist_mi": ("reports/metrics/ood.json", "mnist.mc_dropout.mutual_information.auroc"),
-    "auroc_mnist_entropy": ("reports/metrics/ood.json", "mnist.mc_dropout.entropy.auroc"),
-    "auroc_uniform_mi": ("reports/metrics/ood.json", "uniform_noise.mc_dropout.mutual_information.auroc"),
-    "train_test_accuracy": ("reports/metrics/train_dropout.json", "test_accuracy"),
-}
+# Column -> (metrics file, key inside it, words), from the metric registry: the swept predictor's
+# test-set metrics and its AUROC against each OOD set (mutual information; the first set also by
+# entropy). dvc.api.exp_show names a column "<file>:<key>" only where two files share the key, so
+# both spellings are looked up.
+SWEPT = "mc_dropout"
+_EVAL, _OOD = "reports/metrics/eval.json", "reports/metrics/ood.json"
+_AUROC = registry.BY_NAME["ood_auroc"]
+METRICS: dict[str, tuple[str, str, str]] = {
+    **{m.name: (_EVAL, f"{SWEPT}.{m.file_key}", m.label) for m in registry.METRICS if m.file == "eval"},
+    "plain_accuracy": (_EVAL, "plain.accuracy", "plain CNN accuracy"),
+    **{
+        f"auroc_{set_name}_{score}": (
+            _OOD, f"{set_name}.{SWEPT}.{score}.{_AUROC.file_key}", registry.label((_AUROC.name, set_name, score))
+        )
+        for set_name, score in (
+            *((s, "mutual_information") for s in OOD_SETS), (FIRST_OOD, "entropy"),
+        )
+    },
+    "train_test_accuracy": ("reports/metrics/train_dropout.json", "test_accuracy", "its training's test accuracy"),
+}  # fmt: skip
 PARAMS = {
     "dropout_rate": "train.models.dropout.dropout_rate",
     "seed": "train.models.dropout.seed",
     "epochs": "train.models.dropout.epochs",
     "mc_passes": "infer.mc_passes",
 }
-FIGURE_COLUMNS = ("accuracy", "nll", "ece", "auroc_mnist_mi")
+FIGURE_COLUMNS = ("accuracy", "nll", "ece", f"auroc_{FIRST_OOD}_mutual_information")
+TABLE_COLUMNS = ("accuracy", "nll", "ece", *(f"auroc_{s}_mutual_information" for s in OOD_SETS))
 
 
 # --------------------------------------------------------------------------- the grid and its parts
@@ -229,7 +241,7 @@ def table(
         row: dict[str, Any] = {"experiment": name}
         for column, dotted in PARAMS.items():
             row[column] = record.get(dotted, record.get(f"params.yaml:{dotted}"))
-        for column, (path, key) in METRICS.items():
+        for column, (path, key, _) in METRICS.items():
             row[column] = _value(record, path, key)
         state = str(record.get("State") or "").lower()
         complete = all(row[c] is not None for c in METRICS)
@@ -270,13 +282,13 @@ def markdown(frame: pd.DataFrame, stats: pd.DataFrame) -> str:
         f"{', '.join(map(str, epochs))} epoch(s) (shorter than the pipeline's 16: the numbers are lower "
         f"than the main report's) and scores MC dropout with T = {', '.join(map(str, passes))} passes. "
         "Mean ± std over seeds.\n",
-        "| dropout rate | seeds | accuracy | NLL | ECE | AUROC MNIST (MI) | AUROC uniform noise (MI) |",
-        "|---|---|---|---|---|---|---|",
+        "| dropout rate | seeds | " + " | ".join(METRICS[c][2] for c in TABLE_COLUMNS) + " |",
+        "|---|---|" + "---|" * len(TABLE_COLUMNS),
     ]
     for _, row in stats.iterrows():
         cells = [
             f"{row[f'{c}_mean']:.4f} ± {0.0 if pd.isna(row[f'{c}_std']) else row[f'{c}_std']:.4f}"
-            for c in ("accuracy", "nll", "ece", "auroc_mnist_mi", "auroc_uniform_mi")
+            for c in TABLE_COLUMNS
         ]
         lines.append(f"| {row['dropout_rate']:g} | {int(row['seeds'])} | " + " | ".join(cells) + " |")
     unfinished = frame[frame["status"] != "done"]
@@ -300,7 +312,7 @@ def plot(stats: pd.DataFrame, path: Path) -> None:
         mean, std = stats[f"{column}_mean"], stats[f"{column}_std"].fillna(0.0)
         axis.errorbar(stats["dropout_rate"], mean, yerr=std, marker="o", capsize=3)
         axis.set_xlabel("dropout rate")
-        axis.set_title(f"MC dropout: {column}")
+        axis.set_title(f"MC dropout: {METRICS[column][2]}")
         axis.grid(alpha=0.3)
     figure.suptitle("Dropout-rate sweep (mean ± std over seeds)")
     figure.tight_layout()

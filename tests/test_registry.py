@@ -1,0 +1,54 @@
+"""The declarations every stage iterates: metrics, scores, input sets and jobs, each written once."""
+
+from __future__ import annotations
+
+import pytest
+
+from uncertainty import metric_registry as registry
+from uncertainty.ood_inputs import OOD_SETS
+from uncertainty.predictors import KINDS
+from uncertainty.vocabulary import FIRST_OOD, INPUT_SETS, OWN_SCORE, SCORES
+
+
+def test_the_sets_declared_are_the_sets_built() -> None:
+    assert list(INPUT_SETS) == ["test", *OOD_SETS] and FIRST_OOD == OOD_SETS[0]
+
+
+def test_every_kind_offers_declared_scores_only() -> None:
+    for name, kind in KINDS.items():
+        assert set(kind.scores) <= set(SCORES), name
+
+
+def test_every_metric_is_declared_once_and_can_be_named() -> None:
+    names = [metric.name for metric in registry.METRICS]
+    assert len(names) == len(set(names)) and list(registry.BY_NAME) == names
+    for metric in registry.METRICS:
+        assert metric.scope in ("test", "score", "ood", "set"), metric.name
+        assert metric.file in (None, "eval", "selective", "ood"), metric.name
+        assert (
+            metric.file is None
+            or metric.scope == {"eval": "test", "selective": "score", "ood": "ood"}[metric.file]
+        )
+        path = {"test": (metric.name,), "score": (metric.name, "entropy"), "ood": (metric.name, FIRST_OOD, OWN_SCORE),
+                "set": (metric.name, FIRST_OOD)}[metric.scope]  # fmt: skip
+        assert "{" not in registry.label(path), metric.name
+
+
+def test_the_verdict_table_and_the_jobs_read_as_before() -> None:
+    assert registry.verdict_paths(OOD_SETS) == (
+        ("accuracy",), ("nll",), ("brier",), ("ece",),
+        *(("ood_auroc", s, OWN_SCORE) for s in OOD_SETS),
+        ("misclassification_auroc", "entropy"),
+    )  # fmt: skip
+    assert [job.key for job in registry.JOBS] == [
+        "accuracy", "calibration_nll", "calibration_ece", "detecting_mnist", "refusing_uncertain_inputs",
+    ]  # fmt: skip
+    assert registry.label(("ood_auroc", "mnist", "entropy")) == "AUROC MNIST (entropy)"
+    assert registry.label(("max_prob", "uniform_noise")) == "mean top probability, uniform noise"
+    assert registry.BY_NAME["ood_fpr95"].header("mnist") == "FPR95 MNIST"
+
+
+@pytest.mark.parametrize(("path", "higher"), [(("accuracy",), True), (("ece",), False), (("augrc", "entropy"), False),
+                                              (("coverage_at_risk", "entropy"), True), (("max_prob", "mnist"), False)])  # fmt: skip
+def test_each_metric_says_which_way_is_better(path: tuple[str, ...], higher: bool) -> None:
+    assert registry.higher_is_better(path) == higher

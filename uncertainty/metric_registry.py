@@ -1,0 +1,265 @@
+"""Every metric of the evaluation declared once: its key, its words, which direction is better, what it
+is measured over, and the kernel that computes it for any per-image weights.
+
+A kernel is built once per predictor instance from its outputs (sorting, per-image terms: the
+expensive part) and returns a reduction `weights -> float`, where `weights` maps each set name to
+per-image weights (ones for the point estimate, a resample's counts for a bootstrap round), so the
+evaluate stage's values and the verdicts stage's bootstrap run the same arithmetic. The scopes:
+
+* "test": one number on the test set, kernel(Test) (the predictive `mean`, `labels`, `correct`);
+* "score": one number per uncertainty score on the test set, kernel(score values, correct);
+* "ood": one number per OOD set and score, kernel(score on the test set, score on the OOD set, set name);
+* "set": one number per OOD set, kernel(the predictor's output on it, set name).
+
+Every stage iterates METRICS: evaluate writes each metric with a `file` at the article instance
+(eval.json, selective.json, ood.json; `shift` ones also per rotation), verdicts resamples the
+`bootstrap` ones over seeds and images (per_seed.json, seeds.json, verdicts.json), the verdict
+table shows the `verdict` ones, the summary's JOBS name them, the report and figures label them
+from here. Adding a metric is one entry.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from uncertainty import metrics
+from uncertainty.vocabulary import FIRST_OOD, INPUT_SETS, OWN_SCORE, SCORES, score_label, set_label
+
+Weights = Mapping[str, np.ndarray]  # set name -> (N_set,) non-negative weights
+Reduction = Callable[[Weights], float]
+MetricPath = tuple[str, ...]  # a metric's place in the nested JSON: ("ood_auroc", "mnist", "entropy")
+RISK = 0.05  # the selective risk of `coverage_at_risk`
+
+
+class Test:
+    """One instance's test-set output and labels, with the per-image terms computed once."""
+
+    def __init__(self, mean: np.ndarray, labels: np.ndarray, n_bins: int) -> None:
+        self.mean, self.labels, self.n_bins = mean, labels, n_bins
+
+    @functools.cached_property
+    def correct(self) -> np.ndarray:
+        return metrics.correct_terms(self.mean, self.labels)
+
+
+def _mean_of(terms: np.ndarray) -> Reduction:
+    return lambda w: metrics.mean_of(terms, w["test"])
+
+
+def _binned(parts: tuple[np.ndarray, np.ndarray], n_bins: int) -> Reduction:
+    index, gap = parts
+    return lambda w: metrics.binned_gap(index, gap, w["test"], n_bins)
+
+
+def _misclassification(values: np.ndarray, correct: np.ndarray) -> Reduction | None:
+    right = correct == 1
+    if not 0 < right.sum() < len(right):  # no wrong (or no right) answer: nothing to detect
+        return None
+    ranked = metrics.Ranked(values[right], values[~right])
+    return lambda w: ranked.auroc(w["test"][right], w["test"][~right])
+
+
+def _selective(statistic: str) -> Callable[[np.ndarray, np.ndarray], Reduction]:
+    def kernel(values: np.ndarray, correct: np.ndarray) -> Reduction:
+        selective = metrics.Selective(values, correct)
+        return lambda w: selective.statistic(statistic, w["test"], RISK)
+
+    return kernel
+
+
+def _ood_auroc(score_in: np.ndarray, score_out: np.ndarray, set_name: str) -> Reduction:
+    ranked = metrics.Ranked(score_in, score_out)
+    return lambda w: ranked.auroc(w["test"], w[set_name])
+
+
+def _ood_sklearn(key: str) -> Callable[[np.ndarray, np.ndarray, str], Reduction]:
+    """AUPR and FPR95 (scikit-learn's curves): measured at the article instance only, never resampled."""
+
+    def kernel(score_in: np.ndarray, score_out: np.ndarray, set_name: str) -> Reduction:
+        return lambda w: metrics.ood_metrics(score_in, score_out, w["test"], w[set_name])[key]
+
+    return kernel
+
+
+def _max_prob(output: Mapping[str, np.ndarray], set_name: str) -> Reduction:
+    top = np.asarray(output["mean"], dtype=np.float64).max(axis=1)
+    return lambda w: metrics.mean_of(top, w[set_name])
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str  # its key in per_seed/seeds/verdicts.json (the head of its path)
+    label: str  # its words; "{set}" and "{score}" are filled in
+    higher_is_better: bool
+    scope: str  # "test", "score", "ood" or "set" (module docstring)
+    kernel: Callable[..., Reduction | None]
+    file: str | None  # evaluate's metrics file for the article instance: eval, selective, ood; None: none
+    key: str | None = None  # its key in that file, where it differs from `name`
+    bootstrap: bool = True  # resampled over seeds and images by the verdicts stage
+    verdict: bool = False  # a row of the verdict table (and of the multiplicity count)
+    shift: bool = False  # also measured on each rotation of the test set (shift.json)
+    digits: int = 4  # decimals in tables
+
+    @property
+    def file_key(self) -> str:
+        return self.key or self.name
+
+    def header(self, set_name: str | None = None) -> str:
+        """Its words as a column header where the score has a column of its own: "AUROC MNIST"."""
+        text = self.label.replace(" ({score})", "")
+        return text.format(set=set_label(set_name)) if set_name else text
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("accuracy", "accuracy", True, "test", lambda t: _mean_of(t.correct), "eval", verdict=True, shift=True),
+    Metric(
+        "nll", "NLL", False, "test", lambda t: _mean_of(metrics.nll_terms(t.mean, t.labels)), "eval",
+        verdict=True, shift=True,
+    ),
+    Metric("brier", "Brier", False, "test", lambda t: _mean_of(metrics.brier_terms(t.mean, t.labels)), "eval", verdict=True),
+    Metric(
+        "ece", "ECE", False, "test", lambda t: _binned(metrics.ece_parts(t.mean, t.labels, t.n_bins), t.n_bins),
+        "eval", verdict=True, shift=True,
+    ),
+    Metric(
+        "adaptive_ece", "adaptive ECE", False, "test",
+        lambda t: _binned(metrics.adaptive_ece_parts(t.mean, t.labels, t.n_bins), t.n_bins), "eval",
+    ),
+    Metric("ood_auroc", "AUROC {set} ({score})", True, "ood", _ood_auroc, "ood", key="auroc", verdict=True, digits=3),
+    Metric("ood_aupr", "AUPR {set} ({score})", True, "ood", _ood_sklearn("aupr"), "ood", key="aupr", bootstrap=False, digits=3),
+    Metric("ood_fpr95", "FPR95 {set} ({score})", False, "ood", _ood_sklearn("fpr95"), "ood", key="fpr95", bootstrap=False, digits=3),
+    Metric(
+        "misclassification_auroc", "misclassification AUROC ({score})", True, "score", _misclassification, None,
+        verdict=True,
+    ),
+    Metric("aurc", "AURC ({score})", False, "score", _selective("aurc"), "selective"),
+    Metric("augrc", "AUGRC ({score})", False, "score", _selective("augrc"), "selective"),
+    Metric(
+        "coverage_at_risk", f"coverage at {100 * RISK:g} % risk ({{score}})", True, "score",
+        _selective("coverage_at_risk"), "selective",
+    ),
+    Metric("max_prob", "mean top probability, {set}", False, "set", _max_prob, None),
+)  # fmt: skip
+BY_NAME: dict[str, Metric] = {metric.name: metric for metric in METRICS}
+
+
+def metric_of(path: MetricPath) -> Metric:
+    return BY_NAME[path[0]]
+
+
+def label(path: MetricPath) -> str:
+    """("ood_auroc", "mnist", "entropy") -> "AUROC MNIST (entropy)": the words of a metric's path."""
+    metric = metric_of(path)
+    if metric.scope == "ood":
+        return metric.label.format(set=set_label(path[1]), score=score_label(path[2]))
+    if metric.scope == "score":
+        return metric.label.format(score=score_label(path[1]))
+    if metric.scope == "set":
+        return metric.label.format(set=set_label(path[1]))
+    return metric.label
+
+
+def higher_is_better(path: MetricPath) -> bool:
+    return metric_of(path).higher_is_better
+
+
+# --------------------------------------------------------------------------- one instance's kernels
+
+
+def kernels(
+    output: Callable[[str], Mapping[str, np.ndarray]],
+    labels: np.ndarray,
+    scores: Sequence[str],
+    n_bins: int,
+    ood_sets: Sequence[str],
+    ood_score: str = "entropy",
+    chosen: Callable[[Metric], bool] = lambda metric: metric.bootstrap,
+    own_score: bool = True,
+) -> dict[MetricPath, Reduction]:
+    """Every `chosen` metric of one predictor instance as a reduction of the image weights of each set.
+
+    `scores`: the scores the predictor offers. With `own_score` (the verdicts stage) the OOD metrics
+    take the scores declared `ood` and the predictor's own `ood_score`, the latter again under
+    OWN_SCORE; without (evaluate's tables) every score it offers.
+    """
+    test = output("test")
+    found: dict[MetricPath, Reduction] = {}
+    context = Test(test["mean"], labels, n_bins)
+    scores_in = metrics.uncertainty_scores(test, tuple(scores))
+    for metric in filter(chosen, METRICS):
+        if metric.scope == "test":
+            found[(metric.name,)] = metric.kernel(context)
+        elif metric.scope == "score":
+            for score, values in scores_in.items():
+                reduction = metric.kernel(values, context.correct)
+                if reduction is not None:
+                    found[(metric.name, score)] = reduction
+    for set_name in ood_sets:
+        out = output(set_name)
+        offered = [s for s in scores if not own_score or SCORES[s].ood or s == ood_score]
+        scores_out = metrics.uncertainty_scores(out, tuple(offered))
+        for metric in filter(chosen, METRICS):
+            if metric.scope == "set":
+                found[(metric.name, set_name)] = metric.kernel(out, set_name)
+            elif metric.scope == "ood":
+                for score, values in scores_out.items():
+                    found[(metric.name, set_name, score)] = metric.kernel(scores_in[score], values, set_name)
+                if own_score:
+                    found[(metric.name, set_name, OWN_SCORE)] = found[(metric.name, set_name, ood_score)]
+    return found
+
+
+def ones(sizes: Mapping[str, int]) -> dict[str, np.ndarray]:
+    """The weights of the point estimate: every image once."""
+    return {set_name: np.ones(n) for set_name, n in sizes.items()}
+
+
+# --------------------------------------------------------------------------- the verdict table and the jobs
+
+
+def verdict_paths(ood_sets: Sequence[str]) -> tuple[MetricPath, ...]:
+    """The verdict table's rows, in METRICS' order: an OOD metric by each predictor's own score per set,
+    a per-score metric by the entropy."""
+    paths: list[MetricPath] = []
+    for metric in METRICS:
+        if not metric.verdict:
+            continue
+        if metric.scope == "ood":
+            paths += [(metric.name, set_name, OWN_SCORE) for set_name in ood_sets]
+        elif metric.scope == "score":
+            paths.append((metric.name, "entropy"))
+        elif metric.scope == "set":
+            paths += [(metric.name, set_name) for set_name in ood_sets]
+        else:
+            paths.append((metric.name,))
+    return tuple(paths)
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a practitioner picks a predictor for, and the metric that judges it (the best score counts)."""
+
+    key: str
+    label: str
+    metric: str
+
+    def paths(self) -> tuple[MetricPath, ...]:
+        metric = BY_NAME[self.metric]
+        if metric.scope == "ood":  # detecting the data's first OOD set, by any score measured over seeds
+            return tuple((metric.name, FIRST_OOD, score) for score, s in SCORES.items() if s.ood)
+        if metric.scope == "score":
+            return tuple((metric.name, score) for score in SCORES)
+        return ((metric.name,),)
+
+
+JOBS: tuple[Job, ...] = (
+    Job("accuracy", "accuracy", "accuracy"),
+    Job("calibration_nll", "calibration: NLL", "nll"),
+    Job("calibration_ece", "calibration: ECE", "ece"),
+    Job(f"detecting_{FIRST_OOD}", f"detecting {INPUT_SETS[FIRST_OOD].words} (out of distribution)", "ood_auroc"),
+    Job("refusing_uncertain_inputs", "refusing uncertain inputs (flagging its own errors)", "misclassification_auroc"),
+)  # fmt: skip
