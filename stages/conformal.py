@@ -13,16 +13,18 @@ conformal.scores (and conformal.mondrian_score calibrated per class) and every a
   are not in (the OOD images are cut into seeded halves, conformal.seed; a rotated image stays
   in its test image's half).
 
-Writes reports/metrics/conformal.json: predictor -> score -> alpha -> the marginal coverage,
-mean set size, worst class's coverage, share of empty sets and MNIST mean set size, each with
-the mean over seeds, the t-interval over seeds and the interval over seeds and test images
-(uncertainty.verdicts; the image bootstrap resamples the scored images, the thresholds held
+Writes reports/tables/conformal.json: predictor -> score -> alpha -> the marginal coverage,
+mean set size, worst class's coverage, share of empty sets and the first OOD set's mean set
+size, each with the mean over seeds, the t-interval over seeds and the interval over seeds and
+test images (uncertainty.statistics; the image bootstrap resamples the scored images, the thresholds held
 fixed), plus the per-class coverage, the set-size histograms (test and every OOD set), the
 coverage per set size, the coverage and size per rotation angle (the predictor's first
 instance), and the AUROC of the set size as an OOD score; and `smallest_sets`: per score and
 alpha, the predictor with the smallest mean set size against the runner-up, and whether its
 worst class keeps the promised coverage. DVC plots, one <predictor>.<score>.csv each:
 coverage and mean size against alpha (conformal_alpha/) and the rotation angle (conformal_shift/).
+Its headline (HEADLINE below: mean and interval) is reports/metrics/conformal.json, what
+`dvc metrics diff` compares across commits.
 """
 
 from __future__ import annotations
@@ -63,6 +65,31 @@ SECTIONS = {
     "predictors": Predictors,
     "verdicts": Verdicts,
 }  # the params.yaml sections it reads
+
+
+HEADLINE = ("coverage", "mean_size", "worst_class_coverage")  # per predictor, score and alpha
+SMALLEST = ("best", "mean_size", "difference", "low", "high", "verdict", "worst_class_keeps_coverage")
+
+
+def headline(found: dict[str, Any]) -> dict[str, Any]:
+    """What `dvc metrics diff` compares across commits: each set's coverage, mean size and worst-class
+    coverage (mean and interval), and which predictor has the smallest sets; the rest is the table's."""
+    slim: dict[str, Any] = {"same_as": found["same_as"]}
+    for name, variants in found.items():
+        if name in ("same_as", "smallest_sets"):
+            continue
+        slim[name] = {
+            variant: {
+                alpha: {key: {k: entry[key][k] for k in ("mean", "low", "high")} for key in HEADLINE}
+                for alpha, entry in alphas.items()
+            }
+            for variant, alphas in variants.items()
+        }
+    slim["smallest_sets"] = {
+        variant: {alpha: {k: entry[k] for k in SMALLEST if k in entry} for alpha, entry in alphas.items()}
+        for variant, alphas in found["smallest_sets"].items()
+    }
+    return slim
 
 
 def main(params: Any, paths: argparse.Namespace) -> None:
@@ -140,7 +167,8 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     variants = [name for name, _, _ in conformal.variants(c.scores, c.mondrian_score)]
     found["smallest_sets"] = smallest_sets(tables, kept, variants, c.alphas, p.confidence)
     found["same_as"] = same_as
-    write_json(paths.metrics, found)
+    write_json(paths.table, found)  # the full table for the report and the figures
+    write_json(paths.metrics, headline(found))
     write_curves(paths.alpha_curves, by_alpha)
     write_curves(paths.shift_curves, by_angle)
 
@@ -155,7 +183,8 @@ if __name__ == "__main__":
                 "inference": "every model's outputs, <model>/<set>.npz (infer stage)",
                 "posthoc": "the post-hoc predictors' outputs, <predictor>/<model>/<set>.npz (posthoc stage)",
                 "temperature": "the fitted temperatures (temperature stage)",
-                "metrics": "predictor -> score -> alpha -> coverage, set sizes, ..., JSON",
+                "table": "predictor -> score -> alpha -> coverage, set sizes, per class, per angle, ..., JSON",
+                "metrics": "its headline: coverage, mean size and worst-class coverage with intervals, JSON",
                 "alpha-curves": "coverage and mean size against alpha, <predictor>.<score>.csv (DVC plots)",
                 "shift-curves": "coverage and mean size against the rotation angle, <predictor>.<score>.csv",
             },

@@ -8,7 +8,8 @@ the registry (params.yaml `predictors`):
   coverage at 5 % risk) and the accuracy at each evaluate.coverages;
 * reports/metrics/ood.json: per OOD set and score, the registry's OOD metrics (AUROC, AUPR,
   FPR95; the OOD images are the positives);
-* reports/metrics/shift.json: the registry's `shift` metrics and the mean entropy at each angle;
+* reports/tables/shift.json: the registry's `shift` metrics and the mean entropy at each angle (a
+  table for the report and figures, not a metrics file: per angle);
 * DVC plots, one CSV per predictor (and score) in a directory per curve: reliability,
   risk–coverage, ROC per OOD set, shift.
 
@@ -134,7 +135,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     write_json(paths.eval_metrics, files["eval"])
     write_json(paths.selective_metrics, files["selective"])
     write_json(paths.ood_metrics, files["ood"])
-    write_json(paths.shift_metrics, shift)
+    write_json(paths.shift_table, shift)
     write_curves(paths.reliability, reliability)
     write_curves(paths.risk_coverage, risk_coverage)
     write_curves(paths.shift_curves, shift_curves)
@@ -155,7 +156,7 @@ if __name__ == "__main__":
                 "eval-metrics": "the test-set metrics per predictor, JSON",
                 "selective-metrics": "selective prediction per predictor and score, JSON",
                 "ood-metrics": "the OOD metrics per OOD set, predictor and score, JSON",
-                "shift-metrics": "the shift metrics and mean entropy per predictor and angle, JSON",
+                "shift-table": "the shift metrics and mean entropy per predictor and angle, JSON (a table)",
                 "reliability": "the reliability bins, one CSV per predictor (DVC plots)",
                 "risk-coverage": "accuracy against coverage, one CSV per predictor and score (DVC plots)",
                 "roc": "the ROC curves, <set>/<predictor>.<score>.csv (DVC plots)",

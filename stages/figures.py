@@ -172,7 +172,7 @@ def evaluation_figures(params: Any, paths: argparse.Namespace) -> None:
 def conformal_figures(params: Any, paths: argparse.Namespace) -> None:
     """Coverage above the promise (first score) and mean set size (a panel per score) against alpha, and at
     CONFORMAL_ALPHA coverage and size against the rotation angle (first score); a line per predictor."""
-    found = read_json(paths.conformal_metrics)
+    found = read_json(paths.conformal_table)
     labels = {name: spec.label for name, spec in params.predictors.items()}
     shown = [name for name in params.predictors if name in found]
     alphas = params.conformal.alphas
@@ -245,7 +245,7 @@ if __name__ == "__main__":
                 "noise": "the noise image and its predictions (noise stage)",
                 "mc-batch": "the MC batch (mc_batch stage)",
                 "eval-metrics": "in-distribution metrics, for the ECE in the legend (evaluate stage)",
-                "conformal-metrics": "coverage and set sizes per predictor, score and alpha (conformal stage)",
+                "conformal-table": "coverage and set sizes per predictor, score and alpha (conformal stage)",
                 "reliability": "the reliability bins, <predictor>.csv (evaluate stage)",
                 "risk-coverage": "accuracy against coverage, <predictor>.<score>.csv (evaluate stage)",
                 "ood-metrics": "OOD metrics, for the AUROC in the legend (evaluate stage)",

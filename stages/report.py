@@ -116,7 +116,12 @@ def curves(passes: Path, members: Path) -> dict[str, list[dict[str, float]]]:
 
 
 def main(params: Any, paths: argparse.Namespace) -> None:
-    metrics = {path.stem: read_json(path) for path in sorted(paths.metrics_dir.glob("*.json"))}
+    # Each section's numbers by file name: the metrics files, and the full tables where there is one.
+    metrics = {
+        path.stem: read_json(path)
+        for directory in (paths.metrics_dir, paths.tables_dir)
+        for path in sorted(directory.glob("*.json"))
+    }
     fits = paths.machine_dir / "posthoc.json"  # the post-hoc fits' seconds
     fit_seconds = read_json(fits)["seconds"] if fits.is_file() else {}
     spent = costs(params, paths.machine_dir, fit_seconds)
@@ -147,6 +152,7 @@ if __name__ == "__main__":
             __doc__,
             {
                 "metrics-dir": "every metrics JSON, each a section's numbers",
+                "tables-dir": "the full tables behind them (they replace a metrics file of the same name)",
                 "machine-dir": "train_<model>.json and infer_<model>.json: CPUs and seconds",
                 "curve-passes": "quality against MC passes T (verdicts stage)",
                 "curve-members": "quality against ensemble size M (verdicts stage)",

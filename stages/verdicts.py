@@ -4,11 +4,13 @@ Every instance of every predictor of the registry (one per trained seed; the ens
 is one instance), on the test set and the OOD sets, from the inference stage's outputs
 and the fitted temperatures. Writes, as nested JSON metrics (dotted keys in `dvc metrics diff`):
 
-* reports/metrics/per_seed.json: predictor -> instance -> metric;
-* reports/metrics/seeds.json: predictor -> metric -> mean, std, 95 % t-interval over
-  seeds, and the interval over seeds and test images (uncertainty.verdicts);
-* reports/metrics/verdicts.json: A -> B -> metric -> difference A − B, interval, verdict,
-  for each pair of verdicts.comparisons;
+* reports/tables/per_seed.json: predictor -> instance -> metric;
+* reports/tables/seeds.json: predictor -> metric -> mean, std, 95 % t-interval over
+  seeds, and the interval over seeds and test images (uncertainty.statistics);
+* reports/tables/verdicts.json: A -> B -> metric -> difference A − B, interval, p-values,
+  verdict, for each pair of verdicts.comparisons;
+* reports/metrics/seeds.json and verdicts.json: the same for the verdict table's metrics only,
+  each interval as mean (or difference), low, high and verdict: what `dvc metrics diff` compares;
 * reports/metrics/claims.json: the article's claims (uncertainty.claims): held, contradicted, undecided;
 * reports/metrics/summary.json: per job (accuracy, calibration, detecting MNIST digits, refusing
   uncertain inputs), the predictor with the best mean, the runner-up and their difference; and
@@ -192,10 +194,19 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     }
 
     write_json(paths.summary, summary)
-    write_json(paths.per_seed, per_seed)
-    write_json(paths.seeds, seeds)
-    write_json(paths.verdicts, verdicts)
     write_json(paths.claims, claims)
+    # The full tables for the report; the metrics files keep the verdict table's rows (mean and interval).
+    write_json(paths.per_seed, per_seed)
+    write_json(paths.seeds_table, seeds)
+    write_json(paths.verdicts_table, verdicts)
+    write_json(paths.seeds, {name: v.headline(found, verdict_paths) for name, found in seeds.items()})
+    write_json(
+        paths.verdicts,
+        {
+            a: {b: v.headline(found, verdict_paths) for b, found in against.items()}
+            for a, against in verdicts.items()
+        },
+    )
     by_kind = {
         predictor.kind: predictor for predictor in reversed(list(predictors.values()))
     }  # the first of each
@@ -222,9 +233,11 @@ if __name__ == "__main__":
                 "temperature": "the fitted temperatures (temperature stage)",
                 "regression-metrics": "the regressors' spreads, for the claims (regression stage)",
                 "mc-batch-metrics": "the MC batch's accuracies, for the claims (mc_batch stage)",
-                "per-seed": "predictor -> instance -> metric, JSON",
-                "seeds": "predictor -> metric -> mean, std and intervals over seeds, JSON",
-                "verdicts": "A -> B -> metric -> difference, interval, verdict, JSON",
+                "per-seed": "predictor -> instance -> metric, JSON (a table for the report)",
+                "seeds": "predictor -> verdict-table metric -> mean and interval over seeds and images, JSON",
+                "verdicts": "A -> B -> verdict-table metric -> difference, interval, verdict, JSON",
+                "seeds-table": "predictor -> metric -> mean, std and intervals over seeds, JSON (every metric)",
+                "verdicts-table": "A -> B -> metric -> difference, interval, p-values, verdict, JSON (every metric)",
                 "claims": "the article's claims: held, contradicted or undecided, JSON",
                 "summary": "per job: the best predictor, the runner-up, A − B; the verdict table read at once, JSON",
                 "curve-passes": "quality against MC passes T, CSV (DVC plots)",

@@ -249,10 +249,16 @@ def test_conformal_sets_are_cross_fitted_with_each_halfs_own_temperature(
     (tmp_path / "t.json").write_text(json.dumps(temperatures))
     paths = argparse.Namespace(
         inference=inference.directory, posthoc=tmp_path / "none", temperature=tmp_path / "t.json",
-        metrics=tmp_path / "conformal.json", alpha_curves=tmp_path / "a", shift_curves=tmp_path / "s",
+        metrics=tmp_path / "conformal.json", table=tmp_path / "conformal_table.json",
+        alpha_curves=tmp_path / "a", shift_curves=tmp_path / "s",
     )  # fmt: skip
     stage.main(params, paths)
-    found = read_json(paths.metrics)
+    found = read_json(paths.table)
+    headline = read_json(paths.metrics)  # the metrics file: the table's coverage and sizes with intervals
+    assert headline["plain"]["thr"]["0.2"]["coverage"] == {
+        k: found["plain"]["thr"]["0.2"]["coverage"][k] for k in ("mean", "low", "high")
+    }
+    assert "rotated" not in headline["plain"]["thr"]["0.2"] and headline["same_as"] == found["same_as"]
     assert found["same_as"] == {"twin": "plain"}  # the same probabilities: the same sets, shown once
     labels = inference.labels("plain")
     split = temperature_halves(N_TEST, params.verdicts.seed)

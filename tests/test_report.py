@@ -36,8 +36,10 @@ def committed() -> dict[str, Any]:
     from stages import report as stage
 
     params = read_params(SECTIONS, ROOT / "params.yaml")
-    found = {
-        path.stem: json.loads(path.read_text()) for path in (ROOT / "reports" / "metrics").glob("*.json")
+    found = {  # as the report stage reads them: the metrics files, then the full tables
+        path.stem: json.loads(path.read_text())
+        for directory in ("metrics", "tables")
+        for path in sorted((ROOT / "reports" / directory).glob("*.json"))
     }
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(ROOT)  # the stage reads reports/machine and reports/plots relative to the project root
@@ -176,7 +178,9 @@ def reports(tiny_repo: Path) -> Path:
 
 
 def metrics(reports: Path, name: str) -> dict:
-    return json.loads((reports / "metrics" / f"{name}.json").read_text())
+    """A section's numbers as the report reads them: the full table where there is one."""
+    table = reports / "tables" / f"{name}.json"
+    return json.loads((table if table.is_file() else reports / "metrics" / f"{name}.json").read_text())
 
 
 @pytest.mark.e2e

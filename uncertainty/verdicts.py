@@ -41,6 +41,16 @@ def lookup(nested: Mapping[str, Any], path: MetricPath) -> Any:
     return node
 
 
+HEADLINE = ("mean", "low", "high", "difference", "verdict")  # what a metrics file keeps of an interval
+
+
+def headline(table: Mapping[str, Any], paths: Sequence[MetricPath]) -> dict[str, Any]:
+    """A metrics file's view of a full nested table: at each of `paths` (where the table has it), the
+    interval's HEADLINE fields; `dvc metrics diff` then lists what a reader compares across commits."""
+    found = {path: lookup(table, path) for path in paths}
+    return nest({path: {k: v[k] for k in HEADLINE if k in v} for path, v in found.items() if v is not None})
+
+
 def replicates(
     predictors: Mapping[str, Sequence[Mapping[MetricPath, Reduction]]],
     sizes: Mapping[str, int],
