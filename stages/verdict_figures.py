@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from stages.cli import parse_paths
+from uncertainty import metric_registry as registry
 from uncertainty.plots import plot_quality_against_cost
 
 
@@ -19,8 +20,12 @@ def main() -> None:
     )
     passes = pd.read_csv(paths.curve_passes)
     members = pd.read_csv(paths.curve_members)
+    panels = {column: registry.label(registry.CURVE_METRICS[column]) for column in registry.CURVE_PANELS}
     plot_quality_against_cost(
-        {c: passes[c].to_numpy() for c in passes}, {c: members[c].to_numpy() for c in members}, paths.figure
+        {c: passes[c].to_numpy() for c in passes},
+        {c: members[c].to_numpy() for c in members},
+        paths.figure,
+        panels,
     )
     print(f"verdict_figures: {paths.figure}")
 

@@ -54,13 +54,7 @@ SECTIONS = {
 }  # the params.yaml sections it reads
 
 
-CURVE_METRICS = {  # column of the curve CSVs -> metric (on the test set and the first OOD set)
-    "accuracy": ("accuracy",),
-    "nll": ("nll",),
-    "ece": ("ece",),
-    f"auroc_{FIRST_OOD}": ("ood_auroc", FIRST_OOD, "entropy"),
-    f"auroc_{FIRST_OOD}_mutual_information": ("ood_auroc", FIRST_OOD, "mutual_information"),
-}
+CURVE_METRICS = registry.CURVE_METRICS  # column of the curve CSVs -> metric
 
 
 def curve_row(

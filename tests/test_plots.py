@@ -80,6 +80,12 @@ def _calls() -> dict[str, Callable[[Path], None]]:
         ),
         "shift": lambda p: plots.plot_shift(angles, shift, p),
         "history": lambda p: plots.plot_history(history, p, "Training"),
+        "quality_against_cost": lambda p: plots.plot_quality_against_cost(
+            {"passes": np.array([1, 3, 10]), "nll": np.array([0.5, 0.4, 0.35]), "nll_std": np.full(3, 0.01)},
+            {"members": np.array([1, 2, 3]), "nll": np.array([0.4, 0.3, 0.28])},
+            p,
+            {"nll": "NLL"},
+        ),
     }
 
 

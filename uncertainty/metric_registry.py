@@ -263,3 +263,15 @@ JOBS: tuple[Job, ...] = (
     Job(f"detecting_{FIRST_OOD}", f"detecting {INPUT_SETS[FIRST_OOD].words} (out of distribution)", "ood_auroc"),
     Job("refusing_uncertain_inputs", "refusing uncertain inputs (flagging its own errors)", "misclassification_auroc"),
 )  # fmt: skip
+
+
+# The quality-against-cost curves (the verdicts stage's CSVs against MC passes T and ensemble size M):
+# column -> metric, on the test set and the first OOD set; the figure's panels, in order.
+CURVE_METRICS: dict[str, MetricPath] = {
+    "accuracy": ("accuracy",),
+    "nll": ("nll",),
+    "ece": ("ece",),
+    f"auroc_{FIRST_OOD}": ("ood_auroc", FIRST_OOD, "entropy"),
+    f"auroc_{FIRST_OOD}_mutual_information": ("ood_auroc", FIRST_OOD, "mutual_information"),
+}
+CURVE_PANELS = ("accuracy", "nll", "ece", f"auroc_{FIRST_OOD}_mutual_information")

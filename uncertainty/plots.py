@@ -451,18 +451,16 @@ def plot_shift(
 
 
 def plot_quality_against_cost(
-    passes: Mapping[str, np.ndarray], members: Mapping[str, np.ndarray], path: str | Path
+    passes: Mapping[str, np.ndarray],
+    members: Mapping[str, np.ndarray],
+    path: str | Path,
+    quantities: Mapping[str, str],
 ) -> None:
-    """Accuracy, NLL, ECE and MNIST AUROC against MC passes T (mean ± std over dropout seeds) and ensemble size M.
+    """Each quantity (column -> its words, a panel each) against MC passes T (mean ± std over dropout
+    seeds) and ensemble size M.
 
     `passes`: columns "passes", "<quantity>" and "<quantity>_std"; `members`: "members", "<quantity>".
     """
-    quantities = {
-        "accuracy": "test accuracy",
-        "nll": "test NLL",
-        "ece": "test ECE",
-        "auroc_mnist_mutual_information": "MNIST AUROC (mutual information)",
-    }
     fig, axes = _panels(len(quantities), height=3.5)
     for ax, (key, label) in zip(axes, quantities.items(), strict=True):
         t = _vector(passes["passes"], "passes['passes']")
