@@ -17,25 +17,21 @@ import pandas as pd
 
 from stages.cli import parse_paths
 from stages.common import run
+from uncertainty import report
 from uncertainty.fashion_mnist import CLASS_NAMES
 from uncertainty.io import read_json, write_text
 from uncertainty.machine import machine_info
 from uncertainty.params import PARAMS_FILE
-from uncertainty.report import (
-    describe_machine,
-    render_beyond,
-    render_conformal,
-    render_contents,
-    render_html,
-    render_markdown,
-    render_posthoc,
-    render_provenance,
-    render_summary,
-    render_verdicts,
-)
 from uncertainty.schema.params import SECTIONS
 
 PACKAGES = ("tensorflow-cpu", "keras", "dvc", "numpy", "scikit-learn", "matplotlib", "mlxtend")
+
+
+def describe_machine(info: Mapping[str, Any]) -> str:
+    """One line: 'Intel(R) Xeon(R) ... (x86_64), avx2 avx512f avx512_bf16, 2 threads'."""
+    isa = info.get("isa", {})
+    present = [flag for flag, has in isa.items() if has] if isinstance(isa, Mapping) else []
+    return f"{info['cpu_model']} ({info['architecture']}), {' '.join(present) or 'no AVX2'}, {info['threads']} threads"
 
 
 def versions() -> dict[str, str]:
@@ -125,22 +121,23 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     fits = paths.machine_dir / "posthoc.json"  # the post-hoc fits' seconds
     fit_seconds = read_json(fits)["seconds"] if fits.is_file() else {}
     spent = costs(params, paths.machine_dir, fit_seconds)
-    sections = "\n".join(
-        [
-            render_markdown(metrics, params, CLASS_NAMES),
-            render_beyond(metrics, params),
-            render_verdicts(metrics, params, spent, curves(paths.curve_passes, paths.curve_members)),
-            render_posthoc(metrics, params, fit_seconds),
-            render_conformal(metrics, params, CLASS_NAMES),
-            render_provenance(PARAMS_FILE.read_text(), versions(), machines(paths.machine_dir)),
-        ]
-    )
-    # The findings first, then a link to every section, then the sections.
-    text = "\n".join([render_summary(metrics, params, spent), render_contents(sections), sections])
+    sections = [  # in the page's order: each a template and its records (None: left out)
+        ("article.md.j2", report.article(metrics, params, CLASS_NAMES)),
+        ("beyond.md.j2", report.beyond(metrics, params)),
+        (
+            "verdicts.md.j2",
+            report.verdicts(metrics, params, spent, curves(paths.curve_passes, paths.curve_members)),
+        ),
+        ("posthoc.md.j2", report.posthoc(metrics, params, fit_seconds)),
+        ("conformal.md.j2", report.conformal(metrics, params, CLASS_NAMES)),
+        (
+            "provenance.md.j2",
+            report.provenance(PARAMS_FILE.read_text(), versions(), machines(paths.machine_dir)),
+        ),
+    ]
+    text, page = report.render(sections, report.summary(metrics, params, spent))
     write_text(paths.markdown, text)
-    write_text(
-        paths.html, render_html(text, "Uncertainty in deep learning: the article, reproduced and measured")
-    )
+    write_text(paths.html, page)
     print(f"report: {paths.html.resolve()} (and {paths.markdown})")
 
 

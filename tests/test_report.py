@@ -53,15 +53,18 @@ def committed() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def sections(committed: dict[str, Any]) -> dict[str, str]:
+    """Each section's template rendered for Markdown from its records, as report.render does."""
     found, params = committed["metrics"], committed["params"]
-    return {
-        "article": report.render_markdown(found, params, CLASS_NAMES),
-        "beyond": report.render_beyond(found, params),
-        "verdicts": report.render_verdicts(found, params, committed["costs"], committed["curves"]),
-        "posthoc": report.render_posthoc(found, params, committed["fit_seconds"]),
-        "conformal": report.render_conformal(found, params, CLASS_NAMES),
-        "provenance": report.render_provenance("seed: 84\n", {"python": "3.11.7"}, {"rendered on": "a CPU"}),
+    records = {
+        "article": report.article(found, params, CLASS_NAMES),
+        "beyond": report.beyond(found, params),
+        "verdicts": report.verdicts(found, params, committed["costs"], committed["curves"]),
+        "posthoc": report.posthoc(found, params, committed["fit_seconds"]),
+        "conformal": report.conformal(found, params, CLASS_NAMES),
+        "provenance": report.provenance("seed: 84\n", {"python": "3.11.7"}, {"rendered on": "a CPU"}),
     }
+    page = report.Page(for_html=False)
+    return {name: page.render(f"{name}.md.j2", **context) for name, context in records.items()}
 
 
 def markdown_tables(text: str) -> list[list[list[str]]]:
@@ -86,7 +89,7 @@ def test_every_table_is_a_markdown_table(sections: dict[str, str]) -> None:
             assert SEPARATOR.match("|" + "|".join(separator) + "|"), (name, header, separator)
             assert len(separator) == len(header) and rows, (name, header)
             assert all(len(row) == len(header) for row in rows), (name, header)
-    page = report.render_html("\n".join(sections.values()), "report")
+    page = report.html("\n".join(sections.values()), [], "report")
     assert page.count("<table>") == sum(TABLES_PER_SECTION.values())  # the converter read every one
 
 
@@ -98,13 +101,16 @@ def test_tables_hold_the_metrics(sections: dict[str, str], committed: dict[str, 
     assert twins == {"plain_energy": "plain", "plain_max_logit": "plain", "feature_density": "plain"}
     for predictor, values in metrics["eval"].items():
         columns = [m for m in METRICS if m.file == "eval"]
-        expected = [labels[predictor], *(report.fixed(values.get(m.file_key), m.digits) for m in columns)]
+        expected = [
+            labels[predictor],
+            *(report.cell(values.get(m.file_key), f"fixed{m.digits}") for m in columns),
+        ]
         assert (expected in rows) == (predictor not in twins), predictor  # a twin's rows are its twin's
     density = metrics["ood"]["mnist"]["feature_density"]["feature_density"]["auroc"]
     assert ["feature density", "feature density", f"{density:.3f}"] in [row[:3] for row in rows]
     trained = committed["metrics"]["train_plain"]
-    plain_cnn = next(row for row in markdown_tables(sections["article"])[1] if row[0].startswith("plain ("))
-    assert plain_cnn[3] == f"{trained['test_accuracy']:.4f}"
+    plain_cnn = next(row for row in markdown_tables(sections["article"])[1] if row[0] == "plain")
+    assert plain_cnn[5] == f"{trained['test_accuracy']:.4f}"
     per_seed = markdown_tables(sections["verdicts"])[-1]
     plain = committed["metrics"]["per_seed"]["plain"]["plain"]
     assert ["plain CNN", "plain", f"{plain['accuracy']:.4f}", f"{plain['nll']:.4f}"] in [
@@ -113,52 +119,67 @@ def test_tables_hold_the_metrics(sections: dict[str, str], committed: dict[str, 
 
 
 def test_a_missing_template_variable_raises_instead_of_rendering_empty(committed: dict[str, Any]) -> None:
-    with pytest.raises(jinja2.UndefinedError, match="components_table"):
-        report.render_template("provenance.md.j2", params_text="seed: 84", trained_elsewhere="")
-    batch = {key: value for key, value in committed["metrics"]["mc_batch"].items() if key != "passes"}
+    context = report.provenance("seed: 84", {"python": "3.11.7"}, {})
+    del context["components"]
+    with pytest.raises(jinja2.UndefinedError, match="components"):
+        report.Page(for_html=False).render("provenance.md.j2", **context)
+    records = report.article(committed["metrics"], committed["params"], CLASS_NAMES)
+    records["batch"] = {key: value for key, value in records["batch"].items() if key != "passes"}
     with pytest.raises(jinja2.UndefinedError, match="passes"):  # read only by the template
-        report.render_markdown({**committed["metrics"], "mc_batch": batch}, committed["params"], CLASS_NAMES)
+        report.Page(for_html=False).render("article.md.j2", **records)
+
+
+def _page(context: dict[str, Any], first: dict[str, Any] | None = None) -> tuple[str, str]:
+    """The report of the provenance section alone (and an empty summary): Markdown and HTML."""
+    empty = {"jobs": [], "confidence": 0.95, "claims": [], "trainings": {}, "single": [], "costs": []}
+    return report.render([("provenance.md.j2", context)], first or empty)
 
 
 def test_html_special_characters_in_values_are_escaped() -> None:
-    text = report.render_provenance(
-        "note: a <b> & c\n", {"python": "3.11.7"}, {"trained <script>alert(1)</script> on": "x86 & arm"}
+    _, page = _page(
+        report.provenance(
+            "note: a <b> & c\n", {"python": "3.11.7"}, {"trained <script>alert(1)</script> on": "x86 & arm"}
+        )
     )
-    page = report.render_html(text, 'Report <i>"1 & 2"</i>')
-    for raw in ("<script>", "<i>", "<b>"):
+    for raw in ("<script>", "<b>"):
         assert raw not in page
-    assert "<title>Report &lt;i&gt;&#34;1 &amp; 2&#34;&lt;/i&gt;</title>" in page
     assert "<td>trained &lt;script&gt;alert(1)&lt;/script&gt; on</td>" in page
     assert "<td>x86 &amp; arm</td>" in page
     assert "note: a &lt;b&gt; &amp; c" in page  # inside the params code block
+    title = report.html("# t\n", [], 'Report <i>"1 & 2"</i>')
+    assert "<title>Report &lt;i&gt;&#34;1 &amp; 2&#34;&lt;/i&gt;</title>" in title and "<i>" not in title
 
 
-def test_only_the_templates_collapsible_lines_pass_as_html() -> None:
-    text = (
-        "<details open><summary>Figures</summary>\n\n![a](figures/a.png)\n\n</details>\n\n"
-        "<details><summary>Table</summary>\n\n| a |\n|---|\n| <details> |\n\n</details>\n\n"
-        "<details onclick=x><summary>not ours</summary>\n"
+def test_only_the_templates_collapsible_parts_become_html() -> None:
+    """A collapsible part is the template's `details`; a "<details>" in a value stays text."""
+    markdown_text, page = _page(
+        report.provenance("<details><summary>x</summary>\n", {"python": "<details>"}, {})
     )
-    page = report.render_html(text, "t")
-    assert "<details open><summary>Figures</summary>" in page and "<details><summary>Table</summary>" in page
-    assert page.count("</details>") == 2
+    assert "<details><summary>params.yaml, as it was for this report</summary>" in markdown_text
+    assert page.count("<details><summary>") == 1 and page.count("</details>") == 1
     assert "<td>&lt;details&gt;</td>" in page  # a value in a cell stays text
-    assert "&lt;details onclick=x&gt;" in page  # any other raw HTML line stays text
+    assert "&lt;details&gt;&lt;summary&gt;x" in page  # and in the params code block
 
 
-def test_the_contents_link_every_heading_with_githubs_anchors() -> None:
-    sections = "## 1. Three regressors: the weights\n\ntext\n\n### The article's claims\n"
-    contents = report.render_contents(sections)
-    assert "- [1. Three regressors: the weights](#1-three-regressors-the-weights)" in contents
-    assert "    - [The article's claims](#the-articles-claims)" in contents
-    page = report.render_html(contents + "\n" + sections, "t")
-    assert 'id="1-three-regressors-the-weights"' in page and 'href="#1-three-regressors-the-weights"' in page
+def test_the_contents_link_every_heading_the_templates_declare() -> None:
+    markdown_text, page = _page(report.provenance("seed: 84\n", {"python": "3.11.7"}, {}))
+    assert "- [What produced this report](#what-produced-this-report)" in markdown_text
+    assert 'id="what-produced-this-report"' in page and 'href="#what-produced-this-report"' in page
+    assert report.slug("1. Three regressors: the weights") == "1-three-regressors-the-weights"
+    assert report.slug("The article's claims") == "the-articles-claims"
 
 
-def test_a_pipe_in_a_cell_stays_in_its_cell() -> None:
-    table = report.markdown_table(["what", "value"], [["a | b", "0.000000"]])
-    body = markdown.markdown(table, extensions=["tables"])
-    assert "<td>a | b</td>" in body and "<td>0.000000</td>" in body  # and no number re-parsing
+def test_a_table_declares_its_columns_and_formats_none_by_hand() -> None:
+    records = [
+        {"name": "a | b", "value": 0.0, "summary": {"mean": 0.5, "low": 0.25, "high": 0.75}},
+        {"name": "c"},
+    ]
+    text = report.table(
+        records, [["what", "name"], ["value", "value", "fixed6"], ["interval", "summary", "mean_interval3"]]
+    )
+    body = markdown.markdown(text, extensions=["tables"])
+    assert "<td>a | b</td>" in body and "<td>0.000000</td>" in body  # a pipe stays in its cell, no re-parsing
+    assert "<td>0.500 [0.250, 0.750]</td>" in body and body.count("<td>–</td>") == 2  # missing: a dash
 
 
 def test_the_page_inlines_the_stylesheet_from_any_working_directory(
@@ -166,7 +187,7 @@ def test_the_page_inlines_the_stylesheet_from_any_working_directory(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     report.environment.cache_clear()
-    page = report.render_html("# title\n", "title")
+    page = report.html("# title\n", [], "title")
     stylesheet = (ROOT / "uncertainty" / "templates" / "report.css").read_text()
     assert f"<style>\n{stylesheet}</style>" in page
     assert '<h1 id="title">title</h1>' in page and "<link" not in page  # headings carry their anchors
@@ -215,7 +236,10 @@ def test_table_numbers_equal_the_metrics(reports: Path) -> None:
     twins = report.same_probabilities(labels, evaluation, metrics(reports, "shift"))  # shown as their twin
     for predictor, values in evaluation.items():
         columns = [m for m in METRICS if m.file == "eval"]
-        expected = [labels[predictor], *(report.fixed(values.get(m.file_key), m.digits) for m in columns)]
+        expected = [
+            labels[predictor],
+            *(report.cell(values.get(m.file_key), f"fixed{m.digits}") for m in columns),
+        ]
         if predictor not in twins:
             assert expected in rows, (expected, [row for row in rows if row and row[0] == labels[predictor]])
     trained = metrics(reports, "train_plain")

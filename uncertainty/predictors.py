@@ -343,6 +343,11 @@ def _judged_by(spec: Any) -> str:
     return f", judged on OOD inputs by its {score.replace('_', ' ')}" if score else ""
 
 
+def describe(params: Any) -> dict[str, str]:
+    """Each predictor of the registry in words, as its kind describes it (the report)."""
+    return {name: KINDS[spec.kind].describe(spec, params) for name, spec in params.predictors.items()}
+
+
 def ood_score(spec: Any) -> str:
     """The score a predictor is judged by in the verdict table's OOD rows."""
     return spec.options.get("ood_score") or KINDS[spec.kind].ood_score
