@@ -401,3 +401,18 @@ def test_bad_input_is_a_value_error_naming_the_argument(call, message: str) -> N
 
 def test_entropy_is_in_nats_with_zero_log_zero() -> None:
     np.testing.assert_allclose(entropy(np.array([[0.5, 0.5], [1.0, 0.0]])), [LOG2, 0.0])
+
+
+def test_selective_shares_one_curve_per_weights_array() -> None:
+    """AURC, AUGRC and the coverage at a risk of one resample read one curve; new weights, a new one."""
+    rng = np.random.default_rng(3)
+    ones, counts = np.ones(50), rng.multinomial(50, np.ones(50) / 50).astype(np.float64)
+    score, correct = rng.random(50), rng.random(50) < 0.8
+    selective = m.Selective(score, correct)
+    first = selective.curve(ones)
+    assert selective.curve(ones) is first  # the same array: the same curve
+    expected = m.risk_coverage(score, correct, counts)
+    assert {k: selective.curve(counts)[k] for k in ("aurc", "augrc")} == {
+        k: expected[k] for k in ("aurc", "augrc")
+    }
+    assert selective.statistic("augrc", ones) == m.risk_coverage(score, correct)["augrc"]  # recomputed

@@ -97,6 +97,15 @@ def test_instance_metrics_at_unit_weights_are_the_metrics_module() -> None:
     outputs.update({s: summarize_passes(rng.dirichlet(np.ones(10), (2, 300))) for s in OOD_SETS})
     scores = ("one_minus_max_prob", "entropy", "mutual_information", "variation_ratio")
     found = registry.kernels(outputs.__getitem__, labels, scores, 15, OOD_SETS)
+    everything = registry.kernels(  # evaluate's choice: every metric with a file, every score
+        outputs.__getitem__,
+        labels,
+        scores,
+        15,
+        OOD_SETS,
+        chosen=lambda m: m.file is not None,
+        own_score=False,
+    )
     ones = {"test": np.ones(500), **{s: np.ones(300) for s in OOD_SETS}}
     mean = outputs["test"]["mean"]
     assert found[("accuracy",)](ones) == metrics.accuracy(mean, labels)
@@ -111,9 +120,13 @@ def test_instance_metrics_at_unit_weights_are_the_metrics_module() -> None:
             roc_auc_score(~correct, scores_in[score]), abs=1e-12
         )
         curve = metrics.risk_coverage(scores_in[score], correct)
+        if score != "entropy":  # the selective metrics are resampled by the entropy only
+            assert ("aurc", score) not in found and ("augrc", score) in everything
+            continue
         assert found[("aurc", score)](ones) == curve["aurc"]
         assert found[("augrc", score)](ones) == curve["augrc"]
         assert found[("coverage_at_risk", score)](ones) == metrics.coverage_at_risk(curve, registry.RISK)
+        assert everything[("augrc", score)](ones) == curve["augrc"]
     for s in OOD_SETS:
         out = metrics.uncertainty_scores(outputs[s], ("entropy", "mutual_information"))
         for score in ("entropy", "mutual_information"):

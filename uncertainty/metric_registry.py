@@ -7,7 +7,7 @@ per-image weights (ones for the point estimate, a resample's counts for a bootst
 evaluate stage's values and the verdicts stage's bootstrap run the same arithmetic. The scopes:
 
 * "test": one number on the test set, kernel(Test) (the predictive `mean`, `labels`, `correct`);
-* "score": one number per uncertainty score on the test set, kernel(score values, correct);
+* "score": one number per uncertainty score on the test set, kernel(Test, the score's name);
 * "ood": one number per OOD set and score, kernel(score on the test set, score on the OOD set, set name);
 * "set": one number per OOD set, kernel(the predictor's output on it, set name).
 
@@ -36,14 +36,27 @@ RISK = 0.05  # the selective risk of `coverage_at_risk`
 
 
 class Test:
-    """One instance's test-set output and labels, with the per-image terms computed once."""
+    """One instance's test-set output, labels and uncertainty scores, with the per-image terms computed once."""
 
-    def __init__(self, mean: np.ndarray, labels: np.ndarray, n_bins: int) -> None:
-        self.mean, self.labels, self.n_bins = mean, labels, n_bins
+    def __init__(
+        self,
+        mean: np.ndarray,
+        labels: np.ndarray,
+        n_bins: int,
+        scores: Mapping[str, np.ndarray] | None = None,
+    ) -> None:
+        self.mean, self.labels, self.n_bins, self.scores = mean, labels, n_bins, scores or {}
+        self._selective: dict[str, metrics.Selective] = {}
 
     @functools.cached_property
     def correct(self) -> np.ndarray:
         return metrics.correct_terms(self.mean, self.labels)
+
+    def selective(self, score: str) -> metrics.Selective:
+        """One sort per score, shared by the selective metrics (which share its curve per resample)."""
+        if score not in self._selective:
+            self._selective[score] = metrics.Selective(self.scores[score], self.correct)
+        return self._selective[score]
 
 
 def _mean_of(terms: np.ndarray) -> Reduction:
@@ -55,17 +68,17 @@ def _binned(parts: tuple[np.ndarray, np.ndarray], n_bins: int) -> Reduction:
     return lambda w: metrics.binned_gap(index, gap, w["test"], n_bins)
 
 
-def _misclassification(values: np.ndarray, correct: np.ndarray) -> Reduction | None:
-    right = correct == 1
+def _misclassification(t: Test, score: str) -> Reduction | None:
+    values, right = t.scores[score], t.correct == 1
     if not 0 < right.sum() < len(right):  # no wrong (or no right) answer: nothing to detect
         return None
     ranked = metrics.Ranked(values[right], values[~right])
     return lambda w: ranked.auroc(w["test"][right], w["test"][~right])
 
 
-def _selective(statistic: str) -> Callable[[np.ndarray, np.ndarray], Reduction]:
-    def kernel(values: np.ndarray, correct: np.ndarray) -> Reduction:
-        selective = metrics.Selective(values, correct)
+def _selective(statistic: str) -> Callable[[Test, str], Reduction]:
+    def kernel(t: Test, score: str) -> Reduction:
+        selective = t.selective(score)
         return lambda w: selective.statistic(statistic, w["test"], RISK)
 
     return kernel
@@ -102,6 +115,7 @@ class Metric:
     bootstrap: bool = True  # resampled over seeds and images by the verdicts stage
     verdict: bool = False  # a row of the verdict table (and of the multiplicity count)
     shift: bool = False  # also measured on each rotation of the test set (shift.json)
+    resampled_scores: tuple[str, ...] | None = None  # a per-score metric's scores resampled (None: all)
     digits: int = 4  # decimals in tables
 
     @property
@@ -136,11 +150,13 @@ METRICS: tuple[Metric, ...] = (
         "misclassification_auroc", "misclassification AUROC ({score})", True, "score", _misclassification, None,
         verdict=True,
     ),
-    Metric("aurc", "AURC ({score})", False, "score", _selective("aurc"), "selective"),
-    Metric("augrc", "AUGRC ({score})", False, "score", _selective("augrc"), "selective"),
+    # Selective prediction: every score at the article instance; over seeds and images by the entropy, the
+    # verdict table's score (one curve per image resample: the three share it).
+    Metric("aurc", "AURC ({score})", False, "score", _selective("aurc"), "selective", resampled_scores=("entropy",)),
+    Metric("augrc", "AUGRC ({score})", False, "score", _selective("augrc"), "selective", resampled_scores=("entropy",)),
     Metric(
         "coverage_at_risk", f"coverage at {100 * RISK:g} % risk ({{score}})", True, "score",
-        _selective("coverage_at_risk"), "selective",
+        _selective("coverage_at_risk"), "selective", resampled_scores=("entropy",),
     ),
     Metric("max_prob", "mean top probability, {set}", False, "set", _max_prob, None),
 )  # fmt: skip
@@ -188,14 +204,16 @@ def kernels(
     """
     test = output("test")
     found: dict[MetricPath, Reduction] = {}
-    context = Test(test["mean"], labels, n_bins)
     scores_in = metrics.uncertainty_scores(test, tuple(scores))
+    context = Test(test["mean"], labels, n_bins, scores_in)
     for metric in filter(chosen, METRICS):
         if metric.scope == "test":
             found[(metric.name,)] = metric.kernel(context)
         elif metric.scope == "score":
-            for score, values in scores_in.items():
-                reduction = metric.kernel(values, context.correct)
+            for score in scores_in:
+                if own_score and metric.resampled_scores is not None and score not in metric.resampled_scores:
+                    continue
+                reduction = metric.kernel(context, score)
                 if reduction is not None:
                     found[(metric.name, score)] = reduction
     for set_name in ood_sets:

@@ -367,20 +367,27 @@ class Selective:
         self.n = len(s)
         self._order = np.argsort(s, kind="stable")
         self._right = c[self._order].astype(np.float64)
+        self._last: tuple[np.ndarray | None, dict[str, Any]] = (None, {})
 
     def curve(self, weights: np.ndarray) -> dict[str, Any]:
-        """The curve and its areas for weights already known good (unchecked: the bootstrap's hot path)."""
+        """The curve and its areas for weights already known good (unchecked: the bootstrap's hot path);
+        the same weights array again gets the same curve without recomputing it (AURC, AUGRC and the
+        coverage at a risk of one image resample share one curve)."""
+        if weights is self._last[0]:
+            return self._last[1]
         w_kept, right = weights[self._order], self._right
         kept = np.cumsum(w_kept)
         accuracy_k = np.cumsum(w_kept * right) / np.where(kept > 0, kept, 1.0)
         wrong_kept = np.cumsum(w_kept * (1.0 - right))
         total = kept[-1]
-        return {
+        found = {
             "coverage": kept / total,
             "accuracy": accuracy_k,
             "aurc": float(np.dot(w_kept, 1.0 - accuracy_k) / total),
             "augrc": float(np.dot(w_kept, wrong_kept) / total**2),
         }
+        self._last = (weights, found)
+        return found
 
     def statistic(self, name: str, weights: np.ndarray, risk: float = 0.05) -> float:
         """ "aurc", "augrc" or "coverage_at_risk" (at selective risk `risk`) for these weights."""
