@@ -22,16 +22,10 @@ from uncertainty.fashion_mnist import CLASS_NAMES
 from uncertainty.io import read_json, write_text
 from uncertainty.machine import machine_info
 from uncertainty.params import PARAMS_FILE
+from uncertainty.report import describe_machine
 from uncertainty.schema.params import SECTIONS
 
 PACKAGES = ("tensorflow-cpu", "keras", "dvc", "numpy", "scikit-learn", "matplotlib", "mlxtend")
-
-
-def describe_machine(info: Mapping[str, Any]) -> str:
-    """One line: 'Intel(R) Xeon(R) ... (x86_64), avx2 avx512f avx512_bf16, 2 threads'."""
-    isa = info.get("isa", {})
-    present = [flag for flag, has in isa.items() if has] if isinstance(isa, Mapping) else []
-    return f"{info['cpu_model']} ({info['architecture']}), {' '.join(present) or 'no AVX2'}, {info['threads']} threads"
 
 
 def versions() -> dict[str, str]:

@@ -453,3 +453,10 @@ def provenance(params_text: str, versions: Mapping[str, str], machines: Mapping[
         "components": [{"what": k, "value": v} for k, v in (*versions.items(), *machines.items())],
         "params_text": params_text.rstrip(), "trained_elsewhere": ", ".join(elsewhere),
     }  # fmt: skip
+
+
+def describe_machine(info: Mapping[str, Any]) -> str:
+    """One line: 'Intel(R) Xeon(R) ... (x86_64), avx2 avx512f avx512_bf16, 2 threads'."""
+    isa = info.get("isa", {})
+    present = [flag for flag, has in isa.items() if has] if isinstance(isa, Mapping) else []
+    return f"{info['cpu_model']} ({info['architecture']}), {' '.join(present) or 'no AVX2'}, {info['threads']} threads"
