@@ -204,3 +204,16 @@ def test_the_lock_holds_no_stage_that_dvc_yaml_lost() -> None:
     """A stage removed from dvc.yaml leaves its entry in dvc.lock until someone deletes it: none here."""
     locked = set(yaml.safe_load((ROOT / "dvc.lock").read_text())["stages"])
     assert locked <= set(resolved_stages()), sorted(locked - set(resolved_stages()))
+
+
+def test_every_committed_result_file_is_a_declared_output() -> None:
+    """A metrics file or table no stage writes any more (a layout change) would mislead a reader of the
+    report and of `git log`; every file under reports/metrics/ and reports/tables/ is a stage's output."""
+    declared = {
+        str(out.def_path)
+        for stage in resolved_stages().values()
+        for out in stage.outs  # type: ignore[attr-defined]
+    }
+    for directory in ("reports/metrics", "reports/tables"):
+        found = {str(path.relative_to(ROOT)) for path in (ROOT / directory).glob("*.json")}
+        assert found <= declared, sorted(found - declared)
