@@ -43,11 +43,6 @@ ROTATION_ANGLES = (0, 30, 90)  # the columns of the conformal rotation table (wh
 # --------------------------------------------------------------------------- formats: what a cell shows
 
 
-def fixed(value: Any, digits: int = 4) -> str:
-    """A float with `digits` decimals; anything else as is."""
-    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
-
-
 def interval(summary: Mapping[str, Any], digits: int = 4) -> str:
     return f"[{summary['low']:.{digits}f}, {summary['high']:.{digits}f}]"
 
@@ -61,11 +56,8 @@ def with_spread(summary: Mapping[str, Any], digits: int = 4) -> str:
     return f"{text} ± {summary['std']:.{digits}f} ({t}; seeds and images {interval(summary, digits)})"
 
 
-def _digits(name: str, make: Callable[..., str], digits: Sequence[int]) -> dict[str, Callable[[Any], str]]:
-    return {f"{name}{d}": functools.partial(make, digits=d) for d in digits}
-
-
-FORMATS: dict[str, Callable[[Any], str]] = {
+# How a cell or a sentence shows a value; a format's name may end in its digits ("fixed4", "percent1").
+FORMATS: dict[str, Callable[..., str]] = {
     "text": str,
     "bold": lambda value: f"**{value}**",
     "thousands": lambda value: f"{value:,}",
@@ -73,32 +65,24 @@ FORMATS: dict[str, Callable[[Any], str]] = {
     "degrees": lambda value: f"{value}°",
     "precision": lambda value: f"{value:.4g}",
     "p_kept": lambda result: f"{result['p_adjusted']:.3g}" + (" ✓" if result["survives"] else ""),
-    "shift_point": lambda at: (
-        f"{at['accuracy']:.3f} / {at['nll']:.2f} / {at['ece']:.3f} / {at['entropy']:.2f}"
-    ),
+    "shift_point": lambda at: f"{at['accuracy']:.3f} / {at['nll']:.2f} / {at['ece']:.3f} / {at['entropy']:.2f}",
     "size_coverage": lambda size: f"{size['coverage']:.3f} ({size['images']:,})",
-    "t_interval3": lambda s: (
-        f"{s['mean']:.3f}" + (f" [{s['t_low']:.3f}, {s['t_high']:.3f}]" if "t_low" in s else "")
-    ),
-    **_digits("fixed", fixed, (1, 2, 3, 4, 6)),
-    **_digits("percent", lambda value, digits: f"{100 * value:.{digits}f} %", (0, 1, 2)),
-    **_digits("seconds", lambda value, digits: f"{value:.{digits}f} s", (0, 1, 2)),
-    **_digits("signed", lambda value, digits: f"{value:+.{digits}f}", (3, 4)),
-    **_digits("interval", interval, (3, 4)),
-    **_digits("mean_interval", lambda s, digits: f"{s['mean']:.{digits}f} {interval(s, digits)}", (2, 3, 4)),
-    **_digits("spread", with_spread, (3, 4)),
-    **_digits(
-        "difference_interval", lambda r, digits: f"{r['difference']:+.{digits}f} {interval(r, digits)}", (4,)
-    ),
-}
+    "fixed": lambda value, digits=4: f"{value:.{digits}f}" if isinstance(value, float) else str(value),
+    "percent": lambda value, digits=1: f"{100 * value:.{digits}f} %",
+    "seconds": lambda value, digits=0: f"{value:.{digits}f} s",
+    "signed": lambda value, digits=4: f"{value:+.{digits}f}",
+    "interval": interval,
+    "mean_interval": lambda s, digits=4: f"{s['mean']:.{digits}f} {interval(s, digits)}",
+    "difference_interval": lambda r, digits=4: f"{r['difference']:+.{digits}f} {interval(r, digits)}",
+    "t_interval": lambda s, digits=3: f"{s['mean']:.{digits}f}" + (f" [{s['t_low']:.{digits}f}, {s['t_high']:.{digits}f}]" if "t_low" in s else ""),
+    "spread": with_spread,
+}  # fmt: skip
 
 
-def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A GitHub pipe table of formatted cells: tabulate must not parse them as numbers ("0.000000" would
-    lose its digits), no alignment colons (inline styles on every HTML cell), a "|" in a cell escaped."""
-    cells = [[str(cell).replace("|", r"\|") for cell in row] for row in rows]
-    frame = pd.DataFrame(cells, columns=[column.replace("|", r"\|") for column in columns], dtype=object)
-    return frame.to_markdown(index=False, tablefmt="github", disable_numparse=True)
+def cell(value: Any, format: str = "text") -> str:
+    """A value as `format` shows it (FORMATS, with its digits); a missing one as "–"."""
+    name, digits = re.fullmatch(r"(\D+?)(\d*)", format).groups()  # type: ignore[union-attr]
+    return "–" if value is None else FORMATS[name](value, *([int(digits)] if digits else []))
 
 
 def _at(record: Any, key: str | Sequence[Any]) -> Any:
@@ -114,15 +98,13 @@ def _at(record: Any, key: str | Sequence[Any]) -> Any:
     return node
 
 
-def cell(value: Any, format: str = "text") -> str:
-    """A value as a table shows it in `format` (FORMATS); a missing one as "–"."""
-    return "–" if value is None else FORMATS[format](value)
-
-
 def table(records: Sequence[Any], columns: Sequence[Sequence[Any]]) -> str:
-    """One row per record, one cell per declared column [header, key, format (default text)]."""
-    rows = [[cell(_at(record, column[1]), *column[2:]) for column in columns] for record in records]
-    return markdown_table([column[0] for column in columns], rows)
+    """One row per record, one cell per declared column [header, key, format (default text)], as a GitHub
+    pipe table: no number re-parsing ("0.000000" keeps its digits), no alignment colons (inline styles
+    on every HTML cell), a "|" in a cell escaped."""
+    rows = [[cell(_at(record, c[1]), *c[2:]).replace("|", r"\|") for c in columns] for record in records]
+    frame = pd.DataFrame(rows, columns=[c[0].replace("|", r"\|") for c in columns], dtype=object)
+    return frame.to_markdown(index=False, tablefmt="github", disable_numparse=True)
 
 
 def metric_columns(file: str, key: Sequence[Any] = (), sets: Sequence[str] = ()) -> list[list[Any]]:
@@ -188,7 +170,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    templates.filters.update(FORMATS)
+    templates.filters.update(fmt=cell)
     templates.globals.update(
         table=table, metric_columns=metric_columns, path_columns=path_columns, label=registry.label,
         format_number=format_number, published=PUBLISHED,
