@@ -240,8 +240,8 @@ def test_table_numbers_equal_the_metrics(reports: Path) -> None:
             labels[predictor],
             *(report.cell(values.get(m.file_key), f"fixed{m.digits}") for m in columns),
         ]
-        if predictor not in twins:
-            assert expected in rows, (expected, [row for row in rows if row and row[0] == labels[predictor]])
+        if predictor not in twins:  # the tiny repo's registry may add columns after these
+            assert any(row[: len(expected)] == expected for row in rows), (expected, predictor)
     trained = metrics(reports, "train_plain")
     assert f"{trained['test_accuracy']:.4f}" in page
     batch = metrics(reports, "mc_batch")
