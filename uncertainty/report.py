@@ -26,7 +26,6 @@ from markupsafe import Markup
 from uncertainty import metric_registry as registry
 from uncertainty.claims import CLAIMS
 from uncertainty.conformal import variants
-from uncertainty.metric_registry import MetricPath
 from uncertainty.names import format_number
 from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.predictors import KINDS, describe, ensemble_groups, repeats
@@ -87,15 +86,12 @@ def cell(value: Any, format: str = "text") -> str:
 
 def _at(record: Any, key: str | Sequence[Any]) -> Any:
     """The value of a record at a dotted key (or a list of parts); None where it has none."""
-    node = record
     for part in key.split(".") if isinstance(key, str) else key:
-        if isinstance(node, Mapping):
-            node = node.get(part)
-        elif isinstance(node, Sequence) and isinstance(part, int) and part < len(node):
-            node = node[part]
-        else:
+        try:
+            record = record[part]
+        except (KeyError, IndexError, TypeError):
             return None
-    return node
+    return record
 
 
 def table(records: Sequence[Any], columns: Sequence[Sequence[Any]]) -> str:
@@ -115,7 +111,7 @@ def metric_columns(file: str, key: Sequence[Any] = (), sets: Sequence[str] = ())
     return [[m.header(), [*key, m.file_key], f"fixed{m.digits}"] for m in found]
 
 
-def path_columns(paths: Sequence[MetricPath], key: Sequence[Any], format: str) -> list[list[Any]]:
+def path_columns(paths: Sequence[registry.MetricPath], key: Sequence[Any], format: str) -> list[list[Any]]:
     """Columns of metric paths in a nested table, headed by the registry's words."""
     return [[registry.label(path), [*key, *path], format] for path in paths]
 
@@ -137,9 +133,11 @@ class Page:
     """
 
     def __init__(self, for_html: bool) -> None:
-        self.for_html = for_html
-        self.headings: list[tuple[int, str]] = []
-        self.summaries: list[tuple[bool, str]] = []
+        self.for_html, self.headings, self.summaries = (
+            for_html,
+            list[tuple[int, str]](),
+            list[tuple[bool, str]](),
+        )
 
     def heading(self, level: int, title: str) -> str:
         self.headings.append((level, title))
@@ -181,10 +179,8 @@ def environment() -> jinja2.Environment:
 def html(markdown_text: str, summaries: Sequence[tuple[bool, str]], title: str = TITLE) -> str:
     """One self-contained page (inline style, figures beside it, nothing fetched from the network); the
     collapsible parts are Page.details' markers; headings get GitHub's anchors, as the contents link."""
-    converter = markdown.Markdown(
-        extensions=["tables", "fenced_code", "toc"],
-        extension_configs={"toc": {"slugify": lambda s, _: slug(s)}},
-    )
+    toc = {"toc": {"slugify": lambda s, _: slug(s)}}
+    converter = markdown.Markdown(extensions=["tables", "fenced_code", "toc"], extension_configs=toc)
     converter.preprocessors.deregister("html_block")
     converter.inlinePatterns.deregister("html")
     body = converter.convert(markdown_text).replace("<p>DETAILS-CLOSE</p>", "</details>")
@@ -194,9 +190,7 @@ def html(markdown_text: str, summaries: Sequence[tuple[bool, str]], title: str =
     return environment().get_template("report.html.j2").render(title=title, body=Markup(body))
 
 
-def render(
-    sections: Sequence[tuple[str, Mapping[str, Any] | None]], first: Mapping[str, Any]
-) -> tuple[str, str]:
+def render(sections: Sequence[tuple[str, Mapping[str, Any] | None]], first: Mapping[str, Any]) -> tuple[str, str]:  # fmt: skip
     """The report as Markdown and as one HTML page: the summary (`first`), the contents (every heading
     the sections' templates declared), then the sections; a section without records is left out."""
 
@@ -224,10 +218,8 @@ def same_probabilities(
 
 def article(metrics: Mapping[str, Any], params: Any, class_names: Sequence[str]) -> dict[str, Any]:
     """Sections 1-4: the article's experiments, this run's numbers beside the article's."""
-    at, regression = (
-        format_number(params.regression.predict_at),
-        metrics["regression"],
-    )  # the stage's spelling
+    at = format_number(params.regression.predict_at)  # how the regression stage spells its keys
+    regression = metrics["regression"]
     trained = {name: spec for name, spec in params.train.models.items() if f"train_{name}" in metrics}
     return {
         "regression": [  # in params order, not the JSON's sorted order
