@@ -89,11 +89,11 @@ def _ood_auroc(score_in: np.ndarray, score_out: np.ndarray, set_name: str) -> Re
     return lambda w: ranked.auroc(w["test"], w[set_name])
 
 
-def _ood_sklearn(key: str) -> Callable[[np.ndarray, np.ndarray, str], Reduction]:
+def _ood_sklearn(statistic: Callable[..., float]) -> Callable[[np.ndarray, np.ndarray, str], Reduction]:
     """AUPR and FPR95 (scikit-learn's curves): measured at the article instance only, never resampled."""
 
     def kernel(score_in: np.ndarray, score_out: np.ndarray, set_name: str) -> Reduction:
-        return lambda w: metrics.ood_metrics(score_in, score_out, w["test"], w[set_name])[key]
+        return lambda w: statistic(score_in, score_out, w["test"], w[set_name])
 
     return kernel
 
@@ -144,8 +144,8 @@ METRICS: tuple[Metric, ...] = (
         lambda t: _binned(metrics.adaptive_ece_parts(t.mean, t.labels, t.n_bins), t.n_bins), "eval",
     ),
     Metric("ood_auroc", "AUROC {set} ({score})", True, "ood", _ood_auroc, "ood", key="auroc", verdict=True, digits=3),
-    Metric("ood_aupr", "AUPR {set} ({score})", True, "ood", _ood_sklearn("aupr"), "ood", key="aupr", bootstrap=False, digits=3),
-    Metric("ood_fpr95", "FPR95 {set} ({score})", False, "ood", _ood_sklearn("fpr95"), "ood", key="fpr95", bootstrap=False, digits=3),
+    Metric("ood_aupr", "AUPR {set} ({score})", True, "ood", _ood_sklearn(metrics.aupr), "ood", key="aupr", bootstrap=False, digits=3),
+    Metric("ood_fpr95", "FPR95 {set} ({score})", False, "ood", _ood_sklearn(metrics.fpr95), "ood", key="fpr95", bootstrap=False, digits=3),
     Metric(
         "misclassification_auroc", "misclassification AUROC ({score})", True, "score", _misclassification, None,
         verdict=True,
@@ -216,10 +216,10 @@ def kernels(
                 reduction = metric.kernel(context, score)
                 if reduction is not None:
                     found[(metric.name, score)] = reduction
+    offered = tuple(s for s in scores if not own_score or SCORES[s].ood or s == ood_score)
     for set_name in ood_sets:
         out = output(set_name)
-        offered = [s for s in scores if not own_score or SCORES[s].ood or s == ood_score]
-        scores_out = metrics.uncertainty_scores(out, tuple(offered))
+        scores_out = metrics.uncertainty_scores(out, offered)
         for metric in filter(chosen, METRICS):
             if metric.scope == "set":
                 found[(metric.name, set_name)] = metric.kernel(out, set_name)

@@ -304,23 +304,35 @@ def misclassification_auroc(score: Any, correct: Any, weights: Any = None) -> fl
     return Ranked(s[right], s[~right])(w[right], w[~right])
 
 
+def _out_against_in(
+    score_in: Any, score_out: Any, weights_in: Any, weights_out: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(is_out, score, weight) of the test and OOD images together, as scikit-learn's curves take them."""
+    inside, outside = as_scores(score_in, "score_in"), as_scores(score_out, "score_out")
+    is_out = np.concatenate([np.zeros(len(inside)), np.ones(len(outside))])
+    weight = np.concatenate([as_weights(weights_in, len(inside)), as_weights(weights_out, len(outside))])
+    return is_out, np.concatenate([inside, outside]), weight
+
+
+def aupr(score_in: Any, score_out: Any, weights_in: Any = None, weights_out: Any = None) -> float:
+    """Average precision of a score telling out (positives) from in."""
+    is_out, score, weight = _out_against_in(score_in, score_out, weights_in, weights_out)
+    return float(average_precision_score(is_out, score, sample_weight=weight))
+
+
+def fpr95(score_in: Any, score_out: Any, weights_in: Any = None, weights_out: Any = None) -> float:
+    """The false positive rate at the first ROC point whose true positive rate is >= 0.95 (out = positive)."""
+    is_out, score, weight = _out_against_in(score_in, score_out, weights_in, weights_out)
+    fpr, tpr, _ = roc_curve(is_out, score, sample_weight=weight, drop_intermediate=False)
+    return float(fpr[int(np.argmax(tpr >= 0.95 - 1e-12))])
+
+
 def ood_metrics(
     score_in: Any, score_out: Any, weights_in: Any = None, weights_out: Any = None
 ) -> dict[str, float]:
-    """AUROC, AUPR (average precision, positives = out) and FPR95 of a score telling out from in.
-
-    FPR95 is the false positive rate at the first ROC point whose true positive rate is >= 0.95.
-    """
-    inside, outside = as_scores(score_in, "score_in"), as_scores(score_out, "score_out")
-    is_out = np.concatenate([np.zeros(len(inside)), np.ones(len(outside))])
-    score = np.concatenate([inside, outside])
-    weight = np.concatenate([as_weights(weights_in, len(inside)), as_weights(weights_out, len(outside))])
-    fpr, tpr, _ = roc_curve(is_out, score, sample_weight=weight, drop_intermediate=False)
-    return {
-        "auroc": auroc(inside, outside, weights_in, weights_out),
-        "aupr": float(average_precision_score(is_out, score, sample_weight=weight)),
-        "fpr95": float(fpr[int(np.argmax(tpr >= 0.95 - 1e-12))]),
-    }
+    """AUROC, AUPR (average precision, positives = out) and FPR95 of a score telling out from in."""
+    given = (score_in, score_out, weights_in, weights_out)
+    return {"auroc": auroc(*given), "aupr": aupr(*given), "fpr95": fpr95(*given)}
 
 
 def roc_points(score_in: Any, score_out: Any, max_points: int = 200) -> tuple[np.ndarray, np.ndarray]:
