@@ -120,7 +120,7 @@ BAD = [
     ("predictors.plain.of", "ensemble", "predictors.plain.of: should be left out (kind softmax takes models), got 'ensemble'"),
     ("predictors.plain.options", {"samples": 10}, "predictors.plain.options.samples: Extra inputs are not permitted, got 10 (kind softmax takes: ood_score)"),
     ("predictors.plain.options", {"ood_score": "energie"}, "predictors.plain.options.ood_score: should be a score of kind softmax: one_minus_max_prob, entropy, energy, max_logit, got 'energie' (did you mean 'energy'?)"),
-    ("predictors.laplace.options", {"link": "logit"}, "predictors.laplace.options.link: Input should be 'probit' or 'mc', got 'logit'"),
+    ("predictors.laplace.options", {"link": "logit"}, "predictors.laplace.options.link: Input should be 'probit', 'mc', 'pairwise' or 'centred', got 'logit'"),
     ("predictors.laplace.options", {"prior_precisions": [1, -1]}, "predictors.laplace.options.prior_precisions: Value error, every prior precision should be > 0, got [1, -1]"),
     ("predictors.ensemble.options", {"members": 3}, "predictors.ensemble.options.members: should divide the 10 models into equal ensembles, got 3"),
     ("predictors.ensemble.options", {"members": 0}, "predictors.ensemble.options.members: Input should be greater than or equal to 1, got 0"),

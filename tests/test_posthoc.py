@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typing
+
 import numpy as np
 import pytest
 import scipy.special
@@ -74,33 +76,157 @@ def test_the_evidence_maximiser_matches_a_grid_search():
     assert float(laplace.log_marginal_likelihood(lam, *terms)) == pytest.approx(direct, rel=1e-10)
 
 
-def test_the_probit_and_mc_predictives():
+def test_the_probit_predictive_and_the_logit_covariances():
     z, y, kernel, bias = _logistic_problem()
     posterior, _ = laplace.fit(z, y, kernel, bias)
     logits = z @ kernel + bias
     # an infinitely confident prior: no weight uncertainty, the predictive is the softmax
     sharp = laplace.Posterior(posterior.weights, posterior.eigenvalues, posterior.eigenvectors, 1e12)
     np.testing.assert_allclose(sharp.probit(z), scipy.special.softmax(logits, axis=1), atol=1e-6)
-    # the logit variances are the diagonal of J Σ J^T, computed here from the full covariance
+    # the logit covariances are J Σ J^T, computed here from the full covariance, in chunks that do not divide N
     sigma = posterior.covariance()
     k = posterior.weights.shape[0]
+    chunked = laplace.CHUNK
+    try:
+        laplace.CHUNK = 7
+        covariances = posterior.logit_covariances(z)
+    finally:
+        laplace.CHUNK = chunked
     for n in range(3):
         jacobian = np.kron(np.eye(k), laplace.augment(z[n : n + 1]))  # (K, P), class-major θ
+        np.testing.assert_allclose(covariances[n], jacobian @ sigma @ jacobian.T, rtol=1e-10, atol=1e-14)
         np.testing.assert_allclose(
-            posterior.logit_variances(z[n : n + 1])[0], np.diag(jacobian @ sigma @ jacobian.T), rtol=1e-10
+            posterior.logit_variances(z[n : n + 1])[0], np.diag(covariances[n]), rtol=1e-10
         )
-    # weight uncertainty makes the predictive less confident, both ways
-    probit, mc = posterior.probit(z), posterior.sample_probs(z, 400, seed=1).mean(axis=0)
-    softmax = scipy.special.softmax(logits, axis=1)
-    assert (probit.max(axis=1) <= softmax.max(axis=1) + 1e-12).all()
-    assert mc.max(axis=1).mean() < softmax.max(axis=1).mean()
-    # the draws have the posterior's mean and covariance
-    draws = posterior.sample_weights(40000, seed=2).reshape(40000, -1)
+    # the probit from the diagonal blocks is the probit link on the full covariances
     np.testing.assert_allclose(
-        draws.mean(axis=0), posterior.weights.ravel(), atol=4 * np.sqrt(sigma.diagonal().max() / 40000)
+        posterior.probit(z), laplace.probit(posterior.logits(z), covariances), rtol=1e-12
     )
-    np.testing.assert_allclose(np.cov(draws, rowvar=False), sigma, atol=0.05 * sigma.diagonal().max())
-    np.testing.assert_array_equal(posterior.sample_probs(z, 3, seed=1), posterior.sample_probs(z, 3, seed=1))
+    # weight uncertainty makes every link less confident than the softmax
+    softmax = scipy.special.softmax(logits, axis=1)
+    for link in laplace.LINKS:
+        probs = laplace.predictive(posterior, z, link, samples=400, seed=1)
+        np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-12)
+        assert probs.max(axis=1).mean() < softmax.max(axis=1).mean(), link
+    # weight draws have the posterior's mean and covariance, and their logits the logit covariance
+    draws = posterior.sample_weights(40000, seed=2)
+    flat = draws.reshape(40000, -1)
+    np.testing.assert_allclose(
+        flat.mean(axis=0), posterior.weights.ravel(), atol=4 * np.sqrt(sigma.diagonal().max() / 40000)
+    )
+    np.testing.assert_allclose(np.cov(flat, rowvar=False), sigma, atol=0.05 * sigma.diagonal().max())
+    drawn_logits = np.einsum("w,skw->sk", laplace.augment(z[:1])[0], draws)
+    np.testing.assert_allclose(
+        np.cov(drawn_logits, rowvar=False), covariances[0], atol=0.05 * covariances[0].diagonal().max()
+    )
+    # the mc link is deterministic per seed, and another seed moves it
+    once, again = (laplace.predictive(posterior, z, "mc", samples=50, seed=s) for s in (1, 1))
+    np.testing.assert_array_equal(once, again)
+    assert not np.array_equal(once, laplace.predictive(posterior, z, "mc", samples=50, seed=2))
+    with pytest.raises(ValueError, match="link should be one of"):
+        laplace.predictive(posterior, z, "logit")
+
+
+def test_a_shift_shared_by_every_logit_moves_only_the_per_logit_probit():
+    """Adding one vector v to every class's weights adds v^T z̃ to all logits alike: the softmax cannot see
+    it. In the posterior's draws that is extra variance s² 11^T on each image's logit covariance."""
+    rng = np.random.default_rng(5)
+    logits = rng.normal(0, 3, (50, 6))
+    roots = rng.normal(size=(50, 6, 6))
+    covariances = roots @ roots.transpose(0, 2, 1)
+    shared = rng.uniform(1, 20, 50)[:, None, None] * np.ones((1, 6, 6))  # Var(v^T z̃) per image, on all logits
+    for name in ("centred_probit", "pairwise_probit"):
+        link = getattr(laplace, name)
+        np.testing.assert_allclose(link(logits, covariances + shared), link(logits, covariances), rtol=1e-12)
+    mc = [
+        laplace.monte_carlo(logits, c, 64, np.random.default_rng(3))[0]
+        for c in (covariances, covariances + shared)
+    ]
+    np.testing.assert_allclose(mc[0], mc[1], rtol=1e-9)  # the same draws: the shared part centres away
+    plain, shifted = laplace.probit(logits, covariances), laplace.probit(logits, covariances + shared)
+    assert np.abs(plain - shifted).max() > 0.05
+    assert (shifted.max(axis=1) < plain.max(axis=1)).all()  # the invisible variance flattens every prediction
+    # and in the weights themselves: a common vector on every class's draw leaves each draw's softmax alone
+    z = laplace.augment(rng.normal(size=(4, 3)))
+    theta = rng.normal(size=(6, 4))
+    common = theta + rng.normal(size=(1, 4))
+    np.testing.assert_allclose(
+        scipy.special.softmax(z @ common.T, axis=1), scipy.special.softmax(z @ theta.T, axis=1), rtol=1e-12
+    )
+
+
+def test_with_two_classes_the_links_meet_the_one_dimensional_integral():
+    """Two classes: the predictive is E[σ(d)] over the one logit difference d ~ N(μ, s²), an integral
+    Gauss-Hermite quadrature computes to 1e-12. The mc link converges to it (within 4 of its standard
+    errors, at two draw counts); the pairwise link is MacKay's probit of d, σ(μ / sqrt(1 + π s²/8)),
+    exactly, within the probit approximation's error of the integral (below 0.02); the centred link
+    reads each centred logit's variance s²/4, so its probit is σ(μ / sqrt(1 + π s²/32)), too sharp."""
+    rng = np.random.default_rng(11)
+    logits = rng.normal(0, 2, (40, 2))
+    roots = rng.normal(0, 1.5, (40, 2, 2))
+    covariances = roots @ roots.transpose(0, 2, 1)
+    mu = logits[:, 0] - logits[:, 1]
+    s2 = covariances[:, 0, 0] + covariances[:, 1, 1] - 2 * covariances[:, 0, 1]
+    nodes, weights = np.polynomial.hermite_e.hermegauss(80)  # ∫ g(x) N(x; 0, 1) dx ≈ Σ w g(x) / sqrt(2π)
+    exact = (scipy.special.expit(mu[:, None] + np.sqrt(s2)[:, None] * nodes) * weights).sum(1) / np.sqrt(
+        2 * np.pi
+    )
+    for samples in (1000, 16000):
+        mean, variance = laplace.monte_carlo(logits, covariances, samples, np.random.default_rng(samples))
+        error = np.abs(mean[:, 0] - exact)
+        assert (error <= 4 * np.sqrt(variance[:, 0] / samples) + 1e-12).all(), samples
+    mackay = scipy.special.expit(mu / np.sqrt(1 + np.pi * s2 / 8))
+    np.testing.assert_allclose(laplace.pairwise_probit(logits, covariances)[:, 0], mackay, rtol=1e-12)
+    assert np.abs(mackay - exact).max() < 0.02
+    centred = scipy.special.expit(mu / np.sqrt(1 + np.pi * s2 / 32))
+    np.testing.assert_allclose(laplace.centred_probit(logits, covariances)[:, 0], centred, rtol=1e-12)
+
+
+def test_the_identifiable_prior_is_the_isotropic_posterior_without_its_invisible_part():
+    z, y, kernel, bias = _logistic_problem(d=3, k=4)
+    isotropic, evidence = laplace.fit(z, y, kernel, bias)
+    identifiable, sub = laplace.fit(z, y, kernel, bias, prior="identifiable")
+    width = z.shape[1] + 1
+    # H is zero on the D + 1 shared directions: the subspace holds exactly its other eigenvalues
+    assert len(sub["eigenvalues"]) == len(evidence["eigenvalues"]) - width
+    assert (evidence["eigenvalues"][:width] < 1e-8 * evidence["eigenvalues"].max()).all()
+    np.testing.assert_allclose(
+        np.sort(sub["eigenvalues"]), evidence["eigenvalues"][width:], rtol=1e-8, atol=1e-8
+    )
+    # at one λ, its logit covariance is the isotropic one's centred: C Σ_f C
+    same = laplace.Posterior(identifiable.weights, identifiable.eigenvalues, identifiable.eigenvectors,
+                             isotropic.prior_precision)  # fmt: skip
+    np.testing.assert_allclose(
+        same.logit_covariances(z), laplace.centred(isotropic.logit_covariances(z)), rtol=1e-8, atol=1e-12
+    )
+    np.testing.assert_allclose(same.probit(z), laplace.predictive(isotropic, z, "centred"), rtol=1e-10)
+    # a part all classes' weights share (the softmax cannot see it) moves the isotropic evidence's λ, not
+    # the identifiable one's: here the trained weights had none, so add one
+    assert sub["map_norm_sq"] == pytest.approx(evidence["map_norm_sq"], rel=1e-6)
+    rng = np.random.default_rng(4)
+    shared_kernel, shared_bias = kernel + rng.normal(0, 2, (3, 1)), bias + 1.5
+    moved = laplace.fit(z, y, shared_kernel, shared_bias)[1]["prior_precision_by_prior"]
+    assert moved["isotropic"] < 0.5 * isotropic.prior_precision
+    assert moved["identifiable"] == pytest.approx(identifiable.prior_precision, rel=1e-6)
+    assert evidence["prior_precision_by_prior"] == sub["prior_precision_by_prior"]
+    assert evidence["prior_precision_by_prior"]["identifiable"] == identifiable.prior_precision
+    with pytest.raises(ValueError, match="prior should be one of"):
+        laplace.fit(z, y, kernel, bias, prior="flat")
+
+
+def test_the_mc_links_error_is_what_repeated_seeds_show():
+    """The delta-method standard error of the mc link's NLL against the spread of the NLL over seeds."""
+    z, y, kernel, bias = _logistic_problem(n=2000)
+    posterior, _ = laplace.fit(z, y, kernel, bias, prior_precision=0.05)  # a wide posterior: a visible error
+    runs = [laplace.monte_carlo_error(posterior, z, y, 20, seed) for seed in range(40)]
+    spread = np.std([r["nll"] for r in runs], ddof=1)
+    stated = np.mean([r["nll_standard_error"] for r in runs])
+    assert 0.7 < stated / spread < 1.4, (stated, spread)
+    many = laplace.monte_carlo_error(posterior, z, y, 4000, 0)["nll"]
+    bias = np.mean([r["nll"] for r in runs]) - many
+    assert bias > 0 and abs(
+        bias - np.mean([r["nll_bias"] for r in runs])
+    ) < 0.5 * bias + 3 * spread / np.sqrt(40)
 
 
 def test_laplace_rejects_labels_out_of_range():
@@ -186,6 +312,11 @@ def test_every_post_hoc_kind_names_a_module_that_keeps_the_contract() -> None:
 
 def test_the_laplace_description_reads_the_methods_own_defaults() -> None:
     from uncertainty.laplace import Options
-    from uncertainty.predictors import LAPLACE_DEFAULTS
+    from uncertainty.predictors import LAPLACE_DEFAULTS, LAPLACE_LINKS
 
     assert {key: getattr(Options(), key) for key in LAPLACE_DEFAULTS} == LAPLACE_DEFAULTS
+    assert (
+        set(LAPLACE_LINKS)
+        == set(laplace.LINKS)
+        == set(typing.get_args(Options.model_fields["link"].annotation))
+    )

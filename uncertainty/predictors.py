@@ -13,7 +13,7 @@ stage's per-model outputs become the predictor's output on a set of images:
 * `feature_density`: one CNN's softmax, judged on OOD by the density of its penultimate
   features under class-conditional Gaussians fitted on the training images (DDU);
 * `laplace`: one CNN with a Gaussian posterior over its last layer fitted on the training
-  images (last-layer Laplace), its probit (or MC) predictive.
+  images (last-layer Laplace), its predictive by one of four links (uncertainty.laplace).
 
 A kind that fits something on the training images (`Kind.posthoc`) is fitted once per model
 by the posthoc stage, which writes its outputs per set; the kind's instances read them.
@@ -260,7 +260,24 @@ class Kind:
 
 
 # The laplace options its description reads, as uncertainty.laplace.Options defaults them (a test checks).
-LAPLACE_DEFAULTS = {"link": "probit", "mc_samples": 100}
+LAPLACE_DEFAULTS = {"link": "probit", "prior": "isotropic", "mc_samples": 500}
+LAPLACE_LINKS = {
+    "probit": "per-logit probit predictive (each logit shrunk by its own variance, as laplace-torch)",
+    "centred": "probit predictive of the centred logits (the variance all logits share left out)",
+    "pairwise": "pairwise probit predictive (on the variances of the logit differences)",
+    "mc": "Monte Carlo predictive over the full logit covariance ({mc_samples} seeded draws per image)",
+}
+
+
+def _describe_laplace(spec: Any) -> str:
+    options = {**LAPLACE_DEFAULTS, **spec.options}
+    prior = "isotropic" if options["prior"] == "isotropic" else "identifiable-subspace"
+    return (
+        f"one CNN with a Gaussian posterior over its last layer (1,290 weights, full GGN, {prior} prior, "
+        f"precision by marginal likelihood) fitted on the training images; its "
+        f"{LAPLACE_LINKS[options['link']].format(**options)}; {len(spec.models)} trainings ({', '.join(spec.models)})"
+    )
+
 
 KINDS: dict[str, Kind] = {
     "softmax": Kind(
@@ -315,16 +332,7 @@ KINDS: dict[str, Kind] = {
         SOFTMAX_SCORES,
         "plain",
         _posthoc_instances(keep_softmax=False),
-        lambda spec, p: (
-            "one CNN with a Gaussian posterior over its last layer (1,290 weights, full GGN, prior precision "
-            "by marginal likelihood) fitted on the training images; its "
-            + (
-                "probit"
-                if spec.options.get("link", LAPLACE_DEFAULTS["link"]) == "probit"
-                else f"MC ({spec.options.get('mc_samples', LAPLACE_DEFAULTS['mc_samples'])} weight draws)"
-            )
-            + f" predictive; {len(spec.models)} trainings ({', '.join(spec.models)})"
-        ),
+        lambda spec, p: _describe_laplace(spec),
         fewest_models=2,
         posthoc="uncertainty.laplace",
     ),

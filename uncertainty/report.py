@@ -28,7 +28,7 @@ from uncertainty.claims import CLAIMS
 from uncertainty.conformal import variants
 from uncertainty.names import format_number
 from uncertainty.ood_inputs import OOD_SETS
-from uncertainty.predictors import KINDS, describe, ensemble_groups, repeats
+from uncertainty.predictors import KINDS, LAPLACE_DEFAULTS, describe, ensemble_groups, repeats
 from uncertainty.verdicts import lookup
 from uncertainty.vocabulary import FIRST_OOD, INPUT_SETS, score_label, set_label
 
@@ -321,6 +321,21 @@ def claim_records(claims: Mapping[str, Any], params: Any) -> list[dict[str, Any]
     ]  # fmt: skip
 
 
+def _laplace_link(spec: Any, fits: Mapping[str, Any]) -> dict[str, Any]:
+    """A Laplace predictor's link and prior, the mean λ each prior's evidence picks, and the MC link's
+    largest error of test NLL (standard error plus the bias of a log of a mean of draws)."""
+    options = {**LAPLACE_DEFAULTS, **spec.options}
+    errors = [
+        r["mc_test"]["nll_standard_error"] + r["mc_test"]["nll_bias"] for r in fits.values() if "mc_test" in r
+    ]
+    return {
+        "label": spec.label, "link": options["link"], "prior": options["prior"],
+        **{f"lambda_{prior}": sum(r["prior_precision_by_prior"][prior] for r in fits.values()) / len(fits)
+           for prior in ("isotropic", "identifiable")},
+        "mc_samples": options["mc_samples"] if errors else None, "mc_error": max(errors, default=None),
+    }  # fmt: skip
+
+
 def posthoc(metrics: Mapping[str, Any], params: Any, seconds: Mapping[str, Any]) -> dict[str, Any] | None:
     """The post-hoc methods: the questions answered by verdicts, what was fitted and what it cost."""
     fits, found, specs = metrics.get("posthoc"), metrics.get("verdicts", {}), params.predictors
@@ -343,6 +358,7 @@ def posthoc(metrics: Mapping[str, Any], params: Any, seconds: Mapping[str, Any])
             {"label": specs[n].label, "model": m, "record": by[m], **seconds.get(n, {}).get(m, {})}
             for n, by in fits.items() if n in specs for m in specs[n].models if m in by
         ],
+        "links": [_laplace_link(specs[n], by) for n, by in fits.items() if n in specs and specs[n].kind == "laplace"],
         "grids": [
             {"title": f"{specs[n].label}, {model}", **record, "rows": [
                 {"lam": lam, "evidence": evidence, "nll": nll} for lam, evidence, nll in
