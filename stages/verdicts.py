@@ -1,7 +1,8 @@
 """Stage: per-seed metrics, intervals, verdicts, quality against cost, the article's claims.
 
-Every instance of every predictor of the registry (one per trained seed; the ensemble
-is one instance), on the test set and the OOD sets, from the inference stage's outputs
+Every instance of every predictor of the registry (one per trained seed; an ensemble of
+disjoint groups, and its temperature-scaled self, over every ensemble its trainings form:
+uncertainty.verdicts.pools), on the test set and the OOD sets, from the inference stage's outputs
 and the fitted temperatures. Writes, as nested JSON metrics (dotted keys in `dvc metrics diff`):
 
 * reports/tables/per_seed.json: predictor -> instance -> metric;
@@ -115,38 +116,54 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     predictors = build(params, inference, read_json(paths.temperature), posthoc)
     first = next(iter(predictors.values())).first  # every instance sees the same images
     labels = inference.labels(first.models[0])
+    # An ensemble of disjoint groups is judged over every ensemble its trainings form (a pool)
+    pooled = v.pools(params, predictors, inference)
+    instances = {name: pooled[name][0] if name in pooled else pr.instances for name, pr in predictors.items()}
+    designs = {
+        name: pooled[name][1] if name in pooled else v.Design(tuple(i.name for i in pr.instances))
+        for name, pr in predictors.items()
+    }
     instance_metrics = {
         name: [
             registry.kernels(
                 i.output, labels, predictor.scores, n_bins, OOD_SETS, ood_score=predictor.ood_score
             )
-            for i in predictor.instances
+            for i in instances[name]
         ]
         for name, predictor in predictors.items()
     }
     sizes = {"test": len(labels), **{s: len(first.output(s)["mean"]) for s in OOD_SETS}}
     tables = v.replicates(instance_metrics, sizes, p.bootstrap, p.seed)
+    # the predictor's own instances (a pool's disjoint ensembles) among the columns: the per-seed table
+    columns = {
+        name: [[i.name for i in instances[name]].index(own.name) for own in pr.instances]
+        for name, pr in predictors.items()
+    }
 
     per_seed = {
         name: {
             instance.name: v.nest({m: float(table[0, i]) for m, table in tables[name].items()})
-            for i, instance in enumerate(predictor.instances)
+            for i, instance in zip(columns[name], predictor.instances, strict=True)
         }
         for name, predictor in predictors.items()
     }
     seeds = {
-        name: v.nest({m: statistics.summarize(table, p.confidence) for m, table in metric_tables.items()})
+        name: v.nest({
+            m: v.summarize(table, designs[name], p.confidence)
+            # a pool keeps the estimate of its disjoint ensembles beside, for comparison
+            | ({"disjoint": statistics.summarize(table[:, columns[name]], p.confidence)} if name in pooled else {})
+            for m, table in metric_tables.items()
+        })
         for name, metric_tables in tables.items()
-    }
+    }  # fmt: skip
     verdicts: dict[str, dict[str, Any]] = {}
     verdict_paths = registry.verdict_paths(OOD_SETS)
     table_entries = []  # the verdict table's cells, read at once: multiplicity below
     first_of: dict[bytes, tuple[list[str], dict[str, Any]]] = {}
     repeats: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for a, b in p.comparisons:
-        paired = [i.name for i in predictors[a].instances] == [i.name for i in predictors[b].instances]
         found = {  # not where both sides are the same numbers by construction (a score-only predictor's NLL)
-            m: v.compare(tables[a][m], tables[b][m], m, p.confidence, paired)
+            m: v.compare_designs(tables[a][m], designs[a], tables[b][m], designs[b], m, p.confidence)
             for m in tables[a]
             if m in tables[b] and not np.array_equal(tables[a][m], tables[b][m])
         }
@@ -179,10 +196,9 @@ def main(params: Any, paths: argparse.Namespace) -> None:
         params,
     )
 
-    trainings = {name: [i.name for i in predictor.instances] for name, predictor in predictors.items()}
     summary = {
         "jobs": {
-            job.key: v.best_for_job(tables, job.paths(), p.confidence, trainings) for job in registry.JOBS
+            job.key: v.best_for_job(tables, job.paths(), p.confidence, designs) for job in registry.JOBS
         },
         "multiplicity": multiplicity,
     }

@@ -19,7 +19,8 @@ TOY_PREDICTOR, TOY_LABEL = "toy_twin", "toy twin of the plain CNN"
 
 
 def tiny_params() -> dict[str, Any]:
-    """The real params.yaml shrunk: a few hundred images, 1 epoch, 20 passes, two ensemble members."""
+    """The real params.yaml shrunk: a few hundred images, 1 epoch, 20 passes, four plain CNNs in two
+    disjoint ensembles of two (so the verdicts pool all six ensembles of two)."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["regression"]["epochs"] = 50
     params["prepare"]["train_limit"] = 300
@@ -28,15 +29,16 @@ def tiny_params() -> dict[str, Any]:
     params["train"]["models"] = {
         name: spec
         for name, spec in params["train"]["models"].items()
-        if name in ("plain", "dropout", "ensemble_1", "dropout_1")
+        if name in ("plain", "dropout", "ensemble_1", "dropout_1", "ensemble_2", "ensemble_3")
     }
     params["noise"]["mean_passes"] = 10
     params["mc_batch"]["passes"] = 20
     params["infer"].update(mc_passes=10, curve_passes=[1, 3, 10])
-    for predictor in params["predictors"].values():  # the models kept above: two of each kind
+    for predictor in params["predictors"].values():  # the models kept above: four plain, two dropout
         if "models" in predictor:
             predictor["models"] = [m for m in predictor["models"] if m in params["train"]["models"]]
-        predictor.get("options", {}).pop("members", None)  # two plain CNNs: one ensemble of both
+        if predictor["kind"] == "ensemble":
+            predictor["options"]["members"] = 2
     # A predictor registered through params alone (tests/test_pipeline.py checks it reaches every output).
     params["predictors"][TOY_PREDICTOR] = {
         "label": TOY_LABEL,

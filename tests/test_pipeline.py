@@ -94,6 +94,10 @@ def test_a_predictor_registered_in_params_alone_reaches_every_output(repo: Path)
         "indistinguishable",
     )
     assert list(read("per_seed")[TOY_PREDICTOR]) == ["ensemble_1", "plain"]
+    # the ensemble of two disjoint groups is judged over all six ensembles of two its four trainings form
+    assert list(read("per_seed")["ensemble"]) == ["plain+ensemble_1", "ensemble_2+ensemble_3"]
+    pooled = read("seeds")["ensemble"]["accuracy"]
+    assert (pooled["seeds"], pooled["subsets"], pooled["disjoint"]["seeds"]) == (4, 6, 2)
     for directory in ("reliability", "shift"):
         assert (repo / "reports/plots" / directory / f"{TOY_PREDICTOR}.csv").is_file()
     assert (repo / "reports/plots/roc/mnist" / f"{TOY_PREDICTOR}.entropy.csv").is_file()

@@ -8,7 +8,7 @@ import scipy.stats
 from sklearn.metrics import roc_auc_score
 
 from uncertainty import metric_registry as registry
-from uncertainty import metrics, statistics
+from uncertainty import metrics, statistics, subsets
 from uncertainty import verdicts as v
 from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.summaries import summarize_passes
@@ -191,13 +191,14 @@ def test_the_summary_names_the_best_predictor_per_job_and_compares_it_with_the_r
         200,
         19,
     )
-    accuracy = v.best_for_job(tables, (("accuracy",),), 0.95)
+    designs = {"good": v.Design(("g1", "g2", "g3")), "bad": v.Design(("b1", "b2", "b3"))}
+    accuracy = v.best_for_job(tables, (("accuracy",),), 0.95, designs)
     assert accuracy["best"]["predictor"] == "good" and accuracy["runner_up"]["predictor"] == "bad"
     assert accuracy["verdict"] == "better" and accuracy["difference"] > 0
-    nll = v.best_for_job(tables, (("nll",),), 0.95)  # lower is better: still the sharp, right one
+    nll = v.best_for_job(tables, (("nll",),), 0.95, designs)  # lower is better: still the sharp, right one
     assert nll["best"]["predictor"] == "good" and nll["difference"] < 0 and nll["verdict"] == "better"
     job = next(job for job in registry.JOBS if job.key == "refusing_uncertain_inputs")
-    refusing = v.best_for_job(tables, job.paths(), 0.95)
+    refusing = v.best_for_job(tables, job.paths(), 0.95, designs)
     # The sharp predictor is never wrong, so only the other has a misclassification AUROC: no comparison.
     assert refusing["best"]["predictor"] == "bad" and refusing["runner_up"] is None
     assert refusing["best"]["metric"] == ["misclassification_auroc", "entropy"]  # the one score these offer
@@ -210,8 +211,9 @@ def test_the_runner_up_is_another_method_not_the_best_ones_scaled_self() -> None
     tables = v.replicates(
         {"good": good, "good_ts": good, "bad": instances(probs, labels, 3, 0.0, 23)}, SIZES, 100, 24
     )
-    trainings = {"good": ["a", "b", "c"], "good_ts": ["a", "b", "c"], "bad": ["d", "e", "f"]}
-    found = v.best_for_job(tables, (("accuracy",),), 0.95, trainings)
+    designs = {name: v.Design(trainings) for name, trainings in
+               {"good": ("a", "b", "c"), "good_ts": ("a", "b", "c"), "bad": ("d", "e", "f")}.items()}  # fmt: skip
+    found = v.best_for_job(tables, (("accuracy",),), 0.95, designs)
     assert found["best"]["predictor"] == "good" and found["runner_up"]["predictor"] == "bad"
 
 
@@ -281,3 +283,30 @@ def test_the_interval_covers_the_true_difference_as_often_as_it_says(seed_spread
     assert 0.93 <= coverage["new"] <= 0.97, coverage
     if seed_spread >= 0.15:  # where the seeds dominate, the old percentile bootstrap over 5 seeds falls short
         assert coverage["old"] < 0.93, coverage
+
+
+def test_compare_designs_pairs_what_shares_trainings_and_turns_a_pool_round() -> None:
+    """A pool against a single-model method on its trainings is paired subset by subset, and B − A with
+    the pool on the right is the same comparison turned round; other trainings are independent."""
+    rng = np.random.default_rng(31)
+    n, rounds = 6, 50
+    members = subsets.member_subsets(n, 3, 100, 0)
+    effect = rng.normal(0, 0.02, n)  # each training's own level, shared by the single model and its ensembles
+    single = 0.80 + effect + rng.normal(0, 0.002, (rounds + 1, n))
+    pool = 0.85 + effect[members].mean(axis=1) + rng.normal(0, 0.002, (rounds + 1, len(members)))
+    trainings = tuple(f"t{i}" for i in range(n))
+    pooled, alone = v.Design(trainings, members), v.Design(trainings)
+    accuracy = ("accuracy",)
+    paired = v.compare_designs(pool, pooled, single, alone, accuracy, 0.95)
+    assert paired == subsets.u_compare(pool, members, single, None, n, True, 0.95, "shared_subsets")
+    turned = v.compare_designs(single, alone, pool, pooled, accuracy, 0.95)
+    assert turned["difference"] == -paired["difference"]
+    assert (turned["low"], turned["high"]) == (-paired["high"], -paired["low"])
+    assert paired["verdict"] == "better" and turned["verdict"] == "worse"
+    other = v.compare_designs(
+        pool, pooled, single, v.Design(tuple(f"o{i}" for i in range(n))), accuracy, 0.95
+    )
+    assert other == subsets.u_compare(pool, members, single, None, n, True, 0.95, "independent")
+    # the training effect cancels in the pairing: its interval is the narrower
+    assert paired["high"] - paired["low"] < other["high"] - other["low"]
+    assert v.half_width(paired) == (paired["high"] - paired["low"]) / 2

@@ -7,7 +7,8 @@ stage's per-model outputs become the predictor's output on a set of images:
 * `softmax`: one CNN's softmax; one instance per model (independent trainings: seeds);
 * `mc_dropout`: the mean of a dropout CNN's MC passes; one instance per model;
 * `ensemble`: the mean of the members' softmaxes; one instance of all its models, or (option
-  `members`) one per disjoint group of that many: independent ensembles, an interval over them;
+  `members`) one per disjoint group of that many, and in the verdicts every ensemble of that many
+  its models form (uncertainty.verdicts.pools);
 * `temperature`: predictor `of`, each instance scaled by the temperatures the temperature
   stage cross-fitted for it on the test set's halves;
 * `feature_density`: one CNN's softmax, judged on OOD by the density of its penultimate
@@ -133,7 +134,7 @@ def ensemble_output(inference: Inference, members: tuple[str, ...]) -> Callable[
     return output
 
 
-def _scaled(
+def scaled_output(
     base: Instance, temperatures: tuple[float, float], split: tuple[np.ndarray, np.ndarray]
 ) -> Callable[[str], Output]:
     @functools.cache
@@ -221,7 +222,7 @@ def _temperature_instances(name: str, spec: Any, context: Context) -> list[Insta
         return None  # the temperature stage: what it fits is not there yet
     fitted = context.temperatures[spec.of]
     return [
-        Instance(i.name, _scaled(i, tuple(fitted[i.name][h] for h in HALVES), context.split), i.models)
+        Instance(i.name, scaled_output(i, tuple(fitted[i.name][h] for h in HALVES), context.split), i.models)
         for i in context.built[spec.of].instances
     ]
 
@@ -342,8 +343,12 @@ KINDS: dict[str, Kind] = {
 def _describe_ensembles(spec: Any) -> str:
     groups = ensemble_groups(spec)
     listed = "; ".join(", ".join(group) for group in groups)
-    count = "one ensemble" if len(groups) == 1 else f"{len(groups)} disjoint ensembles, independent trainings"
-    return f"the mean of M = {len(groups[0])} CNNs' softmaxes{_judged_by(spec)}; {count} ({listed})"
+    if len(groups) == 1:
+        return f"the mean of M = {len(groups[0])} CNNs' softmaxes{_judged_by(spec)}; one ensemble ({listed})"
+    return (
+        f"the mean of M = {len(groups[0])} CNNs' softmaxes{_judged_by(spec)}; {len(groups)} disjoint ensembles "
+        f"({listed}), and in the verdicts every ensemble of {len(groups[0])} its {len(spec.models)} trainings form"
+    )
 
 
 def _judged_by(spec: Any) -> str:

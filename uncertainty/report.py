@@ -24,6 +24,7 @@ import yaml
 from markupsafe import Markup
 
 from uncertainty import metric_registry as registry
+from uncertainty import statistics
 from uncertainty.claims import CLAIMS
 from uncertainty.conformal import variants
 from uncertainty.names import format_number
@@ -49,6 +50,8 @@ def interval(summary: Mapping[str, Any], digits: int = 4) -> str:
 def with_spread(summary: Mapping[str, Any], digits: int = 4) -> str:
     """'0.9110 ± 0.0021 (t [0.9084, 0.9136]; seeds and images [0.9050, 0.9170])'; one seed: 'x (images [..])'."""
     text = f"{summary['mean']:.{digits}f}"
+    if "subsets" in summary:  # a pool: the mean over its ensembles, the jackknife over trainings
+        return f"{text} (mean of {summary['subsets']} ensembles; trainings and images {interval(summary, digits)})"
     if "std" not in summary:
         return f"{text} (images {interval(summary, digits)})"
     t = f"t [{summary['t_low']:.{digits}f}, {summary['t_high']:.{digits}f}]"
@@ -287,7 +290,9 @@ def verdicts(
 
     return {
         "specs": specs, "descriptions": describe(params), "verdict_params": params.verdicts,
-        "ensembles": {s.label: len(ensemble_groups(s)) for s in specs.values() if s.kind == "ensemble"},
+        "ensembles": [{"label": s.label, "count": len(ensemble_groups(s)), "members": len(ensemble_groups(s)[0]),
+                       "trainings": len(s.models), "pooled": seeds[n]["accuracy"].get("subsets")}
+                      for n, s in specs.items() if s.kind == "ensemble"],
         "multiplicity": metrics.get("summary", {}).get("multiplicity"), "rows": rows,
         "repeated": [s.label for s in specs.values() if s.models and len(recipes[s.label]) < len(s.models)],
         "mixed": [(s.label, rates[s.label]) for s in specs.values() if s.kind != "ensemble" and len(rates[s.label]) > 1],
@@ -417,10 +422,13 @@ def summary(metrics: Mapping[str, Any], params: Any, costs: Mapping[str, Any]) -
     """The first screen: which predictor to use for which job, what it costs, the article's claims."""
     found, seeds, claims = (metrics.get(k, {}) for k in ("summary", "seeds", "claims"))
     labels, jobs = {n: s.label for n, s in params.predictors.items()}, {j.key: j.label for j in registry.JOBS}
+    undecided = statistics.WORDS["comparison"][2]
     rows = [
         {"job": jobs.get(k, k), "best": labels[j["best"]["predictor"]], "metric": registry.label(tuple(j["best"]["metric"])),
          "value": lookup(seeds[j["best"]["predictor"]], tuple(j["best"]["metric"])), "found": j if j["runner_up"] else None,
-         "runner_up": j["runner_up"] and {**j["runner_up"], "label": labels[j["runner_up"]["predictor"]]}}
+         "runner_up": j["runner_up"] and {**j["runner_up"], "label": labels[j["runner_up"]["predictor"]]},
+         # an undecided verdict with what it could have seen: "within ± half the interval's width"
+         "verdict": j.get("verdict") and j["verdict"] + (f" (within ±{j['half_width']:.4f})" if j["verdict"] == undecided else "")}
         for k, j in found.get("jobs", {}).items()
     ]  # fmt: skip
     recommended = dict.fromkeys(j["best"]["predictor"] for j in found.get("jobs", {}).values())
@@ -428,8 +436,9 @@ def summary(metrics: Mapping[str, Any], params: Any, costs: Mapping[str, Any]) -
     count = {n: seeds[n]["accuracy"]["seeds"] for n in independent}
     return {
         "jobs": rows, "confidence": params.verdicts.confidence, "claims": claim_records(claims, params),
-        "trainings": {labels[n]: (k, len(ensemble_groups(s)[0]) if s.kind == "ensemble" else None)
-                      for n, s in independent.items() if (k := count[n]) > 1},
+        "trainings": [f"{labels[n]}: {k}" + (f" trainings, every ensemble of {len(ensemble_groups(s)[0])} of them "
+                      f"({seeds[n]['accuracy']['subsets']})" if "subsets" in seeds[n]["accuracy"] else "")
+                      for n, s in independent.items() if (k := count[n]) > 1],
         "single": [labels[n] for n in independent if count[n] == 1],
         "costs": [{"label": labels[n], **costs[n]} for n in recommended if n in costs],
     }  # fmt: skip

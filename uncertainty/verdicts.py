@@ -1,23 +1,115 @@
 """Verdicts that hold up: every resampled metric of every predictor instance, over seeds and test images.
 
-A predictor here is a list of seeded instances (one per independent training; an ensemble built
-from disjoint groups is one instance per group). Each instance's metrics are the registry's
-kernels (uncertainty.metric_registry): per-image arrays reduced by image weights, so a bootstrap
-resample of the images is a vector of integer weights, and one draw of weights per set serves
-every predictor and metric alike (uncertainty.statistics: the draws, the interval over seeds and
-images, the words). A comparison of a predictor with its own temperature-scaled self takes the
-per-seed differences (they are the same trainings).
+A predictor here is a list of seeded instances: one per independent training, or for an ensemble
+pooled over its trainings one per member subset (uncertainty.subsets: the mean over every ensemble
+of M the n trainings form, a U-statistic with its variance by the jackknife over trainings). Each
+instance's metrics are the registry's kernels (uncertainty.metric_registry): per-image arrays
+reduced by image weights, so a bootstrap resample of the images is a vector of integer weights, and
+one draw of weights per set serves every predictor and metric alike (uncertainty.statistics: the
+draws, the interval over seeds and images, the words). A `Design` says what a table's columns are,
+so a comparison pairs what shares trainings: a predictor with its temperature-scaled self seed by
+seed, an ensemble with a single-model method on the same trainings subset by subset.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from uncertainty import statistics
+from uncertainty import statistics, subsets
 from uncertainty.metric_registry import MetricPath, Reduction, higher_is_better
+from uncertainty.predictors import (
+    Inference,
+    Instance,
+    Predictor,
+    ensemble_groups,
+    ensemble_output,
+    scaled_output,
+    temperature_halves,
+)
+from uncertainty.temperature import cross_fit
+
+
+@dataclass(frozen=True)
+class Design:
+    """What a predictor's table columns are: one per training of `trainings` (members None), or one per
+    ensemble of `members` (each row indices into `trainings`) pooled over the trainings."""
+
+    trainings: tuple[str, ...]
+    members: np.ndarray | None = None
+
+    def same_as(self, other: Design) -> bool:
+        """The same columns: the same trainings, and the same subsets of them or none."""
+        if self.trainings != other.trainings or (self.members is None) != (other.members is None):
+            return False
+        return self.members is None or np.array_equal(self.members, other.members)
+
+
+def pools(
+    params: Any, built: Mapping[str, Predictor], inference: Inference
+) -> dict[str, tuple[list[Instance], Design]]:
+    """Each ensemble predictor of disjoint ensembles over every ensemble of `members` its trainings form
+    (all C(n, M), or verdicts.ensemble_subsets of them drawn with verdicts.seed), and each temperature-
+    scaled predictor of one, each subset's temperatures cross-fitted as the temperature stage does:
+    name -> (one instance per subset, their design)."""
+    found: dict[str, tuple[list[Instance], Design]] = {}
+    split = None
+    for name, spec in params.predictors.items():
+        if name not in built:
+            continue
+        if spec.kind == "ensemble" and len(ensemble_groups(spec)) > 1:
+            members = subsets.member_subsets(
+                len(spec.models),
+                len(ensemble_groups(spec)[0]),
+                params.verdicts.ensemble_subsets,
+                params.verdicts.seed,
+            )
+            groups = [tuple(spec.models[j] for j in row) for row in members]
+            instances = [Instance("+".join(g), ensemble_output(inference, g), g) for g in groups]
+            found[name] = (instances, Design(tuple(spec.models), members))
+        elif spec.kind == "temperature" and spec.of in found:
+            base, design = found[spec.of]
+            labels = inference.labels(base[0].models[0])
+            split = split or temperature_halves(len(labels), params.verdicts.seed)
+            found[name] = (
+                [Instance(i.name, scaled_output(i, cross_fit(i.output("test")["mean"], labels, split), split), i.models)
+                 for i in base], design,
+            )  # fmt: skip
+    return found
+
+
+def summarize(table: np.ndarray, design: Design, confidence: float) -> dict[str, float]:
+    """statistics.summarize, or for a pool the U-statistic's (uncertainty.subsets)."""
+    if design.members is None:
+        return statistics.summarize(table, confidence)
+    return subsets.u_summarize(table, design.members, len(design.trainings), confidence)
+
+
+def compare_designs(
+    table_a: np.ndarray, design_a: Design, table_b: np.ndarray, design_b: Design, metric: MetricPath,
+    confidence: float,
+) -> dict[str, Any]:  # fmt: skip
+    """A − B with the interval of the two designs, paired where they share trainings: seed by seed for
+    the same trainings, subset by subset for a pool against a single-model method on its trainings (or
+    the same pool, e.g. temperature-scaled); otherwise each side's training level counts on its own."""
+    higher = higher_is_better(metric)
+    if design_a.members is None and design_b.members is None:
+        return statistics.compare(table_a, table_b, higher, confidence, paired=design_a.same_as(design_b))
+    if design_a.members is None:  # B is the pool: B − A, turned round
+        found = compare_designs(table_b, design_b, table_a, design_a, metric, confidence)
+        low, high = -found["high"], -found["low"]
+        return {**found, "difference": -found["difference"], "low": low, "high": high,
+                "verdict": statistics.word(low, high, higher)}  # fmt: skip
+    shared = design_a.trainings == design_b.trainings and (
+        design_b.members is None or np.array_equal(design_a.members, design_b.members)
+    )
+    return subsets.u_compare(
+        table_a, design_a.members, table_b, design_b.members, len(design_a.trainings), higher, confidence,
+        "shared_subsets" if shared else "independent",
+    )  # fmt: skip
 
 
 def nest(flat: Mapping[MetricPath, Any]) -> dict[str, Any]:
@@ -85,18 +177,22 @@ def compare(
     return statistics.compare(table_a, table_b, higher_is_better(metric), confidence, paired)
 
 
+def half_width(found: Mapping[str, Any]) -> float:
+    """Half the width of an interval: what an undecided verdict could have seen (within ± this)."""
+    return (found["high"] - found["low"]) / 2
+
+
 def best_for_job(
     tables: Mapping[str, Mapping[MetricPath, np.ndarray]],
     paths: Sequence[MetricPath],
     confidence: float,
-    trainings: Mapping[str, Sequence[str]] | None = None,
+    designs: Mapping[str, Design],
 ) -> dict[str, Any]:
     """The predictor with the best mean on the job's metrics, the runner-up, and the difference A − B.
 
     Each predictor is represented by its best metric of `paths`. The runner-up is the best predictor
-    on other trainings (`trainings`: predictor -> its instances' names), so that it is another method,
-    not the best one's own temperature-scaled self; the difference has the two-level bootstrap
-    interval and verdict of `compare` (unpaired: the seeds are resampled on each side).
+    whose columns are not the best one's (`designs`), so that it is another method, not the best one's
+    own temperature-scaled self; the difference has the interval and verdict of `compare_designs`.
     """
     higher = higher_is_better(paths[0])
 
@@ -111,8 +207,9 @@ def best_for_job(
         for name in tables
         if any(path in tables[name] for path in paths)
     ]
-    same = (lambda a, b: list(trainings[a[0]]) == list(trainings[b[0]])) if trainings is not None else None
-    (a, path_a), runner_up = statistics.best_and_runner_up(best_each, mean, higher, *([same] if same else []))
+    (a, path_a), runner_up = statistics.best_and_runner_up(
+        best_each, mean, higher, lambda x, y: designs[x[0]].same_as(designs[y[0]])
+    )
 
     def entry(name: str, path: MetricPath) -> dict[str, Any]:
         return {"predictor": name, "metric": list(path), "mean": float(tables[name][path][0].mean())}
@@ -120,8 +217,5 @@ def best_for_job(
     if runner_up is None:  # no other method has the metric (a misclassification AUROC needs wrong answers)
         return {"best": entry(a, path_a), "runner_up": None}
     b, path_b = runner_up
-    return {
-        "best": entry(a, path_a),
-        "runner_up": entry(b, path_b),
-        **compare(tables[a][path_a], tables[b][path_b], path_a, confidence),
-    }
+    found = compare_designs(tables[a][path_a], designs[a], tables[b][path_b], designs[b], path_a, confidence)
+    return {"best": entry(a, path_a), "runner_up": entry(b, path_b), **found, "half_width": half_width(found)}

@@ -13,4 +13,5 @@ class Verdicts(Section):
     seed: Seed
     bootstrap: int = Field(ge=100)
     confidence: Real = Field(ge=0.5, lt=1)
+    ensemble_subsets: int = Field(ge=2)
     comparisons: list[Annotated[list[Name], Field(min_length=2, max_length=2)]] = Field(min_length=1)
