@@ -133,7 +133,16 @@ def main(params: Any, paths: argparse.Namespace) -> None:
         for name, predictor in predictors.items()
     }
     sizes = {"test": len(labels), **{s: len(first.output(s)["mean"]) for s in OOD_SETS}}
-    tables = v.replicates(instance_metrics, sizes, p.bootstrap, p.seed)
+    # A pool's ensembles take the first ensemble_bootstrap rounds of the same draws (a comparison with a
+    # pool reads the rounds both have): hundreds of ensembles at every round would cost minutes.
+    rounds = {name: p.ensemble_bootstrap if name in pooled else p.bootstrap for name in predictors}
+    found_tables = {
+        count: v.replicates(
+            {n: m for n, m in instance_metrics.items() if rounds[n] == count}, sizes, count, p.seed
+        )
+        for count in sorted(set(rounds.values()))
+    }
+    tables = {name: found_tables[rounds[name]][name] for name in predictors}
     # the predictor's own instances (a pool's disjoint ensembles) among the columns: the per-seed table
     columns = {
         name: [[i.name for i in instances[name]].index(own.name) for own in pr.instances]

@@ -49,6 +49,7 @@ def tiny_params() -> dict[str, Any]:
     params["ood"].update(mnist_limit=300, uniform_noise=100, gaussian_noise=100)
     params["shift"].update(angles=[0, 90, 180], test_limit=128)
     params["verdicts"]["bootstrap"] = 200
+    params["verdicts"]["ensemble_bootstrap"] = 100  # a pool reads the first rounds of the same draws
     return params
 
 

@@ -368,7 +368,7 @@ def posthoc(metrics: Mapping[str, Any], params: Any, seconds: Mapping[str, Any])
             {"title": f"{specs[n].label}, {model}", **record, "rows": [
                 {"lam": lam, "evidence": evidence, "nll": nll} for lam, evidence, nll in
                 zip(record["grid"]["prior_precision"], record["grid"]["log_evidence"], record["grid_test_nll"])
-            ]} for n, (model, record) in firsts.items() if "grid" in record
+            ]} for n, (model, record) in firsts.items() if "grid_test_nll" in record
         ],
     }  # fmt: skip
 

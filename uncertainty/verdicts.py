@@ -94,8 +94,11 @@ def compare_designs(
 ) -> dict[str, Any]:  # fmt: skip
     """A − B with the interval of the two designs, paired where they share trainings: seed by seed for
     the same trainings, subset by subset for a pool against a single-model method on its trainings (or
-    the same pool, e.g. temperature-scaled); otherwise each side's training level counts on its own."""
+    the same pool, e.g. temperature-scaled); otherwise each side's training level counts on its own. Both
+    sides' rounds are the same image draws (statistics.weight_rounds), a pool's the first of them."""
     higher = higher_is_better(metric)
+    rows = min(len(table_a), len(table_b))  # the image-bootstrap rounds both sides have: the first ones
+    table_a, table_b = table_a[:rows], table_b[:rows]
     if design_a.members is None and design_b.members is None:
         return statistics.compare(table_a, table_b, higher, confidence, paired=design_a.same_as(design_b))
     if design_a.members is None:  # B is the pool: B − A, turned round

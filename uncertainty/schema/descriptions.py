@@ -88,6 +88,8 @@ DESCRIPTIONS: dict[str, str] = {
     "verdicts.confidence": "confidence of the intervals",
     "verdicts.ensemble_subsets": "most ensembles of a pool: an ensemble of M of n trainings is judged over all "
     "C(n, M) (a seeded sample where there are more)",
+    "verdicts.ensemble_bootstrap": "rounds of the images' bootstrap for a pool's ensembles: the first rounds of "
+    "the same draws",
     "verdicts.comparisons": "the verdict table: [A, B] for A - B, in this order",
     "conformal": "split conformal prediction sets for every predictor",
     "conformal.seed": "APS/RAPS randomization and the OOD images' halves",

@@ -14,4 +14,5 @@ class Verdicts(Section):
     bootstrap: int = Field(ge=100)
     confidence: Real = Field(ge=0.5, lt=1)
     ensemble_subsets: int = Field(ge=2)
+    ensemble_bootstrap: int = Field(ge=100)
     comparisons: list[Annotated[list[Name], Field(min_length=2, max_length=2)]] = Field(min_length=1)
