@@ -147,7 +147,18 @@ def compare(
     difference = float(table_a[0].mean() - table_b[0].mean())
     rounds = table_a[1:].mean(axis=1) - table_b[1:].mean(axis=1)
     sides = [seed_terms(table_a - table_b)] if paired else [seed_terms(table_a), seed_terms(table_b)]
-    found = interval(difference, rounds, sides, confidence)
+    return difference_verdict(difference, rounds, sides, higher_is_better, confidence)
+
+
+def difference_verdict(
+    difference: float,
+    image_rounds: np.ndarray,
+    sides: Sequence[tuple[float, int, float]],
+    higher_is_better: bool,
+    confidence: float,
+) -> dict[str, float | str]:
+    """A difference's `interval` from its image rounds and each side's training level, its p-value and word."""
+    found = interval(difference, image_rounds, sides, confidence)
     if found["se"] > 0:
         p_value = float(2 * scipy.stats.t.sf(abs(difference) / found["se"], found["df"]))
     else:

@@ -36,7 +36,6 @@ import itertools
 import math
 
 import numpy as np
-import scipy.stats
 
 from uncertainty import statistics
 
@@ -150,15 +149,4 @@ def u_compare(
         paired = table_a - table_b
         difference, rounds = float(paired[0].mean()), paired[1:].mean(axis=1)
         sides = [u_table_terms(paired, subsets_a, n)]
-    found = statistics.interval(difference, rounds, sides, confidence)
-    if found["se"] > 0:
-        p_value = float(2 * scipy.stats.t.sf(abs(difference) / found["se"], found["df"]))
-    else:
-        p_value = 1.0 if difference == 0 else 0.0
-    return {
-        "difference": difference,
-        "low": found["low"],
-        "high": found["high"],
-        "p_value": p_value,
-        "verdict": statistics.word(found["low"], found["high"], higher_is_better),
-    }
+    return statistics.difference_verdict(difference, rounds, sides, higher_is_better, confidence)
