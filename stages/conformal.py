@@ -9,8 +9,8 @@ conformal.scores (and conformal.mondrian_score calibrated per class) and every a
   temperature scaling): calibrated on one half, they give the other half's sets, and the swap;
   a temperature-scaled predictor uses, for each half's sets, the temperature fitted on the
   calibration half (so no label of an image decides its own set);
-* the OOD images and the rotated test images get the sets of the calibration on the half they
-  are not in (the OOD images are cut into seeded halves, conformal.seed; a rotated image stays
+* the OOD images and the rotated and corrupted test images get the sets of the calibration on the
+  half they are not in (the OOD images are cut into seeded halves, conformal.seed; a rotated image stays
   in its test image's half).
 
 Writes reports/tables/conformal.json: predictor -> score -> alpha -> the marginal coverage,
@@ -19,7 +19,8 @@ size, each with the mean over seeds, the t-interval over seeds and the interval 
 test images (uncertainty.statistics; the image bootstrap resamples the scored images, the thresholds held
 fixed), plus the per-class coverage, the set-size histograms (test and every OOD set), the
 coverage per set size, the coverage and size per rotation angle (the predictor's first
-instance), and the AUROC of the set size as an OOD score; and `smallest_sets`: per score and
+instance), under corruption (corrupt.conformal_score at corrupt.conformal_alpha: per corruption and
+severity, and per severity the mean over corruptions with its interval over seeds and images), and the AUROC of the set size as an OOD score; and `smallest_sets`: per score and
 alpha, the predictor with the smallest mean set size against the runner-up, and whether its
 worst class keeps the promised coverage. DVC plots, one <predictor>.<score>.csv each:
 coverage and mean size against alpha (conformal_alpha/) and the rotation angle (conformal_shift/).
@@ -36,9 +37,10 @@ import numpy as np
 
 from stages.cli import parse_paths
 from stages.common import run
-from uncertainty import conformal, statistics
+from uncertainty import conformal, corrupted, statistics
 from uncertainty.coverage import (
     Images,
+    corrupted_coverage,
     cross_fitted,
     distinct,
     finite_or_none,
@@ -54,6 +56,7 @@ from uncertainty.names import format_number
 from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.predictors import HALVES, Inference, build, temperature_halves
 from uncertainty.schema.conformal import Conformal
+from uncertainty.schema.corrupt import Corrupt
 from uncertainty.schema.predictors import Predictors
 from uncertainty.schema.shift import Shift
 from uncertainty.schema.verdicts import Verdicts
@@ -61,6 +64,7 @@ from uncertainty.temperature import halves
 
 SECTIONS = {
     "conformal": Conformal,
+    "corrupt": Corrupt,
     "shift": Shift,
     "predictors": Predictors,
     "verdicts": Verdicts,
@@ -110,8 +114,9 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     angles = params.shift.angles
 
     # the image bootstrap of the verdicts stage, the same draws: one weight matrix per set, rows = rounds
+    shift_sizes = {corrupted.SET: first.output(corrupted.SET)["mean"].shape[1]}
     weights = statistics.weight_matrices(
-        {name: len(side) for name, side in sides.items()}, p.bootstrap, p.seed
+        {name: len(side) for name, side in sides.items()}, p.bootstrap, p.seed, shift_sizes
     )
     class_masks = np.eye(n_classes)[labels]  # (N, K)
     class_weights = weights["test"] @ class_masks  # (rounds + 1, K): the images of each class in each round
@@ -121,6 +126,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     found: dict[str, Any] = {}
     by_alpha: dict[str, list[dict[str, float]]] = {}  # DVC plots: coverage and size against alpha ...
     by_angle: dict[str, list[dict[str, float]]] = {}  # ... and against the rotation angle
+    by_severity: dict[str, list[dict[str, float]]] = {}  # ... and against the corruptions' severity
     tables: dict[tuple[str, str, float], dict[str, np.ndarray]] = {}
     images = Images(labels, sides, uniforms, weights, class_masks, class_weights)
     for name, predictor in kept.items():
@@ -135,6 +141,15 @@ def main(params: Any, paths: argparse.Namespace) -> None:
                     str(row["angle"]): {k: row[k] for k in ("coverage", "mean_size")}
                     for row in rotation_rows(models[0], runs[0]["calibrations"], images, angles, options)
                 }
+                if (variant, alpha) == (params.corrupt.conformal_score, params.corrupt.conformal_alpha):
+                    entry["corrupted"] = corrupted_coverage(
+                        models, runs, images, params.corrupt, options, p.confidence
+                    )
+                    if entry["corrupted"]:
+                        by_severity.setdefault(f"{name}.{variant}", []).extend(
+                            {"severity": int(s), **{k: v["mean"] for k, v in at.items()}}
+                            for s, at in entry["corrupted"]["severity"].items()
+                        )
                 entry["fitted"] = {
                     half: {
                         "threshold": finite_or_none(cal.threshold),
@@ -171,6 +186,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     write_json(paths.metrics, headline(found))
     write_curves(paths.alpha_curves, by_alpha)
     write_curves(paths.shift_curves, by_angle)
+    write_curves(paths.corruption_curves, by_severity)
 
 
 if __name__ == "__main__":
@@ -187,6 +203,7 @@ if __name__ == "__main__":
                 "metrics": "its headline: coverage, mean size and worst-class coverage with intervals, JSON",
                 "alpha-curves": "coverage and mean size against alpha, <predictor>.<score>.csv (DVC plots)",
                 "shift-curves": "coverage and mean size against the rotation angle, <predictor>.<score>.csv",
+                "corruption-curves": "coverage and mean size against severity (mean over corruptions), <predictor>.<score>.csv",
             },
         ),
     )

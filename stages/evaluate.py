@@ -10,8 +10,12 @@ the registry (params.yaml `predictors`):
   FPR95; the OOD images are the positives);
 * reports/tables/shift.json: the registry's `shift` metrics and the mean entropy at each angle (a
   table for the report and figures, not a metrics file: per angle);
+* reports/tables/corruption.json: the same per corruption and severity, with the AUROC of the
+  predictor's own OOD score at telling the corrupted images from the same images clean, and
+  per severity their mean over corruptions (the predictors inferred on the corrupted images);
 * DVC plots, one CSV per predictor (and score) in a directory per curve: reliability,
-  risk–coverage, ROC per OOD set, shift.
+  risk–coverage, ROC per OOD set, shift, and corruption (the means over corruptions against severity,
+  severity 0 the same images clean).
 
 The intervals over seeds and images are the verdicts stage's; these are the single-training tables.
 """
@@ -25,14 +29,16 @@ import numpy as np
 
 from stages.cli import parse_paths
 from stages.common import run
+from uncertainty import corrupted, metrics
 from uncertainty import metric_registry as registry
-from uncertainty import metrics
 from uncertainty.curves import write_curves
+from uncertainty.errors import PipelineError
 from uncertainty.io import read_json, write_json
 from uncertainty.metric_registry import MetricPath
 from uncertainty.names import format_number
 from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.predictors import Inference, build
+from uncertainty.schema.corrupt import Corrupt
 from uncertainty.schema.evaluate import Evaluate
 from uncertainty.schema.predictors import Predictors
 from uncertainty.schema.shift import Shift
@@ -40,6 +46,7 @@ from uncertainty.schema.verdicts import Verdicts
 from uncertainty.vocabulary import FIRST_OOD
 
 SECTIONS = {
+    "corrupt": Corrupt,
     "evaluate": Evaluate,
     "shift": Shift,
     "predictors": Predictors,
@@ -57,6 +64,49 @@ def measured(found: dict[MetricPath, Any], sizes: dict[str, int]) -> dict[Metric
     return {path: reduction(weights) for path, reduction in found.items()}
 
 
+def shift_values(mean: np.ndarray, labels: np.ndarray, n_bins: int) -> dict[str, float]:
+    """The registry's `shift` metrics and the mean entropy of one condition's (n, K) output."""
+    found = registry.kernels(
+        {"test": {"mean": mean}}.__getitem__, labels, (), n_bins, (), chosen=lambda metric: metric.shift
+    )
+    values = {path[0]: value for path, value in measured(found, {"test": len(labels)}).items()}
+    values["entropy"] = float(metrics.entropy(mean).mean())
+    return values
+
+
+def corruption_table(
+    output: dict[str, np.ndarray], clean: dict[str, np.ndarray], labels: np.ndarray, score: str, params: Any
+) -> dict[str, Any]:
+    """Per corruption and severity the shift values and the AUROC of `score` (corrupted positive against the
+    same images clean); per severity their mean over corruptions, severity 0 the clean images."""
+    n, n_bins = output["mean"].shape[1], params.evaluate.ece_bins
+    clean_values = {key: value[:n] for key, value in clean.items() if np.shape(value)[:1] == (len(labels),)}
+    clean_score = metrics.uncertainty_scores(clean_values, (score,))[score]
+    table: dict[str, Any] = {
+        "clean": shift_values(clean_values["mean"], labels[:n], n_bins),
+        "conditions": {},
+    }
+    table["clean"]["shift_auroc"] = metrics.auroc(clean_score, clean_score)  # 0.5: nothing to tell apart
+    rows = []
+    for row, (name, severity) in enumerate(corrupted.conditions(params.corrupt)):
+        at = {key: output[key][row] for key in metrics_keys(output)}
+        values = shift_values(at["mean"], labels[:n], n_bins)
+        values["shift_auroc"] = metrics.auroc(clean_score, metrics.uncertainty_scores(at, (score,))[score])
+        table["conditions"].setdefault(name, {})[str(severity)] = values
+        rows.append(values)
+    table["severity"] = {
+        str(s): {q: float(np.mean([table["conditions"][c][str(s)][q] for c in params.corrupt.corruptions])) for q in rows[0]}
+        for s in params.corrupt.severities
+    }  # fmt: skip
+    return table
+
+
+def metrics_keys(output: dict[str, np.ndarray]) -> tuple[str, ...]:
+    """The per-image scores of a shift set's output: arrays with the leading (condition, image) axes."""
+    lead = output["mean"].shape[:2]
+    return tuple(key for key, value in output.items() if np.shape(value)[:2] == lead)
+
+
 def main(params: Any, paths: argparse.Namespace) -> None:
     p = params.evaluate
     inference, posthoc = Inference(paths.inference), Inference(paths.posthoc)
@@ -64,7 +114,8 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     files: dict[str, dict[str, Any]] = {name: {} for name in FILES}
     files["ood"] = {set_name: {} for set_name in OOD_SETS}
     shift: dict[str, Any] = {}
-    reliability, risk_coverage, shift_curves = {}, {}, {}
+    corruption: dict[str, Any] = {}
+    reliability, risk_coverage, shift_curves, corruption_curves = {}, {}, {}, {}
     roc: dict[str, dict[str, Any]] = {set_name: {} for set_name in OOD_SETS}
     angles = params.shift.angles
 
@@ -115,16 +166,21 @@ def main(params: Any, paths: argparse.Namespace) -> None:
         rotated = instance.output("rotated")["mean"]  # (A, n, K): the first n test images per angle
         rows = []
         for index, angle in enumerate(angles):
-            n = rotated.shape[1]
-            found = registry.kernels(
-                {"test": {"mean": rotated[index]}}.__getitem__, labels[:n], (), p.ece_bins, (),
-                chosen=lambda metric: metric.shift,
-            )  # fmt: skip
-            values = {path[0]: value for path, value in measured(found, {"test": n}).items()}
-            values["entropy"] = float(metrics.entropy(rotated[index]).mean())
+            values = shift_values(rotated[index], labels[: rotated.shape[1]], p.ece_bins)
             shift.setdefault(name, {})[str(angle)] = values
             rows.append(values)
         shift_curves[name] = {"angle": angles, **{q: [row[q] for row in rows] for q in rows[0]}}
+        try:
+            output = instance.output(corrupted.SET)  # (C * S, n, ...)
+        except PipelineError:  # a dropout CNN not in infer.shift_mc_models
+            output = None
+        if output is not None:
+            table = corruption_table(output, test, labels, predictor.ood_score, params)
+            corruption[name] = table
+            by_severity = [table["clean"], *table["severity"].values()]
+            corruption_curves[name] = {
+                "severity": [0, *params.corrupt.severities], **{q: [r[q] for r in by_severity] for q in by_severity[0]}
+            }  # fmt: skip
         evaluation = files["eval"][name]
         print(
             f"evaluate {name}: acc {evaluation['accuracy']:.4f} nll {evaluation['nll']:.4f} "
@@ -136,6 +192,8 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     write_json(paths.selective_metrics, files["selective"])
     write_json(paths.ood_metrics, files["ood"])
     write_json(paths.shift_table, shift)
+    write_json(paths.corruption_table, corruption)
+    write_curves(paths.corruption_curves, corruption_curves)
     write_curves(paths.reliability, reliability)
     write_curves(paths.risk_coverage, risk_coverage)
     write_curves(paths.shift_curves, shift_curves)
@@ -157,6 +215,8 @@ if __name__ == "__main__":
                 "selective-metrics": "selective prediction per predictor and score, JSON",
                 "ood-metrics": "the OOD metrics per OOD set, predictor and score, JSON",
                 "shift-table": "the shift metrics and mean entropy per predictor and angle, JSON (a table)",
+                "corruption-table": "the shift metrics and shift AUROC per predictor, corruption and severity, JSON",
+                "corruption-curves": "their means over corruptions against severity, one CSV per predictor (DVC plots)",
                 "reliability": "the reliability bins, one CSV per predictor (DVC plots)",
                 "risk-coverage": "accuracy against coverage, one CSV per predictor and score (DVC plots)",
                 "roc": "the ROC curves, <set>/<predictor>.<score>.csv (DVC plots)",

@@ -1,23 +1,26 @@
 """Stage (one per model in train.models): the trained CNN once through every input set.
 
-    python -m stages.infer plain --data data/fashion_mnist.npz --model models/plain.npz \
-        --output data/inference/plain --machine reports/machine/infer_plain.json
+    python -m stages.infer plain --data data/fashion_mnist.npz --corrupted data/corrupted.npz \
+        --model models/plain.npz --output data/inference/plain --machine reports/machine/infer_plain.json
 
 The one place after training that runs a CNN on the evaluation images (the article's
 noise and mc_batch stages keep their own seeds and pass counts). Writes one .npz per
 input set into the output directory: `test` (Fashion-MNIST test set, with `labels`),
 `mnist`, `uniform_noise`, `gaussian_noise` (the OOD sets), `rotated` (the first
 shift.test_limit test images at each shift.angles angle, arrays with a leading angle
-axis) and, for a deterministic CNN, `train` (the training images' features and logits, with
+axis), `corrupted` (the corrupt stage's images: the first corrupt.test_limit test images under
+each corruption and severity, arrays with a leading (corruption, severity) axis, with the
+`corruption` and `severity` of each row) and, for a deterministic CNN, `train` (the training images' features and logits, with
 `labels` and the last Dense layer's `kernel` and `bias`: what post-hoc methods fit on).
 
 * A deterministic CNN (dropout rate 0): `probs` (N, 10), `logits` (N, 10) and `features`
   (N, 128), the activations before the last Dense layer, on every set.
 * A dropout CNN: infer.mc_passes MC passes (seed infer.seed) per image, kept as the per-image
   summaries of uncertainty.summaries (on the test set and MNIST also for the first t passes
-  of infer.curve_passes). Rotated images only for the models in infer.shift_mc_models.
+  of infer.curve_passes). Rotated and corrupted images only for the models in infer.shift_mc_models.
 
-Also the machine record: the CPU and the seconds this model took for the test set (the cost table).
+Also the machine record: the CPU and the seconds this model took for the test set (the cost table) and
+for the corrupted images.
 """
 
 from __future__ import annotations
@@ -76,16 +79,25 @@ class Deterministic:
         return outputs
 
 
+def by_condition(arrays: dict[str, np.ndarray], conditions: int) -> dict[str, np.ndarray]:
+    """Outputs of images stacked condition by condition, (C * n, ...) -> (C, n, ...) each."""
+    return {key: value.reshape(conditions, -1, *value.shape[1:]) for key, value in arrays.items()}
+
+
 def main(params: Any, name: str, paths: argparse.Namespace) -> None:
     p = params.infer
     model, spec = load_cnn(paths.model)
     data = load_npz(paths.data, keys=("x_train", "y_train", "x_test", "y_test"))
+    corrupted = load_npz(paths.corrupted, keys=("images", "corruption", "severity"))
+    conditions = len(corrupted["images"])
+    corrupted_images = to_model_input(corrupted["images"].reshape(-1, *corrupted["images"].shape[2:]))
     test = to_model_input(data["x_test"])
     limit = params.shift.test_limit or len(test)
     angles = params.shift.angles
     sets = {"test": test, **ood_sets(params.ood)}
     stochastic = float(spec["dropout_rate"]) > 0
     outputs: dict[str, dict[str, np.ndarray]] = {}
+    corrupted_seconds = 0.0  # a dropout CNN not in infer.shift_mc_models is not run on them
 
     if not stochastic:
         run = Deterministic(model)
@@ -110,6 +122,9 @@ def main(params: Any, name: str, paths: argparse.Namespace) -> None:
             dict(zip(together, parts, strict=True))
             for parts in zip(*(np.split(array, len(angles)) for array in together.values()), strict=True)
         ]
+        started = time.perf_counter()
+        outputs["corrupted"] = by_condition(run(corrupted_images), conditions)
+        corrupted_seconds = time.perf_counter() - started
     else:
         sampler = MCDropout(model, p.seed, **params.mc_engine.model_dump())
         sampler.sample(test[:8], 2)  # warm-up (XLA compiles once per shape)
@@ -127,11 +142,19 @@ def main(params: Any, name: str, paths: argparse.Namespace) -> None:
                 stack = sampler.sample(rotate_images(test[:limit], angle), p.mc_passes)
                 rotated.append(summarize_passes(stack))
             print(f"infer {name}: rotated, {len(angles)} angles x {limit} images", flush=True)
+            started = time.perf_counter()
+            stack = sampler.sample(corrupted_images, p.mc_passes)  # (T, C * n, 10)
+            outputs["corrupted"] = by_condition(summarize_passes(stack), conditions)
+            corrupted_seconds = time.perf_counter() - started
+            del stack
+            print(f"infer {name}: corrupted, {conditions} corruptions and severities", flush=True)
     if rotated:  # one array per quantity with a leading angle axis (A, ...)
         outputs["rotated"] = {
             "angles": np.asarray(angles, dtype=np.int64),
             **{key: np.stack([r[key] for r in rotated]) for key in rotated[0]},
         }
+    if "corrupted" in outputs:
+        outputs["corrupted"].update(corruption=corrupted["corruption"], severity=corrupted["severity"])
     outputs["test"]["labels"] = data["y_test"].astype(np.int64)
     if "train" in outputs:
         outputs["train"]["labels"] = data["y_train"].astype(np.int64)
@@ -146,6 +169,8 @@ def main(params: Any, name: str, paths: argparse.Namespace) -> None:
             "test_images": len(test),
             "passes_per_image": p.mc_passes if stochastic else 1,
             "test_set_seconds": seconds,
+            "corrupted_images": int(np.prod(corrupted["images"].shape[:2])) if "corrupted" in outputs else 0,
+            "corrupted_seconds": corrupted_seconds,  # what the corrupted images cost (the shift's cost)
         },
     )
     print(f"infer {name}: {', '.join(outputs)} -> {paths.output}")
@@ -156,6 +181,7 @@ if __name__ == "__main__":
         __doc__,
         {
             "data": "Fashion-MNIST arrays (prepare_data stage)",
+            "corrupted": "the corrupted test images (corrupt stage)",
             "model": "the trained CNN, .npz (train stage)",
             "output": "the directory of this model's outputs, one .npz per input set",
             "machine": "the CPU and the test-set seconds, JSON",

@@ -6,7 +6,7 @@
 A predictor whose kind fits something after training (uncertainty.predictors: `Kind.posthoc`,
 e.g. feature density, last-layer Laplace) is fitted on one CNN's training-image features
 (the inference stage's `train` set: never a test image), for each of its models, and applied
-to the test set, the OOD sets and the rotations. Writes <output>/<predictor>/<model>/<set>.npz
+to the test set, the OOD sets and the shift sets (rotated and corrupted). Writes <output>/<predictor>/<model>/<set>.npz
 (the method's per-image outputs: its scores or its predictive distribution) and one metrics
 JSON: predictor -> model -> what was fitted (e.g. the prior precision) and the method's own
 diagnostics on the test set; and the machine record: the CPU, the fit seconds and the
@@ -28,21 +28,24 @@ from uncertainty.io import save_npz, write_json
 from uncertainty.machine import machine_info
 from uncertainty.posthoc import PosthocMethod
 from uncertainty.posthoc import method as posthoc_method
-from uncertainty.predictors import KINDS, SETS, Inference
+from uncertainty.predictors import KINDS, SETS, SHIFT_SETS, Inference
 from uncertainty.schema.predictors import Predictors
 
 SECTIONS = {"predictors": Predictors}  # the params.yaml sections it reads
 
 
 def apply(method: PosthocMethod, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The method on one set; a set with a leading angle axis (the rotations) is applied as one batch."""
+    """The method on one set; a set with a leading condition axis (a shift set) is applied as one batch
+    (its per-condition labels, e.g. the angles, left out)."""
     if arrays["features"].ndim == 2:
         return method.apply(arrays)
-    angles, n = arrays["features"].shape[:2]
+    lead = arrays["features"].shape[:2]  # (conditions, n)
     flat = {
-        key: value.reshape(angles * n, *value.shape[2:]) for key, value in arrays.items() if key != "angles"
+        key: value.reshape(lead[0] * lead[1], *value.shape[2:])
+        for key, value in arrays.items()
+        if value.shape[:2] == lead
     }
-    return {key: value.reshape(angles, n, *value.shape[1:]) for key, value in method.apply(flat).items()}
+    return {key: value.reshape(*lead, *value.shape[1:]) for key, value in method.apply(flat).items()}
 
 
 def main(params: Any, paths: argparse.Namespace) -> None:
@@ -59,11 +62,11 @@ def main(params: Any, paths: argparse.Namespace) -> None:
             record = method.fit(inference(model, "train"))
             timing = {"fit_seconds": time.perf_counter() - started}
             outputs = {}
-            for set_name in (*SETS, "rotated"):
+            for set_name in (*SETS, *SHIFT_SETS):
                 started = time.perf_counter()
                 outputs[set_name] = apply(method, inference(model, set_name))
-                if set_name == "test":
-                    timing["test_set_seconds"] = time.perf_counter() - started
+                if set_name in ("test", "corrupted"):
+                    timing[f"{set_name}_set_seconds"] = time.perf_counter() - started
             record.update(method.diagnose(inference(model, "test")))
             for set_name, arrays in outputs.items():
                 save_npz(paths.output / name / model / f"{set_name}.npz", arrays)

@@ -18,6 +18,7 @@ import pandas as pd
 from stages.cli import parse_paths
 from stages.common import run
 from uncertainty import report
+from uncertainty.corruptions import parameter_table
 from uncertainty.fashion_mnist import CLASS_NAMES
 from uncertainty.io import read_json, write_text
 from uncertainty.machine import machine_info
@@ -124,6 +125,12 @@ def main(params: Any, paths: argparse.Namespace) -> None:
         ),
         ("posthoc.md.j2", report.posthoc(metrics, params, fit_seconds)),
         ("conformal.md.j2", report.conformal(metrics, params, CLASS_NAMES)),
+        (
+            "corruption.md.j2",
+            report.corruption(
+                metrics, params, [r for r in parameter_table() if r["name"] in params.corrupt.corruptions]
+            ),
+        ),
         (
             "provenance.md.j2",
             report.provenance(PARAMS_FILE.read_text(), versions(), machines(paths.machine_dir)),

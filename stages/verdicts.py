@@ -31,14 +31,16 @@ import numpy as np
 
 from stages.cli import parse_paths
 from stages.common import run
+from uncertainty import corrupted, statistics
 from uncertainty import metric_registry as registry
-from uncertainty import statistics
 from uncertainty import verdicts as v
 from uncertainty.claims import decide_all
 from uncertainty.curves import csv_text
+from uncertainty.errors import PipelineError
 from uncertainty.io import read_json, write_json, write_text
 from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.predictors import Inference, Predictor, build, ensemble_output
+from uncertainty.schema.corrupt import Corrupt
 from uncertainty.schema.evaluate import Evaluate
 from uncertainty.schema.ood import Ood
 from uncertainty.schema.predictors import Predictors
@@ -47,6 +49,7 @@ from uncertainty.schema.verdicts import Verdicts
 from uncertainty.vocabulary import FIRST_OOD
 
 SECTIONS = {
+    "corrupt": Corrupt,
     "evaluate": Evaluate,
     "ood": Ood,
     "predictors": Predictors,
@@ -110,6 +113,17 @@ def curve_members(predictor: Predictor, inference: Inference, labels: np.ndarray
     return csv_text(rows)
 
 
+def has_set(instances: list[Any], set_name: str) -> bool:
+    """Every instance has outputs on the set (the corrupted images: every plain CNN, the dropout CNNs of
+    infer.shift_mc_models only)."""
+    try:
+        for instance in instances:
+            instance.output(set_name)
+    except PipelineError:
+        return False
+    return True
+
+
 def main(params: Any, paths: argparse.Namespace) -> None:
     p, n_bins = params.verdicts, params.evaluate.ece_bins
     inference, posthoc = Inference(paths.inference), Inference(paths.posthoc)
@@ -123,22 +137,27 @@ def main(params: Any, paths: argparse.Namespace) -> None:
         name: pooled[name][1] if name in pooled else v.Design(tuple(i.name for i in pr.instances))
         for name, pr in predictors.items()
     }
+    under_corruption = {name: has_set(instances[name], corrupted.SET) for name in predictors}
     instance_metrics = {
         name: [
-            registry.kernels(
-                i.output, labels, predictor.scores, n_bins, OOD_SETS, ood_score=predictor.ood_score
-            )
+            registry.kernels(i.output, labels, predictor.scores, n_bins, OOD_SETS, ood_score=predictor.ood_score)
+            | (corrupted.kernels(i.output(corrupted.SET), labels, n_bins, params.corrupt) if under_corruption[name] else {})
             for i in instances[name]
         ]
         for name, predictor in predictors.items()
-    }
+    }  # fmt: skip
     sizes = {"test": len(labels), **{s: len(first.output(s)["mean"]) for s in OOD_SETS}}
+    shift_sizes = {corrupted.SET: first.output(corrupted.SET)["mean"].shape[1]}
     # A pool's ensembles take the first ensemble_bootstrap rounds of the same draws (a comparison with a
     # pool reads the rounds both have): hundreds of ensembles at every round would cost minutes.
     rounds = {name: p.ensemble_bootstrap if name in pooled else p.bootstrap for name in predictors}
     found_tables = {
         count: v.replicates(
-            {n: m for n, m in instance_metrics.items() if rounds[n] == count}, sizes, count, p.seed
+            {n: m for n, m in instance_metrics.items() if rounds[n] == count},
+            sizes,
+            count,
+            p.seed,
+            shift_sizes,
         )
         for count in sorted(set(rounds.values()))
     }
@@ -166,7 +185,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
         for name, metric_tables in tables.items()
     }  # fmt: skip
     verdicts: dict[str, dict[str, Any]] = {}
-    verdict_paths = registry.verdict_paths(OOD_SETS)
+    verdict_paths = registry.verdict_paths(OOD_SETS, params.corrupt.verdict_severities)
     table_entries = []  # the verdict table's cells, read at once: multiplicity below
     first_of: dict[bytes, tuple[list[str], dict[str, Any]]] = {}
     repeats: list[tuple[dict[str, Any], dict[str, Any]]] = []

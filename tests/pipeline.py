@@ -48,6 +48,7 @@ def tiny_params() -> dict[str, Any]:
     params["verdicts"]["comparisons"].append([TOY_PREDICTOR, "plain"])
     params["ood"].update(mnist_limit=300, uniform_noise=100, gaussian_noise=100)
     params["shift"].update(angles=[0, 90, 180], test_limit=128)
+    params["corrupt"].update(test_limit=64, severities=[1, 3, 5])  # all fifteen corruptions, three severities
     params["verdicts"]["bootstrap"] = 200
     params["verdicts"]["ensemble_bootstrap"] = 100  # a pool reads the first rounds of the same draws
     return params

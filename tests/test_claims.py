@@ -46,7 +46,18 @@ def test_each_claim_gets_one_of_three_words_from_the_metrics_files() -> None:
                     "max_prob": {"uniform_noise": interval(-0.3, 0.05)},
                     "accuracy": interval(-0.004, -0.001),
                 }
-            }
+            },
+            # under corruption: the ensemble decidedly better calibrated than the plain CNN at both severities,
+            # temperature scaling's gain decidedly gone at 3 but not at 5
+            "ensemble": {
+                "plain": {"corrupted": {"ece": {"3": interval(-0.03, -0.01), "5": interval(-0.04, -0.02)}}}
+            },
+            "plain_ts": {
+                "plain": {
+                    "ece": interval(-0.03, -0.02),
+                    "corrupted": {"ece": {"3": interval(0.01, 0.02), "5": interval(-0.01, 0.02)}},
+                }
+            },
         },
     }
     found = decide_all(metrics, params)
@@ -57,5 +68,11 @@ def test_each_claim_gets_one_of_three_words_from_the_metrics_files() -> None:
     )  # the interval holds 0
     assert found["mc_prediction_as_accurate_as_plain"]["verdict"] == "contradicted"  # decidedly less accurate
     assert found["wide_interval_flags_errors"]["verdict"] == "undecided"  # 0.5 (chance) is inside
+    under_shift = found["ensemble_calibration_holds_under_shift"]
+    assert (under_shift["3"]["verdict"], under_shift["5"]["verdict"], under_shift["verdict"]) == (
+        "held",
+        "undecided",
+        "undecided",
+    )
     for key, claim in CLAIMS.items():
         assert claim.evidence(found[key], params)  # every claim has its sentence

@@ -96,7 +96,7 @@ def test_closure_follows_function_level_and_package_imports(tmp_path: Path) -> N
     assert imported_modules(source) >= {"uncertainty.io", "uncertainty.cnn"}
 
 
-FIGURE_STAGES = {"figures", "training_figures", "verdict_figures"}
+FIGURE_STAGES = {"figures", "training_figures", "verdict_figures", "corruption_figures"}
 
 
 def test_compute_stages_import_no_plotting_code() -> None:

@@ -12,7 +12,7 @@ import pytest
 import scipy.special
 import yaml
 
-from uncertainty import conformal, feature_density, laplace
+from uncertainty import conformal, corrupted, feature_density, laplace
 from uncertainty.io import read_json, save_npz
 from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.predictors import HALVES, KINDS, Inference, build, temperature_halves
@@ -22,6 +22,9 @@ from uncertainty.temperature import apply_temperature, halves
 
 ROOT = Path(__file__).resolve().parents[1]
 N_TEST, N_OUT, ANGLES = 40, 12, [0, 90]
+CONDITIONS = corrupted.conditions(
+    Params.model_validate(yaml.safe_load((ROOT / "params.yaml").read_text())).corrupt
+)
 
 
 def _deterministic(
@@ -58,6 +61,11 @@ def inference(tmp_path: Path) -> Inference:
             tmp_path / model / "rotated.npz",
             {"angles": np.array(ANGLES), **_deterministic(rng, (2, 20), layer)},
         )
+        save_npz(  # the corrupt stage's conditions of params.yaml, the first 20 test images under each
+            tmp_path / model / "corrupted.npz",
+            {"corruption": np.array([c for c, _ in CONDITIONS]), "severity": np.array([s for _, s in CONDITIONS]),
+             **_deterministic(rng, (len(CONDITIONS), 20), layer)},
+        )  # fmt: skip
     for set_name, n in sizes.items():
         summary = summarize_passes(rng.dirichlet(np.ones(10), (5, n)))
         save_npz(
@@ -240,6 +248,7 @@ def test_conformal_sets_are_cross_fitted_with_each_halfs_own_temperature(
     raw["conformal"].update(alphas=[0.2], scores=["thr", "aps"])
     raw["verdicts"]["bootstrap"] = 100
     raw["shift"]["angles"] = ANGLES
+    raw["corrupt"].update(conformal_score="thr", conformal_alpha=0.2)
     params = Params.model_validate(raw)
     temperatures = {
         name: {m: dict(zip(HALVES, (2.0, 0.5))) for m in ("plain", "ensemble_1")} for name in ("plain",)
@@ -250,7 +259,7 @@ def test_conformal_sets_are_cross_fitted_with_each_halfs_own_temperature(
     paths = argparse.Namespace(
         inference=inference.directory, posthoc=tmp_path / "none", temperature=tmp_path / "t.json",
         metrics=tmp_path / "conformal.json", table=tmp_path / "conformal_table.json",
-        alpha_curves=tmp_path / "a", shift_curves=tmp_path / "s",
+        alpha_curves=tmp_path / "a", shift_curves=tmp_path / "s", corruption_curves=tmp_path / "c",
     )  # fmt: skip
     stage.main(params, paths)
     found = read_json(paths.table)
@@ -262,7 +271,7 @@ def test_conformal_sets_are_cross_fitted_with_each_halfs_own_temperature(
     assert found["same_as"] == {"twin": "plain"}  # the same probabilities: the same sets, shown once
     labels = inference.labels("plain")
     split = temperature_halves(N_TEST, params.verdicts.seed)
-    expected, worst, mnist_sizes = [], [], []
+    expected, worst, mnist_sizes, under = [], [], [], []
     mnist_side = np.zeros(N_OUT, dtype=int)
     mnist_side[halves(N_OUT, params.conformal.seed)[1]] = 1
     for model in ("plain", "ensemble_1"):
@@ -278,11 +287,25 @@ def test_conformal_sets_are_cross_fitted_with_each_halfs_own_temperature(
             for side, fitted in ((1, HALVES[0]), (0, HALVES[1]))
         ]
         mnist_sizes.append(np.concatenate(sizes).mean())
+        # a corrupted image (one of the first 20 test images) gets the sets of the calibration on the half
+        # its test image is not in; severity 3's coverage is the mean over its corruptions
+        side = np.isin(np.arange(20), split[1]).astype(int)
+        rows = corrupted.rows_at(params.corrupt, 3)
+        probs = inference(model, "corrupted")["probs"][rows]  # (C, 20, K)
+        threshold = np.where(side == 1, thresholds[HALVES[0]], thresholds[HALVES[1]])[None, :, None]
+        under.append(
+            conformal.coverage_terms(
+                (1.0 - probs <= threshold).reshape(-1, 10), np.tile(labels[:20], len(rows))
+            ).mean()
+        )
     entry = found["plain"]["thr"]["0.2"]
     assert entry["coverage"]["mean"] == pytest.approx(np.mean(expected), abs=1e-6)
     assert entry["worst_class_coverage"]["mean"] == pytest.approx(np.mean(worst), abs=1e-6)
     assert entry["mnist_mean_size"]["mean"] == pytest.approx(np.mean(mnist_sizes), abs=1e-6)
     assert entry["coverage"]["low"] < entry["coverage"]["mean"] < entry["coverage"]["high"]
+    at = entry["corrupted"]["severity"]["3"]["coverage"]
+    assert at["mean"] == pytest.approx(np.mean(under), abs=1e-9) and at["low"] < at["mean"] < at["high"]
+    assert found["mc_dropout"]["thr"]["0.2"]["corrupted"] is None  # not inferred on the corrupted images
 
     coverages = []
     for model in ("plain", "ensemble_1"):

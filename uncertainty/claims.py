@@ -1,7 +1,7 @@
 """The article's qualitative claims, each decided once on this run's numbers.
 
 Each claim names the numbers that decide it (read from the regression, mc_batch, seeds and
-verdicts metrics) and one of three words (`verdict`): *held* (the interval supports the
+verdicts metrics; the last is Ovadia et al.'s (2019) on calibration under shift, not the article's) and one of three words (`verdict`): *held* (the interval supports the
 claim), *contradicted* (it supports the opposite) or *undecided* (it allows both). The
 verdicts stage writes them to reports/metrics/claims.json; the report prints each claim's
 statement and evidence from here.
@@ -83,6 +83,90 @@ def _width(m: Mapping[str, Any], params: Any) -> dict[str, Any]:
     }
 
 
+def _shift_rows(params: Any) -> tuple[str, str, str, list[tuple[str, str]]]:
+    """The claim under shift's predictors: the first ensemble, the first temperature-scaled single CNN and
+    that CNN, and every verdict-table pair of the ensemble with another predictor (as written)."""
+    kinds = {name: spec.kind for name, spec in params.predictors.items()}
+    ensemble = next(name for name, kind in kinds.items() if kind == "ensemble")
+    scaled = next(
+        name for name, spec in params.predictors.items()
+        if spec.kind == "temperature" and kinds[spec.of] == "softmax"
+    )  # fmt: skip
+    pairs = [
+        (a, b) for a, b in params.verdicts.comparisons
+        if ensemble in (a, b) and params.predictors[b if a == ensemble else a].of != ensemble
+    ]  # fmt: skip
+    return ensemble, scaled, params.predictors[scaled].of, pairs
+
+
+def _calibration_under_shift(m: Mapping[str, Any], params: Any) -> dict[str, Any]:
+    """Ovadia et al.: the ensemble's ECE under corruption beats every other predictor's in the verdict table
+    (against its own temperature-scaled self excepted), and temperature scaling's clean ECE gain is gone."""
+    ensemble, scaled, base, pairs = _shift_rows(params)
+    clean = lookup(m["verdicts"][scaled][base], ("ece",))
+    found: dict[str, Any] = {"clean_ts_gain": {k: clean[k] for k in ("difference", "low", "high")}}
+    words = []
+    for severity in params.corrupt.verdict_severities:
+        path = ("corrupted", "ece", str(severity))
+        best = {}  # other predictor -> ensemble − other on ECE under corruption, and the ensemble's word
+        for a, b in pairs:
+            row = lookup(m["verdicts"], (a, b, *path))
+            # None: the other side has no corrupted outputs (one dropout CNN sampled on them); same_as: a
+            # score-only predictor with the plain CNN's probabilities, that comparison again
+            if row is None or "same_as" in row:
+                continue
+            sign = 1 if a == ensemble else -1  # the difference turned to ensemble − other
+            low, high = sorted((sign * row["low"], sign * row["high"]))
+            best[b if a == ensemble else a] = {
+                "difference": sign * row["difference"], "low": low, "high": high,
+                "verdict": "better" if high < 0 else "worse" if low > 0 else "indistinguishable",  # lower ECE is better
+            }  # fmt: skip
+        ts = lookup(m["verdicts"], (scaled, base, *path))
+        ensemble_best = (
+            "held" if all(v["verdict"] == "better" for v in best.values())
+            else "contradicted" if any(v["verdict"] == "worse" for v in best.values()) else "undecided"
+        )  # fmt: skip
+        # "does not survive": held where scaling is decidedly worse under shift, contradicted where still better
+        ts_gone = three_way(ts["low"], ts["high"], claim_says_positive=True)
+        both = (
+            "held" if ensemble_best == ts_gone == "held"
+            else "contradicted" if "contradicted" in (ensemble_best, ts_gone) else "undecided"
+        )  # fmt: skip
+        found[str(severity)] = {
+            "ensemble_against": best, "ensemble_best": ensemble_best,
+            "ts_gain": {k: ts[k] for k in ("difference", "low", "high")}, "ts_gain_gone": ts_gone,
+            "verdict": both,
+        }  # fmt: skip
+        words.append(both)
+    found["verdict"] = (
+        "held"
+        if all(w == "held" for w in words)
+        else "contradicted"
+        if "contradicted" in words
+        else "undecided"
+    )
+    return found
+
+
+def _shift_evidence(n: Numbers, params: Any) -> str:
+    _, scaled, base, _ = _shift_rows(params)
+    clean = n["clean_ts_gain"]
+    parts = [
+        f"clean: {params.predictors[scaled].label} − {params.predictors[base].label} ECE {clean['difference']:+.4f} "
+        f"{_interval(clean, 4)}"
+    ]
+    for severity in params.corrupt.verdict_severities:
+        at = n[str(severity)]
+        beaten = sum(v["verdict"] == "better" for v in at["ensemble_against"].values())
+        ts = at["ts_gain"]
+        parts.append(
+            f"severity {severity}: the ensemble's ECE decidedly lower than {beaten} of {len(at['ensemble_against'])} "
+            f"predictors ({at['ensemble_best']}); temperature's gain {ts['difference']:+.4f} {_interval(ts, 4)} "
+            f"(gone: {at['ts_gain_gone']})"
+        )
+    return "; ".join(parts)
+
+
 def _interval(n: Numbers, digits: int = 3) -> str:
     return f"[{n['low']:.{digits}f}, {n['high']:.{digits}f}]"
 
@@ -120,6 +204,12 @@ CLAIMS: dict[str, Claim] = {
             f"misclassification AUROC of the top class's 2.5–97.5 % width "
             f"{n['misclassification_auroc']:.3f} {_interval(n)} (0.5 = no signal)"
         ),
+    ),
+    "ensemble_calibration_holds_under_shift": Claim(
+        "Under corruption the deep ensemble's calibration holds best, and temperature scaling's clean-data "
+        "advantage does not survive (Ovadia et al. 2019)",
+        _calibration_under_shift,
+        _shift_evidence,
     ),
 }
 

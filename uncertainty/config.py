@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
+from uncertainty.corruptions import CORRUPTIONS
 from uncertainty.errors import PipelineError
 from uncertainty.fashion_mnist import FASHION_MNIST_FILES
 from uncertainty.params import PARAMS_FILE
@@ -190,6 +191,35 @@ class CheckedParams(Params):
         return self
 
     @model_validator(mode="after")
+    def _corruptions(self) -> Self:
+        corrupt = self.corrupt
+        for index, name in enumerate(corrupt.corruptions):
+            if name not in CORRUPTIONS:
+                raise _broken(
+                    f"corrupt.corruptions[{index}]", "should be a corruption of uncertainty.corruptions",
+                    name, _suggest(name, CORRUPTIONS),
+                )  # fmt: skip
+        if len(set(corrupt.corruptions)) != len(corrupt.corruptions):
+            raise _broken("corrupt.corruptions", "should name each corruption once", corrupt.corruptions)
+        for index, severity in enumerate(corrupt.verdict_severities):
+            if severity not in corrupt.severities:
+                raise _broken(
+                    f"corrupt.verdict_severities[{index}]", f"should be one of corrupt.severities {corrupt.severities}",
+                    severity,
+                )  # fmt: skip
+        if (
+            corrupt.conformal_alpha not in self.conformal.alphas
+            or corrupt.conformal_score not in self.conformal.scores
+        ):
+            raise _broken(
+                "corrupt.conformal_alpha",
+                f"with corrupt.conformal_score should be one of conformal.alphas {self.conformal.alphas} and "
+                f"conformal.scores {self.conformal.scores}",
+                (corrupt.conformal_score, corrupt.conformal_alpha),
+            )
+        return self
+
+    @model_validator(mode="after")
     def _comparisons(self) -> Self:
         for index, pair in enumerate(self.verdicts.comparisons):
             for side, name in enumerate(pair):
@@ -238,6 +268,12 @@ class CheckedParams(Params):
                 "shift.test_limit",
                 f"should be 0 (all) or at most {test_images:,} (the test images prepare keeps)",
                 self.shift.test_limit,
+            )
+        if self.corrupt.test_limit > test_images:
+            raise _broken(
+                "corrupt.test_limit",
+                f"should be at most {test_images:,} (the test images prepare keeps)",
+                self.corrupt.test_limit,
             )
         if self.ood.mnist_limit > MNIST_DIGITS:
             raise _broken(

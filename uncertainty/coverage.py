@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from uncertainty import conformal, metrics, statistics
+from uncertainty import conformal, corrupted, metrics, statistics
 from uncertainty.errors import PipelineError
 from uncertainty.names import format_number
 from uncertainty.ood_inputs import OOD_SETS
@@ -166,33 +166,88 @@ def measure(
     return tables, entry
 
 
+def shift_sets(
+    model: Probs, calibrations: list[Any], images: Images, set_name: str, options: dict[str, Any]
+) -> np.ndarray | None:
+    """The sets (conditions, n, K) of a shift set's images, each image calibrated on the half its test image
+    is not in; None where the model has no outputs on the set (a dropout CNN not in infer.shift_mc_models)."""
+    try:
+        probs = model(set_name)  # (conditions, n, K) each
+    except PipelineError:
+        return None
+    n = probs[0].shape[1]
+    side = images.sides["test"][:n]
+    u = None
+    if options["score"] != "thr":
+        u = np.random.default_rng([options["seed"], 1]).uniform(size=n)
+    sets = np.zeros(probs[0].shape, dtype=bool)
+    for index in range(len(probs[0])):
+        for half, calibration in enumerate(calibrations):
+            away = side != half
+            sets[index, away] = calibration.sets(probs[half][index][away], None if u is None else u[away])
+    return sets
+
+
 def rotation_rows(
     model: Probs, calibrations: list[Any], images: Images, angles: list[int], options: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """Coverage and mean size per angle of the rotated test images (each in its test image's half)."""
-    try:
-        rotated = model("rotated")  # (A, n, K) each
-    except PipelineError:  # no rotations: a dropout CNN not in infer.shift_mc_models
+    sets = shift_sets(model, calibrations, images, "rotated", options)
+    if sets is None:
         return []
-    n_rotated = rotated[0].shape[1]
-    side, labels = images.sides["test"][:n_rotated], images.labels[:n_rotated]
-    u = None
-    if options["score"] != "thr":
-        u = np.random.default_rng([options["seed"], 1]).uniform(size=n_rotated)
-    rows = []
-    for index, angle in enumerate(angles):
-        sets = np.zeros(rotated[0].shape[1:], dtype=bool)
-        for half, calibration in enumerate(calibrations):
-            away = side != half
-            sets[away] = calibration.sets(rotated[half][index][away], None if u is None else u[away])
-        rows.append(
-            {
-                "angle": angle,
-                "coverage": float(conformal.coverage_terms(sets, labels).mean()),
-                "mean_size": float(conformal.set_sizes(sets).mean()),
-            }
-        )
-    return rows
+    labels = images.labels[: sets.shape[1]]
+    return [
+        {
+            "angle": angle,
+            "coverage": float(conformal.coverage_terms(sets[index], labels).mean()),
+            "mean_size": float(conformal.set_sizes(sets[index]).mean()),
+        }
+        for index, angle in enumerate(angles)
+    ]
+
+
+def corrupted_coverage(
+    models: list[Probs],
+    runs: list[dict[str, Any]],
+    images: Images,
+    p: Any,
+    options: dict[str, Any],
+    confidence: float,
+) -> dict[str, Any] | None:
+    """Coverage and mean set size under corruption: per corruption and severity (mean over the instances
+    inferred there), and per severity the mean over corruptions with its interval over seeds and images
+    (the clean images' bootstrap weights, one per image under every corruption), where every instance was."""
+    found = [
+        shift_sets(m, r["calibrations"], images, corrupted.SET, options)
+        for m, r in zip(models, runs, strict=True)
+    ]
+    have = [sets for sets in found if sets is not None]
+    if not have:
+        return None
+    labels = images.labels[: have[0].shape[1]]
+    covered = np.stack(
+        [[conformal.coverage_terms(row, labels) for row in sets] for sets in have]
+    )  # (I, C*S, n)
+    size = np.stack([[conformal.set_sizes(row) for row in sets] for sets in have]).astype(np.float64)
+    entry: dict[str, Any] = {"instances": len(have), "conditions": {}, "severity": {}}
+    for row, (name, severity) in enumerate(corrupted.conditions(p)):
+        entry["conditions"].setdefault(name, {})[str(severity)] = {
+            "coverage": float(covered[:, row].mean()), "mean_size": float(size[:, row].mean()),
+        }  # fmt: skip
+    weights = images.weights[corrupted.SET]  # (rounds + 1, n)
+    for severity in p.severities:
+        rows = corrupted.rows_at(p, severity)
+        at = {}
+        for key, terms in (("coverage", covered), ("mean_size", size)):
+            per_image = terms[:, rows].mean(axis=1)  # (I, n): the mean over corruptions
+            table = (weights @ per_image.T) / weights.sum(axis=1, keepdims=True)  # (rounds + 1, I)
+            at[key] = (
+                statistics.summarize(table, confidence)
+                if len(have) == len(models)
+                else {"mean": float(table[0].mean())}
+            )
+        entry["severity"][str(severity)] = at
+    return entry
 
 
 def finite_or_none(threshold: float | np.ndarray) -> Any:

@@ -114,7 +114,9 @@ class Metric:
     key: str | None = None  # its key in that file, where it differs from `name`
     bootstrap: bool = True  # resampled over seeds and images by the verdicts stage
     verdict: bool = False  # a row of the verdict table (and of the multiplicity count)
-    shift: bool = False  # also measured on each rotation of the test set (shift.json)
+    shift: bool = (
+        False  # also under shift: per rotation (shift.json), per corruption and as the mean over corruptions
+    )
     resampled_scores: tuple[str, ...] | None = None  # a per-score metric's scores resampled (None: all)
     digits: int = 4  # decimals in tables
 
@@ -163,13 +165,30 @@ METRICS: tuple[Metric, ...] = (
 BY_NAME: dict[str, Metric] = {metric.name: metric for metric in METRICS}
 
 
+# The head of a metric's path under corruption: ("corrupted", "ece", "3") is a `shift` metric's mean over
+# corruptions at severity 3 (uncertainty.corrupted builds its kernels).
+CORRUPTED = "corrupted"  # uncertainty.corrupted.SET
+
+
 def metric_of(path: MetricPath) -> Metric:
-    return BY_NAME[path[0]]
+    return BY_NAME[path[1]] if path[0] == CORRUPTED else BY_NAME[path[0]]
+
+
+def corrupted_paths(severities: Sequence[int], verdict_only: bool = False) -> tuple[MetricPath, ...]:
+    """The `shift` metrics' paths under corruption, metric by metric, each at every severity."""
+    return tuple(
+        (CORRUPTED, metric.name, str(severity))
+        for metric in METRICS
+        if metric.shift and (metric.verdict or not verdict_only)
+        for severity in severities
+    )
 
 
 def label(path: MetricPath) -> str:
     """("ood_auroc", "mnist", "entropy") -> "AUROC MNIST (entropy)": the words of a metric's path."""
     metric = metric_of(path)
+    if path[0] == CORRUPTED:
+        return f"{metric.label}, corrupted (severity {path[2]})"
     if metric.scope == "ood":
         return metric.label.format(set=set_label(path[1]), score=score_label(path[2]))
     if metric.scope == "score":
@@ -239,9 +258,9 @@ def ones(sizes: Mapping[str, int]) -> dict[str, np.ndarray]:
 # --------------------------------------------------------------------------- the verdict table and the jobs
 
 
-def verdict_paths(ood_sets: Sequence[str]) -> tuple[MetricPath, ...]:
+def verdict_paths(ood_sets: Sequence[str], severities: Sequence[int] = ()) -> tuple[MetricPath, ...]:
     """The verdict table's rows, in METRICS' order: an OOD metric by each predictor's own score per set,
-    a per-score metric by the entropy."""
+    a per-score metric by the entropy; then the `shift` ones under corruption at `severities`."""
     paths: list[MetricPath] = []
     for metric in METRICS:
         if not metric.verdict:
@@ -254,7 +273,7 @@ def verdict_paths(ood_sets: Sequence[str]) -> tuple[MetricPath, ...]:
             paths += [(metric.name, set_name) for set_name in ood_sets]
         else:
             paths.append((metric.name,))
-    return tuple(paths)
+    return (*paths, *corrupted_paths(severities, verdict_only=True))
 
 
 @dataclass(frozen=True)

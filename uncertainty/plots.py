@@ -421,9 +421,11 @@ def plot_shift(
     path: str | Path,
     xlabel: str = "rotation angle (degrees)",
     targets: Mapping[str, float] | None = None,
+    bands: Mapping[str, Mapping[str, tuple[np.ndarray, np.ndarray]]] | None = None,
 ) -> None:
     """One panel per quantity (accuracy, nll, ...), one line per predictor over the rotation angle (or
-    another x, `xlabel`); `targets`: a dashed horizontal line in a quantity's panel (a promised coverage)."""
+    another x, `xlabel`); `targets`: a dashed horizontal line in a quantity's panel (a promised coverage);
+    `bands`: quantity -> predictor -> (low, high), an interval shaded around its line."""
     angles = _vector(angles, "angles")
     _non_empty(values, "values")
     checked: dict[str, dict[str, np.ndarray]] = {}
@@ -437,13 +439,77 @@ def plot_shift(
     fig, axes = _panels(len(checked))
     for ax, (quantity, lines) in zip(axes, checked.items(), strict=True):
         for predictor, line in lines.items():
-            ax.plot(angles, line, marker="o", markersize=3, linewidth=1.5, label=predictor)
+            (drawn,) = ax.plot(angles, line, marker="o", markersize=3, linewidth=1.5, label=predictor)
+            band = (bands or {}).get(quantity, {}).get(predictor)
+            if band is not None:
+                low = _vector(band[0], f"bands[{quantity!r}][{predictor!r}] low", len(angles))
+                high = _vector(band[1], f"bands[{quantity!r}][{predictor!r}] high", len(angles))
+                ax.fill_between(angles, low, high, color=drawn.get_color(), alpha=0.15, linewidth=0)
         if targets and quantity in targets:
             ax.axhline(targets[quantity], **DIAGONAL_STYLE)
         ax.set_title(quantity)
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
+    _save(fig, path)
+
+
+def plot_corruption_grid(
+    images: np.ndarray, clean: np.ndarray, names: Sequence[str], severities: Sequence[int], path: str | Path
+) -> None:
+    """Small multiples: one row per corruption, the clean image then each severity.
+
+    images: (C, S, H, W) or (C, S, H, W, channels) in [0, 1] or 0..255; clean: (H, W[, channels]).
+    """
+    images = np.asarray(images, dtype=float)
+    if images.ndim not in (4, 5) or images.shape[:2] != (len(names), len(severities)):
+        raise ValueError(
+            f"images must be (corruptions {len(names)}, severities {len(severities)}, H, W[, C]), got {images.shape}"
+        )
+    scale = 255.0 if images.max() > 1 else 1.0
+    rows, cols = len(names), len(severities) + 1
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(1.1 * cols + 1.2, 1.1 * rows), squeeze=False, layout="constrained"
+    )
+    for row, name in enumerate(names):
+        for col in range(cols):
+            picture = np.asarray(clean, dtype=float) if col == 0 else images[row, col - 1]
+            ax = axes[row][col]
+            ax.imshow(np.squeeze(picture / scale), cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row == 0:
+                ax.set_title("clean" if col == 0 else f"severity {severities[col - 1]}", fontsize=8)
+        axes[row][0].set_ylabel(name.replace("_", " "), fontsize=8, rotation=0, ha="right", va="center")
+    _save(fig, path)
+
+
+def plot_heat_map(
+    values: np.ndarray, rows: Sequence[str], columns: Sequence[str], path: str | Path, title: str
+) -> None:
+    """A (rows, columns) table of numbers as colours, each cell printed (predictor x corruption)."""
+    values = np.asarray(values, dtype=float)
+    if values.shape != (len(rows), len(columns)):
+        raise ValueError(f"values must be ({len(rows)}, {len(columns)}), got {values.shape}")
+    fig, ax = plt.subplots(figsize=(0.62 * len(columns) + 3.0, 0.42 * len(rows) + 1.8), layout="constrained")
+    shown = ax.imshow(values, cmap="viridis", aspect="auto")
+    ax.set_xticks(
+        range(len(columns)), [c.replace("_", " ") for c in columns], rotation=60, ha="right", fontsize=8
+    )
+    ax.set_yticks(range(len(rows)), rows, fontsize=8)
+    middle = np.nanmean(values)
+    for (i, j), value in np.ndenumerate(values):
+        ax.text(
+            j,
+            i,
+            f"{value:.2f}",
+            ha="center",
+            va="center",
+            fontsize=6,
+            color="black" if value > middle else "white",
+        )
+    fig.colorbar(shown, ax=ax, shrink=0.8)
+    ax.set_title(title, fontsize=10)
     _save(fig, path)
 
 

@@ -22,8 +22,9 @@ by the posthoc stage, which writes its outputs per set; the kind's instances rea
 An instance's output on a set is a mapping: `mean` (N, K) float64, the predictive
 distribution, where the predictor has several passes or members `mean_entropy`,
 `variation_ratio`, `interval_width` (uncertainty.summaries), and any score read directly
-(`energy`, `max_logit` from a CNN's logits, `feature_density`; uncertainty.metrics). For the `rotated` set every
-array has a leading angle axis. Every stage after inference builds the predictors here
+(`energy`, `max_logit` from a CNN's logits, `feature_density`; uncertainty.metrics). For a shift set (SHIFT_SETS:
+`rotated`, `corrupted`) every array has a leading condition axis (angle; corruption and severity), over the
+first n images of the test set. Every stage after inference builds the predictors here
 and iterates them (numpy only: no TensorFlow after training).
 """
 
@@ -44,7 +45,10 @@ from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.summaries import summarize_passes
 from uncertainty.temperature import halves, restrict, scale
 
-SETS = ("test", *OOD_SETS)  # the sets every instance has; `rotated` only where inferred
+SETS = ("test", *OOD_SETS)  # the sets every instance has
+# The test set's first n images under each condition, (conditions, n, ...): where inferred (every plain CNN,
+# the dropout CNNs of infer.shift_mc_models); each image keeps its test image's half.
+SHIFT_SETS = ("rotated", "corrupted")
 
 Output = dict[str, np.ndarray]
 
@@ -142,7 +146,7 @@ def scaled_output(
         mean = base.output(set_name)["mean"]
         if set_name == "test":
             return {"mean": scale(mean, temperatures, split)}
-        if set_name == "rotated":  # the first images of the test set: each keeps its half
+        if set_name in SHIFT_SETS:  # the first images of the test set: each keeps its half
             return {"mean": scale(mean, temperatures, restrict(split, mean.shape[-2]))}
         return {"mean": scale(mean, temperatures)}
 

@@ -23,13 +23,14 @@ import pandas as pd
 import yaml
 from markupsafe import Markup
 
+from uncertainty import corrupted, statistics
 from uncertainty import metric_registry as registry
-from uncertainty import statistics
 from uncertainty.claims import CLAIMS
 from uncertainty.conformal import variants
 from uncertainty.names import format_number
 from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.predictors import KINDS, LAPLACE_DEFAULTS, describe, ensemble_groups, repeats
+from uncertainty.predictors import ood_score as ood_score_of
 from uncertainty.verdicts import lookup
 from uncertainty.vocabulary import FIRST_OOD, INPUT_SETS, score_label, set_label
 
@@ -75,6 +76,8 @@ FORMATS: dict[str, Callable[..., str]] = {
     "signed": lambda value, digits=4: f"{value:+.{digits}f}",
     "interval": interval,
     "mean_interval": lambda s, digits=4: f"{s['mean']:.{digits}f} {interval(s, digits)}",
+    # an estimate with its interval where it has one (one training: the mean alone, marked)
+    "estimate": lambda s, digits=4: f"{s['mean']:.{digits}f} " + (interval(s, digits) if "low" in s else "(one training)"),
     "difference_interval": lambda r, digits=4: f"{r['difference']:+.{digits}f} {interval(r, digits)}",
     "t_interval": lambda s, digits=3: f"{s['mean']:.{digits}f}" + (f" [{s['t_low']:.{digits}f}, {s['t_high']:.{digits}f}]" if "t_low" in s else ""),
     "spread": with_spread,
@@ -276,7 +279,7 @@ def verdicts(
     rows = [  # a scaled predictor's accuracy is its own's (a temperature keeps the top class); a repeat once
         {"comparison": f"{specs[a].label} − {specs[b].label}", "metric": registry.label(path), "result": result}
         for a, b in params.verdicts.comparisons
-        for path in registry.verdict_paths(OOD_SETS)
+        for path in registry.verdict_paths(OOD_SETS, params.corrupt.verdict_severities)
         if (result := lookup(found.get(a, {}).get(b, {}), path)) is not None
         and not (path == ("accuracy",) and specs[a].of == b) and "same_as" not in result
     ]  # fmt: skip
@@ -415,6 +418,56 @@ def conformal(metrics: Mapping[str, Any], params: Any, class_names: Sequence[str
             (s.upper(), theirs, found["plain"][s]["0.01"]["mean_size"]) for s, theirs in PUBLISHED["stutz_2022"].items()
             if 0.01 in c.alphas and s in found.get("plain", {})
         ],
+    }  # fmt: skip
+
+
+def corruption(
+    metrics: Mapping[str, Any], params: Any, parameters: Sequence[Mapping[str, Any]]
+) -> dict[str, Any] | None:
+    """Under corruption: the corruptions, every predictor's means over corruptions per severity with intervals,
+    the claim under shift, the corruptions that cost calibration most, telling corrupted from clean."""
+    table, seeds, found, claims = (metrics.get(k) for k in ("corruption", "seeds", "conformal", "claims"))
+    if not (table and seeds and found and claims):
+        return None
+    p, specs = params.corrupt, params.predictors
+    twins = repeats(
+        [n for n in specs if n in table], lambda a, b: corrupted.same_probabilities(table[a], table[b])
+    )
+    shown = [n for n in specs if n in table and n not in twins]
+    severities = [s for s in (1, 3, 5) if s in p.severities] or p.severities
+    conformal_key = (p.conformal_score, format_number(p.conformal_alpha))
+    rows = []
+    for n in shown:
+        sets = (
+            found.get(n, found.get(found["same_as"].get(n, n), {}))
+            .get(p.conformal_score, {})
+            .get(conformal_key[1], {})
+        )
+        row = {"label": specs[n].label, "trainings": seeds[n]["accuracy"].get("seeds")}
+        for s in severities:
+            for metric in ("accuracy", "nll", "ece"):  # one training where its others were not inferred there
+                row[f"{metric}_{s}"] = lookup(seeds[n], ("corrupted", metric, str(s))) or {
+                    "mean": table[n]["severity"][str(s)][metric]
+                }
+            row[f"coverage_{s}"] = lookup(sets, ("corrupted", "severity", str(s), "coverage"))
+        rows.append(row)
+    at = str((p.verdict_severities or severities)[0])
+    # What a corruption costs calibration: its ECE at the heat map's severity minus the clean ECE on the same
+    # images, averaged over the predictors shown (their first trainings).
+    cost = {
+        c: sum(table[n]["conditions"][c][at]["ece"] - table[n]["clean"]["ece"] for n in shown) / len(shown)
+        for c in p.corruptions
+    }
+    return {
+        "params": p, "n": p.test_limit,
+        "conditions": len(p.corruptions) * len(p.severities),
+        "parameters": [{**r, "levels": ", ".join(r["levels"])} for r in parameters], "severities": severities,
+        "rows": rows, "at": at, "claims": [c for c in claim_records(claims, params) if "Ovadia" in c["statement"]],
+        "worst": sorted(cost.items(), key=lambda item: -item[1])[:3],
+        "mc_models": params.infer.shift_mc_models,
+        "missing": [specs[n].label for n in specs if n not in table and specs[n].of is None],
+        "detection": [{"label": specs[n].label, "score": score_label(ood_score_of(specs[n])), **{str(s): table[n]["severity"][str(s)]["shift_auroc"] for s in p.severities}} for n in shown],
+        "references": PUBLISHED["corruption_references"],
     }  # fmt: skip
 
 

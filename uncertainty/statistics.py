@@ -49,22 +49,33 @@ def word(
 # --------------------------------------------------------------------------- the image bootstrap
 
 
-def weight_rounds(sizes: Mapping[str, int], rounds: int, seed: int) -> Iterator[dict[str, np.ndarray]]:
+def weight_rounds(
+    sizes: Mapping[str, int], rounds: int, seed: int, shift_sizes: Mapping[str, int] | None = None
+) -> Iterator[dict[str, np.ndarray]]:
     """Round 0: every image once; then `rounds` resamples, each one weight vector per set (the counts
     of a resample with replacement), drawn round by round in `sizes`' set order from one generator,
-    so every predictor, metric and stage sees the same resampled images (the comparisons are paired)."""
-    rng = np.random.default_rng(seed)
-    yield {s: np.ones(n) for s, n in sizes.items()}
+    so every predictor, metric and stage sees the same resampled images (the comparisons are paired).
+    `shift_sizes` (the clean images under a shift set's conditions) draw from a second generator
+    ([seed, 1]), so a shift set added or resized moves no other set's draws."""
+    rng, shift_rng = np.random.default_rng(seed), np.random.default_rng([seed, 1])
+    shift_sizes = shift_sizes or {}
+    yield {s: np.ones(n) for s, n in {**sizes, **shift_sizes}.items()}
     for _ in range(rounds):
-        yield {
+        drawn = {
             s: np.bincount(rng.integers(0, n, n), minlength=n).astype(np.float64) for s, n in sizes.items()
+        }
+        yield drawn | {
+            s: np.bincount(shift_rng.integers(0, n, n), minlength=n).astype(np.float64)
+            for s, n in shift_sizes.items()
         }
 
 
-def weight_matrices(sizes: Mapping[str, int], rounds: int, seed: int) -> dict[str, np.ndarray]:
+def weight_matrices(
+    sizes: Mapping[str, int], rounds: int, seed: int, shift_sizes: Mapping[str, int] | None = None
+) -> dict[str, np.ndarray]:
     """`weight_rounds` stacked: set -> (rounds + 1, N_set), row 0 all ones."""
-    every = list(weight_rounds(sizes, rounds, seed))
-    return {s: np.vstack([w[s] for w in every]) for s in sizes}
+    every = list(weight_rounds(sizes, rounds, seed, shift_sizes))
+    return {s: np.vstack([w[s] for w in every]) for s in every[0]}
 
 
 # --------------------------------------------------------------------------- intervals

@@ -151,6 +151,7 @@ def replicates(
     sizes: Mapping[str, int],
     rounds: int,
     seed: int,
+    shift_sizes: Mapping[str, int] | None = None,
 ) -> dict[str, dict[MetricPath, np.ndarray]]:
     """predictor -> metric -> array (rounds + 1, seeds): row 0 on the full data, then one row per image resample.
 
@@ -165,7 +166,7 @@ def replicates(
         }
         for predictor, instances in predictors.items()
     }
-    for r, weights in enumerate(statistics.weight_rounds(sizes, rounds, seed)):
+    for r, weights in enumerate(statistics.weight_rounds(sizes, rounds, seed, shift_sizes)):
         for predictor, instances in predictors.items():
             for metric, table in out[predictor].items():
                 for i, inst in enumerate(instances):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from uncertainty.schema.base import Section
 from uncertainty.schema.conformal import Conformal
+from uncertainty.schema.corrupt import Corrupt
 from uncertainty.schema.evaluate import Evaluate
 from uncertainty.schema.infer import Infer
 from uncertainty.schema.linear_data import LinearData
@@ -35,6 +36,7 @@ class Params(Section):
     evaluate: Evaluate
     ood: Ood
     shift: Shift
+    corrupt: Corrupt
     predictors: Predictors
     verdicts: Verdicts
     conformal: Conformal
@@ -53,6 +55,7 @@ SECTIONS = {
     "evaluate": Evaluate,
     "ood": Ood,
     "shift": Shift,
+    "corrupt": Corrupt,
     "predictors": Predictors,
     "verdicts": Verdicts,
     "conformal": Conformal,

@@ -1,0 +1,79 @@
+"""Stage: the test set corrupted, every corruption at every severity (MNIST-C's fifteen, five severities).
+
+    python -m stages.corrupt --data data/fashion_mnist.npz --output data/corrupted.npz
+
+The first corrupt.test_limit test images, each through every corruption of corrupt.corruptions at
+every severity of corrupt.severities (uncertainty.corruptions: numpy and scipy, tested). Each
+(corruption, severity) draws from its own generator seeded [corrupt.seed, corruption's index in
+CORRUPTIONS, severity], so adding or dropping one corruption changes no other's images. Written once
+for every CNN (the inference stage reads it), as uint8 like the test set itself:
+
+* `images` uint8 (C * S, n, 28, 28), corruption-major: row c * S + s is corruption c at severity s;
+* `corruption` (C * S,) the corruption names, `severity` (C * S,) the severities;
+* `clean` uint8 (n, 28, 28), the same images uncorrupted (the figures).
+
+Also the machine record: the CPU and the seconds per corruption (the cost table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import numpy as np
+
+from stages.cli import parse_paths
+from stages.common import run
+from uncertainty.corruptions import CORRUPTIONS, corrupt
+from uncertainty.images import to_model_input
+from uncertainty.io import load_npz, save_npz, write_json
+from uncertainty.machine import machine_info
+from uncertainty.schema.corrupt import Corrupt
+
+SECTIONS = {"corrupt": Corrupt}  # the params.yaml sections it reads
+
+
+def main(params: Any, paths: argparse.Namespace) -> None:
+    p = params.corrupt
+    clean = to_model_input(load_npz(paths.data, keys=("x_test",))["x_test"][: p.test_limit])  # (n, 28, 28, 1)
+    order = list(CORRUPTIONS)
+    images, names, severities, seconds = [], [], [], {}
+    for name in p.corruptions:
+        started = time.perf_counter()
+        for severity in p.severities:
+            rng = np.random.default_rng([p.seed, order.index(name), severity])
+            corrupted = corrupt(clean, name, severity, rng)[..., 0]  # float32 (n, 28, 28) in [0, 1]
+            images.append(np.rint(corrupted * 255.0).astype(np.uint8))
+            names.append(name)
+            severities.append(severity)
+        seconds[name] = time.perf_counter() - started
+    save_npz(
+        paths.output,
+        {
+            "images": np.stack(images),
+            "corruption": np.asarray(names),
+            "severity": np.asarray(severities),
+            "clean": load_npz(paths.data, keys=("x_test",))["x_test"][: p.test_limit],
+        },
+    )
+    write_json(paths.machine, {"machine": machine_info(), "seconds": seconds})
+    print(
+        f"corrupt: {len(clean)} test images x {len(p.corruptions)} corruptions x {len(p.severities)} severities "
+        f"in {sum(seconds.values()):.1f} s -> {paths.output}"
+    )
+
+
+if __name__ == "__main__":
+    run(
+        main,
+        SECTIONS,
+        parse_paths(
+            __doc__,
+            {
+                "data": "Fashion-MNIST arrays (prepare_data stage)",
+                "output": "the corrupted test images, corruption and severity per row, .npz",
+                "machine": "the CPU and the seconds per corruption, JSON",
+            },
+        ),
+    )
