@@ -226,7 +226,8 @@ def main(params: Any, paths: argparse.Namespace) -> None:
 
     summary = {
         "jobs": {
-            job.key: v.best_for_job(tables, job.paths(), p.confidence, designs) for job in registry.JOBS
+            job.key: v.best_for_job(tables, job.paths(), p.confidence, designs)
+            for job in registry.jobs(params.corrupt.verdict_severities)
         },
         "multiplicity": multiplicity,
     }

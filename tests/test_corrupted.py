@@ -90,15 +90,19 @@ def test_the_claim_under_shift_is_three_way(ensemble_gap, ts_gain, expected):
     spec = lambda kind, of=None: SimpleNamespace(kind=kind, of=of, label=kind)  # noqa: E731
     params = SimpleNamespace(
         predictors={"plain": spec("softmax"), "ensemble": spec("ensemble"), "plain_ts": spec("temperature", "plain"),
-                    "ensemble_ts": spec("temperature", "ensemble")},
-        verdicts=SimpleNamespace(comparisons=[["ensemble", "plain"], ["plain_ts", "plain"], ["ensemble_ts", "ensemble"], ["plain_ts", "ensemble"]]),
+                    "ensemble_ts": spec("temperature", "ensemble"), "density": spec("feature_density")},
+        verdicts=SimpleNamespace(comparisons=[["ensemble", "plain"], ["plain_ts", "plain"], ["ensemble_ts", "ensemble"], ["plain_ts", "ensemble"], ["density", "ensemble"]]),
         corrupt=SimpleNamespace(verdict_severities=[3]),
     )  # fmt: skip
     under = lambda row: {"ece": _row(-0.02), "corrupted": {"ece": {"3": row}}}  # noqa: E731
     verdicts = {
         "ensemble": {"plain": under(_row(ensemble_gap))},
-        "plain_ts": {"plain": under(_row(ts_gain)), "ensemble": under(_row(-ensemble_gap + 0.0))},
+        "plain_ts": {"plain": under(_row(ts_gain)), "ensemble": under(_row(-ensemble_gap + 0.01))},
         "ensemble_ts": {"ensemble": under(_row(+0.5))},  # its own scaled self: not a rival
+        # a score-only twin of the plain CNN: the ensemble − plain row turned round, left out as a repeat
+        "density": {
+            "ensemble": under({k: -v if k != "verdict" else v for k, v in _row(ensemble_gap).items()})
+        },
     }
     claim = CLAIMS["ensemble_calibration_holds_under_shift"]
     found = claim.decide({"verdicts": verdicts}, params)

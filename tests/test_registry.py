@@ -43,6 +43,11 @@ def test_the_verdict_table_and_the_jobs_read_as_before() -> None:
     assert [job.key for job in registry.JOBS] == [
         "accuracy", "calibration_nll", "calibration_ece", "detecting_mnist", "refusing_uncertain_inputs",
     ]  # fmt: skip
+    under = registry.jobs([3, 5])[len(registry.JOBS) :]  # then calibration under corruption, per severity
+    assert [(job.key, job.paths()) for job in under] == [
+        ("calibration_ece_corrupted_3", (("corrupted", "ece", "3"),)),
+        ("calibration_ece_corrupted_5", (("corrupted", "ece", "5"),)),
+    ]
     assert registry.label(("ood_auroc", "mnist", "entropy")) == "AUROC MNIST (entropy)"
     assert registry.label(("max_prob", "uniform_noise")) == "mean top probability, uniform noise"
     assert registry.BY_NAME["ood_fpr95"].header("mnist") == "FPR95 MNIST"

@@ -117,6 +117,11 @@ def _calibration_under_shift(m: Mapping[str, Any], params: Any) -> dict[str, Any
                 continue
             sign = 1 if a == ensemble else -1  # the difference turned to ensemble − other
             low, high = sorted((sign * row["low"], sign * row["high"]))
+            if any(
+                (v["difference"], v["low"], v["high"]) == (sign * row["difference"], low, high)
+                for v in best.values()
+            ):
+                continue  # a score-only predictor (the plain CNN's probabilities) against the ensemble: that row again
             best[b if a == ensemble else a] = {
                 "difference": sign * row["difference"], "low": low, "high": high,
                 "verdict": "better" if high < 0 else "worse" if low > 0 else "indistinguishable",  # lower ECE is better

@@ -283,9 +283,12 @@ class Job:
     key: str
     label: str
     metric: str
+    severity: int | None = None  # under corruption: the metric's mean over corruptions at this severity
 
     def paths(self) -> tuple[MetricPath, ...]:
         metric = BY_NAME[self.metric]
+        if self.severity is not None:
+            return ((CORRUPTED, metric.name, str(self.severity)),)
         if metric.scope == "ood":  # detecting the data's first OOD set, by any score measured over seeds
             return tuple((metric.name, FIRST_OOD, score) for score, s in SCORES.items() if s.ood)
         if metric.scope == "score":
@@ -300,6 +303,20 @@ JOBS: tuple[Job, ...] = (
     Job(f"detecting_{FIRST_OOD}", f"detecting {INPUT_SETS[FIRST_OOD].words} (out of distribution)", "ood_auroc"),
     Job("refusing_uncertain_inputs", "refusing uncertain inputs (flagging its own errors)", "misclassification_auroc"),
 )  # fmt: skip
+
+
+def jobs(severities: Sequence[int] = ()) -> tuple[Job, ...]:
+    """JOBS, then calibration under corruption (ECE, the mean over corruptions) at each of `severities`."""
+    under = tuple(
+        Job(
+            f"calibration_ece_corrupted_{s}",
+            f"calibration under corruption: ECE, severity {s}",
+            "ece",
+            severity=s,
+        )
+        for s in severities
+    )
+    return (*JOBS, *under)
 
 
 # The quality-against-cost curves (the verdicts stage's CSVs against MC passes T and ensemble size M):

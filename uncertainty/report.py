@@ -474,7 +474,10 @@ def corruption(
 def summary(metrics: Mapping[str, Any], params: Any, costs: Mapping[str, Any]) -> dict[str, Any]:
     """The first screen: which predictor to use for which job, what it costs, the article's claims."""
     found, seeds, claims = (metrics.get(k, {}) for k in ("summary", "seeds", "claims"))
-    labels, jobs = {n: s.label for n, s in params.predictors.items()}, {j.key: j.label for j in registry.JOBS}
+    labels, jobs = (
+        {n: s.label for n, s in params.predictors.items()},
+        {j.key: j.label for j in registry.jobs(params.corrupt.verdict_severities)},
+    )
     undecided = statistics.WORDS["comparison"][2]
     rows = [
         {"job": jobs.get(k, k), "best": labels[j["best"]["predictor"]], "metric": registry.label(tuple(j["best"]["metric"])),
@@ -482,7 +485,7 @@ def summary(metrics: Mapping[str, Any], params: Any, costs: Mapping[str, Any]) -
          "runner_up": j["runner_up"] and {**j["runner_up"], "label": labels[j["runner_up"]["predictor"]]},
          # an undecided verdict with what it could have seen: "within ± half the interval's width"
          "verdict": j.get("verdict") and j["verdict"] + (f" (within ±{j['half_width']:.4f})" if j["verdict"] == undecided else "")}
-        for k, j in found.get("jobs", {}).items()
+        for k in jobs if (j := found.get("jobs", {}).get(k))  # in the registry's order
     ]  # fmt: skip
     recommended = dict.fromkeys(j["best"]["predictor"] for j in found.get("jobs", {}).values())
     independent = {n: s for n, s in params.predictors.items() if n in seeds and s.of is None}
