@@ -175,6 +175,10 @@ def main(params: Any, paths: argparse.Namespace) -> None:
         except PipelineError:  # a dropout CNN not in infer.shift_mc_models
             output = None
         if output is not None:
+            model = instance.models[0]  # its rows must be the conditions params.yaml names
+            corrupted.check_layout(
+                inference(model, corrupted.SET), params.corrupt, f"{paths.inference}/{model}/corrupted.npz"
+            )
             table = corruption_table(output, test, labels, predictor.ood_score, params)
             corruption[name] = table
             by_severity = [table["clean"], *table["severity"].values()]
