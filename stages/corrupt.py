@@ -36,7 +36,8 @@ SECTIONS = {"corrupt": Corrupt}  # the params.yaml sections it reads
 
 def main(params: Any, paths: argparse.Namespace) -> None:
     p = params.corrupt
-    clean = to_model_input(load_npz(paths.data, keys=("x_test",))["x_test"][: p.test_limit])  # (n, 28, 28, 1)
+    pixels = load_npz(paths.data, keys=("x_test",))["x_test"][: p.test_limit]  # uint8 (n, 28, 28)
+    clean = to_model_input(pixels)  # float32 (n, 28, 28, 1)
     order = list(CORRUPTIONS)
     images, names, severities, seconds = [], [], [], {}
     for name in p.corruptions:
@@ -54,7 +55,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
             "images": np.stack(images),
             "corruption": np.asarray(names),
             "severity": np.asarray(severities),
-            "clean": load_npz(paths.data, keys=("x_test",))["x_test"][: p.test_limit],
+            "clean": pixels,
         },
     )
     write_json(paths.machine, {"machine": machine_info(), "seconds": seconds})

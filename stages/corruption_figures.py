@@ -25,7 +25,6 @@ from uncertainty import metric_registry as registry
 from uncertainty.io import load_npz, read_json
 from uncertainty.names import format_number
 from uncertainty.plots import plot_corruption_grid, plot_heat_map, plot_shift
-from uncertainty.predictors import repeats
 from uncertainty.schema.corrupt import Corrupt
 from uncertainty.schema.predictors import Predictors
 
@@ -48,11 +47,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
         read_json(paths.seeds_table),
         read_json(paths.conformal_table),
     )
-    twins = repeats(
-        [n for n in params.predictors if n in table],
-        lambda a, b: corrupted.same_probabilities(table[a], table[b]),
-    )
-    shown = [name for name in params.predictors if name in table and name not in twins]
+    shown = corrupted.distinct(params.predictors, table)
     labels = {name: params.predictors[name].label for name in shown}
 
     severity = str(heat_map_severity(p))

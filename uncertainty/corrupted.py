@@ -11,13 +11,14 @@ corrupted versions of one image are not independent draws.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
 from uncertainty import metrics
 from uncertainty.errors import PipelineError
+from uncertainty.predictors import repeats
 
 Reduction = Callable[[Mapping[str, np.ndarray]], float]
 SET = "corrupted"  # the set name of the inference outputs and of the image weights, the head of its metric paths
@@ -52,6 +53,13 @@ def same_probabilities(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
                 for c, by in table["conditions"].items()}  # fmt: skip
 
     return quality(a) == quality(b)
+
+
+def distinct(names: Iterable[str], table: Mapping[str, Any]) -> list[str]:
+    """The predictors of `names` (in that order) with a corruption table whose probabilities no earlier one has."""
+    kept = [name for name in names if name in table]
+    twins = repeats(kept, lambda a, b: same_probabilities(table[a], table[b]))
+    return [name for name in kept if name not in twins]
 
 
 def per_image_mean(terms: np.ndarray) -> Reduction:

@@ -430,19 +430,12 @@ def corruption(
     if not (table and seeds and found and claims):
         return None
     p, specs = params.corrupt, params.predictors
-    twins = repeats(
-        [n for n in specs if n in table], lambda a, b: corrupted.same_probabilities(table[a], table[b])
-    )
-    shown = [n for n in specs if n in table and n not in twins]
+    shown = corrupted.distinct(specs, table)
     severities = [s for s in (1, 3, 5) if s in p.severities] or p.severities
-    conformal_key = (p.conformal_score, format_number(p.conformal_alpha))
+    alpha = format_number(p.conformal_alpha)
     rows = []
-    for n in shown:
-        sets = (
-            found.get(n, found.get(found["same_as"].get(n, n), {}))
-            .get(p.conformal_score, {})
-            .get(conformal_key[1], {})
-        )
+    for n in shown:  # a predictor the conformal stage left out as a twin has its twin's sets
+        sets = found.get(found["same_as"].get(n, n), {}).get(p.conformal_score, {}).get(alpha, {})
         row = {"label": specs[n].label, "trainings": seeds[n]["accuracy"].get("seeds")}
         for s in severities:
             for metric in ("accuracy", "nll", "ece"):  # one training where its others were not inferred there
