@@ -136,8 +136,8 @@ from uncertainty.images import to_model_input
 from uncertainty.io import load_npz
 from uncertainty.mc import MCDropout
 from uncertainty.cnn import build_cnn, load_cnn
-images = to_model_input(load_npz("data/fashion_mnist.npz")["x_test"])
-model = load_cnn("models/dropout.npz")[0] if os.path.exists("models/dropout.npz") else build_cnn(0.1)
+images = to_model_input(load_npz("data/dataset.npz")["x_test"])
+model = load_cnn("models/dropout.npz", lambda rate: build_cnn(dropout_rate=rate))[0] if os.path.exists("models/dropout.npz") else build_cnn(dropout_rate=0.1)
 sampler = MCDropout(model, 84, **{engine!r})
 sampler.sample(images[:256], {engine["chunk_passes"]})
 start = time.perf_counter()
@@ -309,7 +309,7 @@ def profile_training_step(x: np.ndarray, y: np.ndarray, steps: int = 40) -> dict
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
     seed_everything(84)
-    model = build_cnn(0.0)
+    model = build_cnn(dropout_rate=0.0)
     compile_cnn(model, 0.001)
     # Keras names layers process-wide (conv2d_4, ...); the ops carry those names plus a scope
     # suffix (conv2d_4_1). Label them by position in the article's CNN instead: conv1..conv4.
@@ -366,8 +366,8 @@ def bench_training_quality(
     (params - pipeline) with its 95 % t-interval, set beside the pipeline's seed-to-seed
     standard deviation.
     """
-    train = (to_model_input(data["x_train"]), one_hot(data["y_train"]))
-    test = (to_model_input(data["x_test"]), one_hot(data["y_test"]))
+    train = (to_model_input(data["x_train"]), one_hot(data["y_train"], 10))
+    test = (to_model_input(data["x_test"]), one_hot(data["y_test"], 10))
     # Each path's way of stepping; its input pipeline is the stage's either way (same batches).
     # The shards run on this process's threads (TensorFlow's defaults): the same arithmetic
     # as the stage's one thread per shard, scheduled differently.
@@ -476,10 +476,10 @@ def main() -> None:
 
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     engine, train_params = params["mc_engine"], params["train"]
-    data = load_npz(ROOT / "data/fashion_mnist.npz", keys=("x_train", "y_train", "x_test", "y_test"))
+    data = load_npz(ROOT / "data/dataset.npz", keys=("x_train", "y_train", "x_test", "y_test"))
     batch = to_model_input(data["x_test"][:128])
     seed_everything(84)
-    dropout_model = build_cnn(0.1)
+    dropout_model = build_cnn(dropout_rate=0.1)
     total_flops, prefix_flops = cnn_flops(dropout_model)
 
     passes = 100 if args.quick else args.passes
@@ -544,7 +544,7 @@ def main() -> None:
     )
     print("training profile ...", flush=True)
     record["training"]["profile"] = profile_training_step(
-        to_model_input(data["x_train"][:6000]), one_hot(data["y_train"][:6000])
+        to_model_input(data["x_train"][:6000]), one_hot(data["y_train"][:6000], 10)
     )
     if not args.no_quality:
         print("training quality across seeds ...", flush=True)

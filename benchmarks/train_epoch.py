@@ -79,16 +79,18 @@ def main() -> None:
     keras.mixed_precision.set_global_policy(args.precision)
 
     from uncertainty.cnn import build_cnn, swish
-    from uncertainty.images import IMAGE_SHAPE, one_hot, to_model_input
+    from uncertainty.images import one_hot, to_model_input
+
+    IMAGE_SHAPE = (28, 28, 1)  # Fashion-MNIST, the data this benchmark measures
     from uncertainty.io import load_npz
     from uncertainty.training import BatchShards, make_dataset
 
-    data = load_npz("data/fashion_mnist.npz", keys=("x_train", "y_train"))
-    x, y = to_model_input(data["x_train"][: args.images]), one_hot(data["y_train"][: args.images])
+    data = load_npz("data/dataset.npz", keys=("x_train", "y_train"))
+    x, y = to_model_input(data["x_train"][: args.images]), one_hot(data["y_train"][: args.images], 10)
 
     seed_everything(args.seed)
     activation = {"ours": swish, "keras": "swish", "none": None}[args.activation]
-    towers = [build_cnn(0.0, activation) for _ in range(args.towers)]
+    towers = [build_cnn(dropout_rate=0.0, activation=activation) for _ in range(args.towers)]
     if args.towers == 1:
         model = towers[0]
         if args.batch_shards > 1:

@@ -51,9 +51,9 @@ from uncertainty.coverage import (
     smallest_sets,
 )
 from uncertainty.curves import write_curves
+from uncertainty.dataset_info import read_info
 from uncertainty.io import read_json, write_json
 from uncertainty.names import format_number
-from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.predictors import HALVES, Inference, build, temperature_halves
 from uncertainty.schema.conformal import Conformal
 from uncertainty.schema.corrupt import Corrupt
@@ -61,6 +61,7 @@ from uncertainty.schema.predictors import Predictors
 from uncertainty.schema.shift import Shift
 from uncertainty.schema.verdicts import Verdicts
 from uncertainty.temperature import halves
+from uncertainty.vocabulary import ood_sets
 
 SECTIONS = {
     "conformal": Conformal,
@@ -97,6 +98,7 @@ def headline(found: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(params: Any, paths: argparse.Namespace) -> None:
+    read_info(paths.info)  # the data's own OOD sets join the vocabulary
     c, p = params.conformal, params.verdicts
     inference, posthoc = Inference(paths.inference), Inference(paths.posthoc)
     temperatures = read_json(paths.temperature)
@@ -107,7 +109,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     rng = np.random.default_rng(c.seed)
     sides = {"test": side_of(temperature_halves(n, p.seed), n)}
     uniforms = {"test": rng.uniform(size=n)}  # APS/RAPS randomization, shared by every predictor (paired)
-    for set_name in OOD_SETS:
+    for set_name in ood_sets():
         n_set = len(first.output(set_name)["mean"])
         sides[set_name] = side_of(halves(n_set, c.seed), n_set)
         uniforms[set_name] = rng.uniform(size=n_set)
@@ -196,6 +198,7 @@ if __name__ == "__main__":
         parse_paths(
             __doc__,
             {
+                "info": "the data's class names, image shape and OOD sets, JSON (prepare_data stage)",
                 "inference": "every model's outputs, <model>/<set>.npz (infer stage)",
                 "posthoc": "the post-hoc predictors' outputs, <predictor>/<model>/<set>.npz (posthoc stage)",
                 "temperature": "the fitted temperatures (temperature stage)",

@@ -1,6 +1,6 @@
 """Stage: the test set corrupted, every corruption at every severity (MNIST-C's fifteen, five severities).
 
-    python -m stages.corrupt --data data/fashion_mnist.npz --output data/corrupted.npz
+    python -m stages.corrupt --data data/dataset.npz --output data/corrupted.npz
 
 The first corrupt.test_limit test images, each through every corruption of corrupt.corruptions at
 every severity of corrupt.severities (uncertainty.corruptions: numpy and scipy, tested). Each
@@ -8,9 +8,9 @@ every severity of corrupt.severities (uncertainty.corruptions: numpy and scipy, 
 CORRUPTIONS, severity], so adding or dropping one corruption changes no other's images. Written once
 for every CNN (the inference stage reads it), as uint8 like the test set itself:
 
-* `images` uint8 (C * S, n, 28, 28), corruption-major: row c * S + s is corruption c at severity s;
+* `images` uint8 (C * S, n, H, W[, C]) as the test images are stored, corruption-major: row c * S + s is corruption c at severity s;
 * `corruption` (C * S,) the corruption names, `severity` (C * S,) the severities;
-* `clean` uint8 (n, 28, 28), the same images uncorrupted (the figures).
+* `clean` (n, H, W[, C]), the same images uncorrupted (the figures).
 
 Also the machine record: the CPU and the seconds per corruption (the cost table).
 """
@@ -36,16 +36,18 @@ SECTIONS = {"corrupt": Corrupt}  # the params.yaml sections it reads
 
 def main(params: Any, paths: argparse.Namespace) -> None:
     p = params.corrupt
-    pixels = load_npz(paths.data, keys=("x_test",))["x_test"][: p.test_limit]  # uint8 (n, 28, 28)
-    clean = to_model_input(pixels)  # float32 (n, 28, 28, 1)
+    pixels = load_npz(paths.data, keys=("x_test",))["x_test"][: p.test_limit]  # (n, H, W[, C]) as stored
+    clean = to_model_input(pixels)  # float32 (n, H, W, C)
     order = list(CORRUPTIONS)
     images, names, severities, seconds = [], [], [], {}
     for name in p.corruptions:
         started = time.perf_counter()
         for severity in p.severities:
             rng = np.random.default_rng([p.seed, order.index(name), severity])
-            corrupted = corrupt(clean, name, severity, rng)[..., 0]  # float32 (n, 28, 28) in [0, 1]
-            images.append(np.rint(corrupted * 255.0).astype(np.uint8))
+            corrupted = corrupt(clean, name, severity, rng).reshape(pixels.shape)  # float32 in [0, 1]
+            images.append(
+                np.rint(corrupted * 255.0).astype(np.uint8) if pixels.dtype == np.uint8 else corrupted
+            )
             names.append(name)
             severities.append(severity)
         seconds[name] = time.perf_counter() - started

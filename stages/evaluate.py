@@ -32,18 +32,18 @@ from stages.common import run
 from uncertainty import corrupted, metrics
 from uncertainty import metric_registry as registry
 from uncertainty.curves import write_curves
+from uncertainty.dataset_info import read_info
 from uncertainty.errors import PipelineError
 from uncertainty.io import read_json, write_json
 from uncertainty.metric_registry import MetricPath
 from uncertainty.names import format_number
-from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.predictors import Inference, build
 from uncertainty.schema.corrupt import Corrupt
 from uncertainty.schema.evaluate import Evaluate
 from uncertainty.schema.predictors import Predictors
 from uncertainty.schema.shift import Shift
 from uncertainty.schema.verdicts import Verdicts
-from uncertainty.vocabulary import FIRST_OOD
+from uncertainty.vocabulary import first_ood, ood_sets
 
 SECTIONS = {
     "corrupt": Corrupt,
@@ -108,24 +108,25 @@ def metrics_keys(output: dict[str, np.ndarray]) -> tuple[str, ...]:
 
 
 def main(params: Any, paths: argparse.Namespace) -> None:
+    read_info(paths.info)  # the data's own OOD sets join the vocabulary
     p = params.evaluate
     inference, posthoc = Inference(paths.inference), Inference(paths.posthoc)
     predictors = build(params, inference, read_json(paths.temperature), posthoc)
     files: dict[str, dict[str, Any]] = {name: {} for name in FILES}
-    files["ood"] = {set_name: {} for set_name in OOD_SETS}
+    files["ood"] = {set_name: {} for set_name in ood_sets()}
     shift: dict[str, Any] = {}
     corruption: dict[str, Any] = {}
     reliability, risk_coverage, shift_curves, corruption_curves = {}, {}, {}, {}
-    roc: dict[str, dict[str, Any]] = {set_name: {} for set_name in OOD_SETS}
+    roc: dict[str, dict[str, Any]] = {set_name: {} for set_name in ood_sets()}
     angles = params.shift.angles
 
     for name, predictor in predictors.items():
         instance = predictor.first
         test = instance.output("test")
         labels = inference.labels(instance.models[0])
-        sizes = {"test": len(labels), **{s: len(instance.output(s)["mean"]) for s in OOD_SETS}}
+        sizes = {"test": len(labels), **{s: len(instance.output(s)["mean"]) for s in ood_sets()}}
         found = registry.kernels(
-            instance.output, labels, predictor.scores, p.ece_bins, OOD_SETS,
+            instance.output, labels, predictor.scores, p.ece_bins, ood_sets(),
             chosen=lambda metric: metric.file is not None, own_score=False,
         )  # fmt: skip
         for path, value in measured(found, sizes).items():
@@ -156,7 +157,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
                 "accuracy": np.interp(COVERAGE_GRID, curve["coverage"], curve["accuracy"]),
             }
 
-        for set_name in OOD_SETS:
+        for set_name in ood_sets():
             scores_out = metrics.uncertainty_scores(instance.output(set_name), predictor.scores)
             for score, values in scores_out.items():
                 fpr, tpr = metrics.roc_points(scores_in[score], values)
@@ -188,8 +189,8 @@ def main(params: Any, paths: argparse.Namespace) -> None:
         evaluation = files["eval"][name]
         print(
             f"evaluate {name}: acc {evaluation['accuracy']:.4f} nll {evaluation['nll']:.4f} "
-            f"ece {evaluation['ece']:.4f}; {FIRST_OOD} AUROC (entropy) "
-            f"{files['ood'][FIRST_OOD][name]['entropy']['auroc']:.3f}"
+            f"ece {evaluation['ece']:.4f}; {first_ood()} AUROC (entropy) "
+            f"{files['ood'][first_ood()][name]['entropy']['auroc']:.3f}"
         )
 
     write_json(paths.eval_metrics, files["eval"])
@@ -201,7 +202,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     write_curves(paths.reliability, reliability)
     write_curves(paths.risk_coverage, risk_coverage)
     write_curves(paths.shift_curves, shift_curves)
-    for set_name in OOD_SETS:
+    for set_name in ood_sets():
         write_curves(paths.roc / set_name, roc[set_name])
 
 
@@ -212,6 +213,7 @@ if __name__ == "__main__":
         parse_paths(
             __doc__,
             {
+                "info": "the data's class names, image shape and OOD sets, JSON (prepare_data stage)",
                 "inference": "every model's outputs, <model>/<set>.npz (infer stage)",
                 "posthoc": "the post-hoc predictors' outputs, <predictor>/<model>/<set>.npz (posthoc stage)",
                 "temperature": "the fitted temperatures (temperature stage)",

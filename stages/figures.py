@@ -8,6 +8,7 @@ numbers a figure prints (ECE, AUROC) come from the metrics files, not recomputed
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,9 @@ from stages.cli import parse_paths
 from stages.common import run
 from uncertainty import conformal
 from uncertainty import metric_registry as registry
-from uncertainty.fashion_mnist import CLASS_NAMES
+from uncertainty.dataset_info import read_info
 from uncertainty.io import load_npz, read_json
 from uncertainty.names import format_number
-from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.plots import (
     plot_extrapolation,
     plot_interval,
@@ -40,7 +40,7 @@ from uncertainty.schema.mc_batch import McBatch
 from uncertainty.schema.noise import Noise
 from uncertainty.schema.predictors import Predictors
 from uncertainty.schema.shift import Shift
-from uncertainty.vocabulary import score_label, set_label
+from uncertainty.vocabulary import ood_sets, score_label, set_label
 
 SECTIONS = {
     "conformal": Conformal,
@@ -75,32 +75,36 @@ def regression_figures(paths: argparse.Namespace) -> None:
     plot_extrapolation(x, y, grid, models, figures / "regression_extrapolation.png")
 
 
-def noise_figures(params: Any, paths: argparse.Namespace) -> None:
+def noise_figures(params: Any, paths: argparse.Namespace, class_names: Sequence[str]) -> None:
     noise = load_npz(paths.noise, keys=("image", "plain", "dropout_mean"))
     plot_noise_prediction(
         noise["image"],
         noise["plain"],
-        CLASS_NAMES,
+        class_names,
         paths.figures_dir / "noise_plain.png",
         "Plain CNN on noise",
     )
     plot_noise_prediction(
         noise["image"],
         noise["dropout_mean"],
-        CLASS_NAMES,
+        class_names,
         paths.figures_dir / "noise_dropout_mean.png",
         f"Dropout CNN, mean of {params.noise.mean_passes} passes",
     )
 
 
-def batch_figures(params: Any, paths: argparse.Namespace) -> None:
+def batch_figures(params: Any, paths: argparse.Namespace, class_names: Sequence[str]) -> None:
     p, figures = params.mc_batch, paths.figures_dir
     batch = load_npz(paths.mc_batch, keys=("median", "low", "high", "plain", "labels"))
     plain, labels = batch["plain"], batch["labels"]  # (B, 10), (B,)
     median, low, high = batch["median"], batch["low"], batch["high"]  # (B, 10) each, over the passes
-    plot_softmax_grid(plain, labels, CLASS_NAMES, figures / "softmax_plain_grid.png", "Plain CNN")
+    plot_softmax_grid(plain, labels, class_names, figures / "softmax_plain_grid.png", "Plain CNN")
     plot_softmax_grid(
-        median, labels, CLASS_NAMES, figures / "softmax_mc_median_grid.png", f"Median of {p.passes} passes"
+        median,
+        labels,
+        class_names,
+        figures / "softmax_mc_median_grid.png",
+        f"Median of {p.passes} passes",
     )
     band = f"{p.percentiles[0]:g}-{p.percentiles[1]:g}th percentile"
     for position in p.positions:
@@ -109,9 +113,9 @@ def batch_figures(params: Any, paths: argparse.Namespace) -> None:
             median[position],
             low[position],
             high[position],
-            CLASS_NAMES,
+            class_names,
             figures / "intervals" / f"position_{position:03d}.png",
-            f"Batch position {position}: actual {labels[position]} ({CLASS_NAMES[labels[position]]}), {band}",
+            f"Batch position {position}: actual {labels[position]} ({class_names[labels[position]]}), {band}",
         )
 
 
@@ -150,7 +154,7 @@ def evaluation_figures(params: Any, paths: argparse.Namespace) -> None:
     plot_risk_coverage(risk, figures / "risk_coverage.png")
 
     curves, aurocs = {}, {}
-    for set_name in OOD_SETS:
+    for set_name in ood_sets():
         for name, scores in shown_scores.items():
             for score in scores:
                 table = columns(paths.roc / set_name / f"{name}.{score}.csv")
@@ -225,9 +229,10 @@ def conformal_figures(params: Any, paths: argparse.Namespace) -> None:
 
 
 def main(params: Any, paths: argparse.Namespace) -> None:
+    class_names = read_info(paths.info).class_names  # and the data's own OOD sets join the vocabulary
     regression_figures(paths)
-    noise_figures(params, paths)
-    batch_figures(params, paths)
+    noise_figures(params, paths, class_names)
+    batch_figures(params, paths, class_names)
     evaluation_figures(params, paths)
     conformal_figures(params, paths)
     print(f"figures: {paths.figures_dir}/")
@@ -240,6 +245,7 @@ if __name__ == "__main__":
         parse_paths(
             __doc__,
             {
+                "info": "the data's class names, image shape and OOD sets, JSON (prepare_data stage)",
                 "linear-data": "the linear data (linear_data stage)",
                 "regression-curve": "the regressors' extrapolation (regression stage)",
                 "noise": "the noise image and its predictions (noise stage)",

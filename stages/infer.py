@@ -1,22 +1,24 @@
 """Stage (one per model in train.models): the trained CNN once through every input set.
 
-    python -m stages.infer plain --data data/fashion_mnist.npz --corrupted data/corrupted.npz \
-        --model models/plain.npz --output data/inference/plain --machine reports/machine/infer_plain.json
+    python -m stages.infer plain --data data/dataset.npz --ood data/ood.npz --info data/dataset.json \
+        --corrupted data/corrupted.npz --model models/plain.npz --output data/inference/plain \
+        --machine reports/machine/infer_plain.json
 
 The one place after training that runs a CNN on the evaluation images (the article's
 noise and mc_batch stages keep their own seeds and pass counts). Writes one .npz per
-input set into the output directory: `test` (Fashion-MNIST test set, with `labels`),
-`mnist`, `uniform_noise`, `gaussian_noise` (the OOD sets), `rotated` (the first
+input set into the output directory: `test` (the data's test set, with `labels`),
+the OOD sets (the data's own, e.g. `mnist` for Fashion-MNIST, then `uniform_noise`, `gaussian_noise`
+made for its image shape), `rotated` (the first
 shift.test_limit test images at each shift.angles angle, arrays with a leading angle
 axis), `corrupted` (the corrupt stage's images: the first corrupt.test_limit test images under
 each corruption and severity, arrays with a leading (corruption, severity) axis, with the
 `corruption` and `severity` of each row) and, for a deterministic CNN, `train` (the training images' features and logits, with
 `labels` and the last Dense layer's `kernel` and `bias`: what post-hoc methods fit on).
 
-* A deterministic CNN (dropout rate 0): `probs` (N, 10), `logits` (N, 10) and `features`
-  (N, 128), the activations before the last Dense layer, on every set.
+* A deterministic CNN (dropout rate 0): `probs` (N, K), `logits` (N, K) and `features`
+  (N, D), the activations before the last Dense layer (the article's CNN: D = 128), on every set.
 * A dropout CNN: infer.mc_passes MC passes (seed infer.seed) per image, kept as the per-image
-  summaries of uncertainty.summaries (on the test set and MNIST also for the first t passes
+  summaries of uncertainty.summaries (on the test set and the first OOD set also for the first t passes
   of infer.curve_passes). Rotated and corrupted images only for the models in infer.shift_mc_models.
 
 Also the machine record: the CPU and the seconds this model took for the test set (the cost table) and
@@ -34,33 +36,34 @@ import numpy as np
 
 from stages.cli import parse_paths
 from stages.common import run
-from uncertainty.cnn import load_cnn, predict_probs
+from uncertainty.cnn import architecture, load_cnn, predict_probs
+from uncertainty.dataset_info import read_info
 from uncertainty.images import to_model_input
 from uncertainty.io import load_npz, save_npz, write_json
 from uncertainty.machine import machine_info
 from uncertainty.mc import MCDropout
-from uncertainty.ood_inputs import ood_sets, rotate_images
+from uncertainty.ood_inputs import noise_sets, rotate_images
 from uncertainty.schema.infer import Infer
 from uncertainty.schema.mc_engine import McEngine
 from uncertainty.schema.ood import Ood
 from uncertainty.schema.shift import Shift
+from uncertainty.schema.train import Train
 from uncertainty.summaries import summarize_passes
+from uncertainty.vocabulary import first_ood
 
 SECTIONS = {
     "infer": Infer,
     "mc_engine": McEngine,
     "ood": Ood,
     "shift": Shift,
+    "train": Train,  # train.builder: the architecture the weights are set into
 }  # the params.yaml sections it reads
 
 
-CURVE_SETS = ("test", "mnist")  # the sets of the quality-against-T curves
-
-
 class Deterministic:
-    """A deterministic CNN's outputs on a set: `probs` (N, 10) as predict_probs gives them (the article's
-    softmax, bit for bit), and `features` (N, 128), the activations before the last Dense layer, with
-    `logits` = features @ kernel + bias (N, 10) in float32."""
+    """A deterministic CNN's outputs on a set: `probs` (N, K) as predict_probs gives them (the article's
+    softmax, bit for bit), and `features` (N, D), the activations before the last Dense layer, with
+    `logits` = features @ kernel + bias (N, K) in float32."""
 
     def __init__(self, model: keras.Model) -> None:
         self.model = model
@@ -86,15 +89,26 @@ def by_condition(arrays: dict[str, np.ndarray], conditions: int) -> dict[str, np
 
 def main(params: Any, name: str, paths: argparse.Namespace) -> None:
     p = params.infer
-    model, spec = load_cnn(paths.model)
+    info = read_info(paths.info)
+    builder = params.train.builder
+    model, spec = load_cnn(
+        paths.model, architecture(builder.file, builder.function, info.image_shape, info.num_classes)
+    )
     data = load_npz(paths.data, keys=("x_train", "y_train", "x_test", "y_test"))
     corrupted = load_npz(paths.corrupted, keys=("images", "corruption", "severity"))
     conditions = len(corrupted["images"])
-    corrupted_images = to_model_input(corrupted["images"].reshape(-1, *corrupted["images"].shape[2:]))
-    test = to_model_input(data["x_test"])
+    shape = info.image_shape
+    corrupted_images = to_model_input(corrupted["images"].reshape(-1, *corrupted["images"].shape[2:]), shape)
+    test = to_model_input(data["x_test"], shape)
     limit = params.shift.test_limit or len(test)
     angles = params.shift.angles
-    sets = {"test": test, **ood_sets(params.ood)}
+    ood = load_npz(paths.ood, keys=tuple(f"ood_{name}" for name in info.ood))
+    sets = {
+        "test": test,
+        **{name: to_model_input(ood[f"ood_{name}"], shape) for name in info.ood},
+        **noise_sets(params.ood, shape),
+    }
+    curve_sets = ("test", first_ood())  # the sets of the quality-against-T curves
     stochastic = float(spec["dropout_rate"]) > 0
     outputs: dict[str, dict[str, np.ndarray]] = {}
     corrupted_seconds = 0.0  # a dropout CNN not in infer.shift_mc_models is not run on them
@@ -112,7 +126,7 @@ def main(params: Any, name: str, paths: argparse.Namespace) -> None:
             outputs[set_name].update(run(images, probs=False))
         # What post-hoc methods fit on: the training images' features and the last layer they feed.
         outputs["train"] = {
-            **run(to_model_input(data["x_train"]), probs=False),
+            **run(to_model_input(data["x_train"], shape), probs=False),
             "kernel": run.kernel,
             "bias": run.bias,
         }
@@ -130,10 +144,10 @@ def main(params: Any, name: str, paths: argparse.Namespace) -> None:
         sampler.sample(test[:8], 2)  # warm-up (XLA compiles once per shape)
         for set_name, images in sets.items():
             started = time.perf_counter()
-            stack = sampler.sample(images, p.mc_passes)  # (T, N, 10)
+            stack = sampler.sample(images, p.mc_passes)  # (T, N, K)
             if set_name == "test":
                 seconds = time.perf_counter() - started
-            outputs[set_name] = summarize_passes(stack, p.curve_passes if set_name in CURVE_SETS else ())
+            outputs[set_name] = summarize_passes(stack, p.curve_passes if set_name in curve_sets else ())
             print(f"infer {name}: {set_name}, {len(images)} images x {p.mc_passes} passes", flush=True)
             del stack
         rotated = []
@@ -143,7 +157,7 @@ def main(params: Any, name: str, paths: argparse.Namespace) -> None:
                 rotated.append(summarize_passes(stack))
             print(f"infer {name}: rotated, {len(angles)} angles x {limit} images", flush=True)
             started = time.perf_counter()
-            stack = sampler.sample(corrupted_images, p.mc_passes)  # (T, C * n, 10)
+            stack = sampler.sample(corrupted_images, p.mc_passes)  # (T, C * n, K)
             outputs["corrupted"] = by_condition(summarize_passes(stack), conditions)
             corrupted_seconds = time.perf_counter() - started
             del stack
@@ -180,7 +194,9 @@ if __name__ == "__main__":
     arguments = parse_paths(
         __doc__,
         {
-            "data": "Fashion-MNIST arrays (prepare_data stage)",
+            "data": "the data's arrays (prepare_data stage)",
+            "ood": "the data's own OOD sets (prepare_data stage)",
+            "info": "the data's class names, image shape and OOD sets, JSON (prepare_data stage)",
             "corrupted": "the corrupted test images (corrupt stage)",
             "model": "the trained CNN, .npz (train stage)",
             "output": "the directory of this model's outputs, one .npz per input set",

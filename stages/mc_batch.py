@@ -14,25 +14,29 @@ import numpy as np
 
 from stages.cli import parse_paths
 from stages.common import run
-from uncertainty.cnn import load_cnn, predict_probs
+from uncertainty.cnn import architecture, load_cnn, predict_probs
+from uncertainty.dataset_info import read_info
 from uncertainty.images import to_model_input
 from uncertainty.io import load_npz, save_npz, write_json
 from uncertainty.mc import MCDropout
 from uncertainty.schema.mc_batch import McBatch
 from uncertainty.schema.mc_engine import McEngine
+from uncertainty.schema.train import Train
 
-SECTIONS = {"mc_batch": McBatch, "mc_engine": McEngine}  # the params.yaml sections it reads
+SECTIONS = {"mc_batch": McBatch, "mc_engine": McEngine, "train": Train}  # the params.yaml sections it reads
 
 
 def main(params: Any, paths: argparse.Namespace) -> None:
     p, engine = params.mc_batch, params.mc_engine.model_dump()
     data = load_npz(paths.data, keys=("x_test", "y_test"))
     start = p.batch_index * p.batch_size
-    images = to_model_input(data["x_test"][start : start + p.batch_size])  # (B, 28, 28, 1)
+    info, builder = read_info(paths.info), params.train.builder
+    build = architecture(builder.file, builder.function, info.image_shape, info.num_classes)
+    images = to_model_input(data["x_test"][start : start + p.batch_size], info.image_shape)  # (B, H, W, C)
     labels = data["y_test"][start : start + p.batch_size].astype(np.int64)  # (B,)
 
-    plain, _ = load_cnn(paths.plain_model)
-    dropout, _ = load_cnn(paths.dropout_model)
+    plain, _ = load_cnn(paths.plain_model, build)
+    dropout, _ = load_cnn(paths.dropout_model, build)
     plain_probs = predict_probs(plain, images)  # (B, 10)
     sampler = MCDropout(dropout, p.seed, **engine)
     passes = sampler.sample(images, p.passes)  # (T, B, 10)
@@ -74,7 +78,8 @@ if __name__ == "__main__":
         parse_paths(
             __doc__,
             {
-                "data": "Fashion-MNIST arrays (prepare_data stage)",
+                "data": "the data's arrays (prepare_data stage)",
+                "info": "the data's class names and image shape, JSON (prepare_data stage)",
                 "plain-model": "the plain CNN (train stage)",
                 "dropout-model": "the dropout CNN (train stage)",
                 "output": "the batch, the median and percentile band of its passes, the plain softmax, .npz (for the figures)",

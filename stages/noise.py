@@ -14,26 +14,30 @@ import numpy as np
 
 from stages.cli import parse_paths
 from stages.common import run
-from uncertainty.cnn import load_cnn, predict_probs
+from uncertainty.cnn import architecture, load_cnn, predict_probs
+from uncertainty.dataset_info import read_info
 from uncertainty.io import save_npz, write_json
 from uncertainty.mc import MCDropout
 from uncertainty.ood_inputs import noise_images
 from uncertainty.schema.mc_engine import McEngine
 from uncertainty.schema.noise import Noise
+from uncertainty.schema.train import Train
 
-SECTIONS = {"noise": Noise, "mc_engine": McEngine}  # the params.yaml sections it reads
+SECTIONS = {"noise": Noise, "mc_engine": McEngine, "train": Train}  # the params.yaml sections it reads
 
 
 def main(params: Any, paths: argparse.Namespace) -> None:
     p, engine = params.noise, params.mc_engine.model_dump()
-    image = noise_images("uniform", 1, p.seed)  # (1, 28, 28, 1) in [0, 1)
-    plain, _ = load_cnn(paths.plain_model)
-    dropout, _ = load_cnn(paths.dropout_model)
+    info, builder = read_info(paths.info), params.train.builder
+    build = architecture(builder.file, builder.function, info.image_shape, info.num_classes)
+    image = noise_images("uniform", 1, p.seed, info.image_shape)  # (1, H, W, C) in [0, 1)
+    plain, _ = load_cnn(paths.plain_model, build)
+    dropout, _ = load_cnn(paths.dropout_model, build)
 
-    repeats = np.stack([predict_probs(plain, image)[0] for _ in range(p.repeats)])  # (repeats, 10)
+    repeats = np.stack([predict_probs(plain, image)[0] for _ in range(p.repeats)])  # (repeats, K)
     sampler = MCDropout(dropout, p.seed, **engine)
-    singles = sampler.sample(image, p.single_passes)[:, 0]  # (single_passes, 10)
-    mean = sampler.sample(image, p.mean_passes).mean(axis=0)[0]  # (10,)
+    singles = sampler.sample(image, p.single_passes)[:, 0]  # (single_passes, K)
+    mean = sampler.sample(image, p.mean_passes).mean(axis=0)[0]  # (K,)
 
     def top(probs: np.ndarray) -> dict[str, Any]:
         return {"top_class": int(probs.argmax()), "top_prob": float(probs.max())}
@@ -62,6 +66,7 @@ if __name__ == "__main__":
         parse_paths(
             __doc__,
             {
+                "info": "the data's class names and image shape, JSON (prepare_data stage)",
                 "plain-model": "the plain CNN (train stage)",
                 "dropout-model": "the dropout CNN (train stage)",
                 "output": "the image and both predictions, .npz (the figures stage draws them)",

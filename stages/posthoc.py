@@ -24,12 +24,14 @@ import numpy as np
 
 from stages.cli import parse_paths
 from stages.common import run
+from uncertainty.dataset_info import read_info
 from uncertainty.io import save_npz, write_json
 from uncertainty.machine import machine_info
 from uncertainty.posthoc import PosthocMethod
 from uncertainty.posthoc import method as posthoc_method
-from uncertainty.predictors import KINDS, SETS, SHIFT_SETS, Inference
+from uncertainty.predictors import KINDS, SHIFT_SETS, Inference
 from uncertainty.schema.predictors import Predictors
+from uncertainty.vocabulary import ood_sets
 
 SECTIONS = {"predictors": Predictors}  # the params.yaml sections it reads
 
@@ -49,6 +51,7 @@ def apply(method: PosthocMethod, arrays: dict[str, np.ndarray]) -> dict[str, np.
 
 
 def main(params: Any, paths: argparse.Namespace) -> None:
+    read_info(paths.info)  # the data's own OOD sets join the vocabulary
     inference = Inference(paths.inference)
     records: dict[str, dict[str, Any]] = {}
     seconds: dict[str, dict[str, dict[str, float]]] = {}  # measurements, not results: the machine record
@@ -62,7 +65,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
             record = method.fit(inference(model, "train"))
             timing = {"fit_seconds": time.perf_counter() - started}
             outputs = {}
-            for set_name in (*SETS, *SHIFT_SETS):
+            for set_name in ("test", *ood_sets(), *SHIFT_SETS):
                 started = time.perf_counter()
                 outputs[set_name] = apply(method, inference(model, set_name))
                 if set_name in ("test", "corrupted"):
@@ -88,6 +91,7 @@ if __name__ == "__main__":
         parse_paths(
             __doc__,
             {
+                "info": "the data's class names, image shape and OOD sets, JSON (prepare_data stage)",
                 "inference": "every model's outputs, <model>/<set>.npz (infer stage)",
                 "output": "the post-hoc outputs, <predictor>/<model>/<set>.npz",
                 "metrics": "predictor -> model -> what was fitted and the method's diagnostics, JSON",

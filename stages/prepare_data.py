@@ -1,8 +1,9 @@
-"""Stage: verified Fashion-MNIST (article 1.3, docs/article.md) -> data/fashion_mnist.npz (uint8, read by later stages).
+"""Stage: the data a source gives (prepare.source, uncertainty.sources), checked, into the files later stages read.
 
-Source order: prepare.source_dir, else Debian's /usr/share/datasets/fashion-mnist,
-else Keras' own cache/download. Every file is checked (SHA-256 of the
-decompressed bytes, IDX header, sizes) before anything is written.
+Writes data/dataset.npz (x_train, y_train, x_test, y_test, as the source gives them: training reads
+only this), data/ood.npz (the source's real OOD sets, ood_<name>) and data/dataset.json (the name,
+class names, image shape and OOD sets' words, for every stage after it). Every array is checked
+before anything is written; Fashion-MNIST's files are also checksummed (uncertainty.fashion_mnist).
 """
 
 from __future__ import annotations
@@ -12,25 +13,49 @@ from typing import Any
 
 from stages.cli import parse_paths
 from stages.common import run
-from uncertainty.fashion_mnist import load_fashion_mnist, locate_fashion_mnist
+from uncertainty.data import Dataset, OodSet, check, image_shape, source
+from uncertainty.dataset_info import write_info
+from uncertainty.errors import PipelineError
 from uncertainty.io import save_npz
 from uncertainty.schema.prepare import Prepare
 
 SECTIONS = {"prepare": Prepare}  # the params.yaml sections it reads
 
 
+def limited(data: Dataset, p: Prepare) -> Dataset:
+    """The first images of each split and OOD set, so a tiny run sees a prefix of the real data."""
+    arrays = dict(data.arrays)
+    for split, limit in (("train", p.train_limit), ("test", p.test_limit)):
+        available = len(arrays[f"x_{split}"])
+        if limit > available:
+            raise PipelineError(
+                f"params.yaml: prepare.{split}_limit: should be 0 (all) or at most {available:,} "
+                f"(the {split} images of {data.name}), got {limit}"
+            )
+        if limit:
+            arrays[f"x_{split}"], arrays[f"y_{split}"] = (
+                arrays[f"x_{split}"][:limit],
+                arrays[f"y_{split}"][:limit],
+            )
+    ood = {name: OodSet(s.images[: p.ood_limit or None], s.label, s.words) for name, s in data.ood.items()}
+    return Dataset(data.name, arrays, data.class_names, ood)
+
+
 def main(params: Any, paths: argparse.Namespace) -> None:
     p = params.prepare
-    directory = locate_fashion_mnist(p.source_dir or None)
-    data = load_fashion_mnist(directory)
-    # Limits keep the first images, so a tiny run sees a prefix of the real data.
-    for split, limit in (("train", p.train_limit), ("test", p.test_limit)):
-        if limit:
-            data[f"x_{split}"] = data[f"x_{split}"][:limit]
-            data[f"y_{split}"] = data[f"y_{split}"][:limit]
-    save_npz(paths.output, data)
+    loaded = source(p.source).load(p)
+    where = p.file if p.source == "npz" else f"{loaded.name} ({p.source})"
+    # Checked whole, then as limited: a prefix must still hold every class.
+    data = check(limited(check(loaded, where), p), where)
+    save_npz(paths.data, data.arrays)
+    save_npz(paths.ood, {f"ood_{name}": s.images for name, s in data.ood.items()})
+    ood_words = {name: {"label": s.label, "words": s.words} for name, s in data.ood.items()}
+    write_info(
+        paths.info, data.name, p.source, data.class_names, image_shape(data.arrays["x_train"]), ood_words
+    )
     print(
-        f"prepare: {len(data['x_train'])} train / {len(data['x_test'])} test images from {directory} -> {paths.output}"
+        f"prepare: {data.name}: {len(data.arrays['x_train'])} train / {len(data.arrays['x_test'])} test images, "
+        f"{len(data.class_names)} classes, OOD {', '.join(data.ood) or 'noise only'} -> {paths.data}"
     )
 
 
@@ -38,5 +63,12 @@ if __name__ == "__main__":
     run(
         main,
         SECTIONS,
-        parse_paths(__doc__, {"output": "the verified arrays x_train, y_train, x_test, y_test (uint8)"}),
+        parse_paths(
+            __doc__,
+            {
+                "data": "the checked arrays x_train, y_train, x_test, y_test",
+                "ood": "the source's real OOD sets, ood_<name>",
+                "info": "name, class names, image shape and OOD sets, JSON",
+            },
+        ),
     )

@@ -19,7 +19,7 @@ from stages.cli import parse_paths
 from stages.common import run
 from uncertainty import report
 from uncertainty.corruptions import parameter_table
-from uncertainty.fashion_mnist import CLASS_NAMES
+from uncertainty.dataset_info import read_info
 from uncertainty.io import read_json, write_text
 from uncertainty.machine import machine_info
 from uncertainty.params import PARAMS_FILE
@@ -107,6 +107,7 @@ def curves(passes: Path, members: Path) -> dict[str, list[dict[str, float]]]:
 
 
 def main(params: Any, paths: argparse.Namespace) -> None:
+    info = read_info(paths.info)  # the data's own OOD sets join the vocabulary
     # Each section's numbers by file name: the metrics files, and the full tables where there is one.
     metrics = {
         path.stem: read_json(path)
@@ -117,14 +118,14 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     fit_seconds = read_json(fits)["seconds"] if fits.is_file() else {}
     spent = costs(params, paths.machine_dir, fit_seconds)
     sections = [  # in the page's order: each a template and its records (None: left out)
-        ("article.md.j2", report.article(metrics, params, CLASS_NAMES)),
+        ("article.md.j2", report.article(metrics, params, info.class_names)),
         ("beyond.md.j2", report.beyond(metrics, params)),
         (
             "verdicts.md.j2",
             report.verdicts(metrics, params, spent, curves(paths.curve_passes, paths.curve_members)),
         ),
         ("posthoc.md.j2", report.posthoc(metrics, params, fit_seconds)),
-        ("conformal.md.j2", report.conformal(metrics, params, CLASS_NAMES)),
+        ("conformal.md.j2", report.conformal(metrics, params, info.class_names)),
         (
             "corruption.md.j2",
             report.corruption(
@@ -136,7 +137,10 @@ def main(params: Any, paths: argparse.Namespace) -> None:
             report.provenance(PARAMS_FILE.read_text(), versions(), machines(paths.machine_dir)),
         ),
     ]
-    text, page = report.render(sections, report.summary(metrics, params, spent))
+    data = report.data_record(
+        info.name, info.source, info.class_names, [words["words"] for words in info.ood.values()]
+    )
+    text, page = report.render(sections, report.summary(metrics, params, spent), data)
     write_text(paths.markdown, text)
     write_text(paths.html, page)
     print(f"report: {paths.html.resolve()} (and {paths.markdown})")
@@ -149,6 +153,7 @@ if __name__ == "__main__":
         parse_paths(
             __doc__,
             {
+                "info": "the data's class names, image shape and OOD sets, JSON (prepare_data stage)",
                 "metrics-dir": "every metrics JSON, each a section's numbers",
                 "tables-dir": "the full tables behind them (they replace a metrics file of the same name)",
                 "machine-dir": "train_<model>.json and infer_<model>.json: CPUs and seconds",

@@ -1,6 +1,6 @@
-"""Stage (one per model in train.models): train a CNN on Fashion-MNIST (docs/article.md 1.4, 1.5).
+"""Stage (one per model in train.models): train a classifier of train.builder on the data (docs/article.md 1.4, 1.5).
 
-    python -m stages.train plain --data data/fashion_mnist.npz --model models/plain.npz \
+    python -m stages.train plain --data data/dataset.npz --info data/dataset.json --model models/plain.npz \
         --metrics reports/metrics/train_plain.json --history reports/plots/train_plain.csv \
         --machine reports/machine/train_plain.json
 
@@ -19,7 +19,8 @@ from typing import Any
 
 from stages.cli import parse_paths
 from stages.common import run
-from uncertainty.cnn import save_cnn
+from uncertainty.cnn import architecture, save_cnn
+from uncertainty.dataset_info import read_info
 from uncertainty.errors import PipelineError
 from uncertainty.images import one_hot, to_model_input
 from uncertainty.io import load_npz, write_json, write_text
@@ -39,9 +40,18 @@ def train(params: Any, name: str, paths: argparse.Namespace) -> None:
         )
     spec = p.models[name]
     threads = set_threads_for_shards(p.batch_shards)  # before TensorFlow's first op
+    info = read_info(paths.info)
+    build = architecture(p.builder.file, p.builder.function, info.image_shape, info.num_classes)
+    build(spec.dropout_rate)  # the contract checked before anything is read or trained
     data = load_npz(paths.data, keys=("x_train", "y_train", "x_test", "y_test"))
-    x_train, y_train = to_model_input(data["x_train"]), one_hot(data["y_train"])
-    x_test, y_test = to_model_input(data["x_test"]), one_hot(data["y_test"])
+    x_train, y_train = (
+        to_model_input(data["x_train"], info.image_shape),
+        one_hot(data["y_train"], info.num_classes),
+    )
+    x_test, y_test = (
+        to_model_input(data["x_test"], info.image_shape),
+        one_hot(data["y_test"], info.num_classes),
+    )
 
     seed_everything(spec.seed)
     started = time.perf_counter()
@@ -60,9 +70,10 @@ def train(params: Any, name: str, paths: argparse.Namespace) -> None:
         p.strategy,
         p.steps_per_execution,
         p.batch_shards,
+        build=build,
     )
     seconds = time.perf_counter() - started  # fit only: the training cost of this model on this machine
-    test = evaluate(model, (x_test, y_test))
+    test = evaluate(model, (x_test, y_test), build)
 
     # The spec as the file wrote it (epochs only if set): the same model file bytes as from the YAML mapping.
     save_cnn(paths.model, model, {"name": name, **spec.model_dump(exclude_none=True)})
@@ -95,7 +106,8 @@ def main() -> None:
     paths = parse_paths(
         __doc__,
         {
-            "data": "Fashion-MNIST arrays (prepare_data stage)",
+            "data": "the data's arrays (prepare_data stage)",
+            "info": "the data's class names and image shape, JSON (prepare_data stage)",
             "model": "the trained CNN, .npz",
             "metrics": "test and final training loss and accuracy, JSON",
             "history": "the per-epoch history, CSV (DVC plots)",

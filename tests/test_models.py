@@ -17,14 +17,14 @@ from uncertainty.runtime import seed_everything
 
 
 def test_plain_cnn_has_the_articles_114954_parameters_and_no_dropout() -> None:
-    model = build_cnn(0.0)
+    model = build_cnn(dropout_rate=0.0)
     assert model.count_params() == 114_954
     assert not any(isinstance(layer, keras.layers.Dropout) for layer in model.layers)
     assert model.output_shape == (None, 10)
 
 
 def test_dropout_cnn_puts_dropout_after_each_pool_and_the_dense_layer() -> None:
-    model = build_cnn(0.1)
+    model = build_cnn(dropout_rate=0.1)
     assert model.count_params() == 114_954  # dropout has no weights
     kinds = [type(layer).__name__ for layer in model.layers]
     dropout_after = [kinds[i - 1] for i, kind in enumerate(kinds) if kind == "Dropout"]
@@ -48,8 +48,8 @@ def test_swish_forward_is_keras_swish_bit_for_bit() -> None:
     np.testing.assert_array_equal(swish(x).numpy(), keras.activations.swish(x).numpy())
     # In a compiled graph TensorFlow rewrites x * sigmoid(x) into oneDNN ops: same bits too.
     seed_everything(7)
-    ours = build_cnn(0.0)
-    keras_own = build_cnn(0.0, "swish")
+    ours = build_cnn(dropout_rate=0.0)
+    keras_own = build_cnn(dropout_rate=0.0, activation="swish")
     keras_own.set_weights(ours.get_weights())
     images = np.random.default_rng(1).random((300, 28, 28, 1), dtype=np.float32)
     np.testing.assert_array_equal(ours.predict(images, verbose=0), keras_own.predict(images, verbose=0))
@@ -90,17 +90,17 @@ def test_swish_gradient_is_the_derivative_to_float32_rounding() -> None:
 @pytest.mark.parametrize("rate", [-0.1, 1.0])
 def test_bad_dropout_rate(rate: float) -> None:
     with pytest.raises(ValueError, match="dropout_rate"):
-        build_cnn(rate)
+        build_cnn(dropout_rate=rate)
 
 
 def test_save_is_byte_stable_and_load_round_trips(tmp_path: Path) -> None:
     seed_everything(3)
-    model = build_cnn(0.1)
+    model = build_cnn(dropout_rate=0.1)
     first, second = tmp_path / "a.npz", tmp_path / "b.npz"
     save_cnn(first, model, {"dropout_rate": 0.1, "seed": 3})
     save_cnn(second, model, {"seed": 3, "dropout_rate": 0.1})
     assert first.read_bytes() == second.read_bytes()
-    loaded, spec = load_cnn(first)
+    loaded, spec = load_cnn(first, lambda rate: build_cnn(dropout_rate=rate))
     assert spec == {"dropout_rate": 0.1, "seed": 3}
     x = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
     np.testing.assert_array_equal(model(x, training=False).numpy(), loaded(x, training=False).numpy())
@@ -111,14 +111,14 @@ def test_load_rejects_wrong_weights(tmp_path: Path) -> None:
     spec = np.frombuffer(b'{"dropout_rate": 0.0}', dtype=np.uint8)
     save_npz(path, {"spec": spec, "weight_00": np.zeros((3, 3))})
     with pytest.raises(PipelineError, match="do not match"):
-        load_cnn(path)
+        load_cnn(path, lambda rate: build_cnn(dropout_rate=rate))
 
 
 def test_same_seed_same_weights() -> None:
     seed_everything(5)
-    a = build_cnn(0.0).get_weights()
+    a = build_cnn(dropout_rate=0.0).get_weights()
     seed_everything(5)
-    b = build_cnn(0.0).get_weights()
+    b = build_cnn(dropout_rate=0.0).get_weights()
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
 
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tests.pipeline import TOY_LABEL, TOY_METRIC, TOY_METRIC_LABEL, TOY_PREDICTOR, dvc_outputs, sh
-from uncertainty.ood_inputs import OOD_SETS
+from uncertainty.vocabulary import ood_sets
 
 pytestmark = pytest.mark.e2e
 
@@ -87,7 +87,7 @@ def test_a_predictor_registered_in_params_alone_reaches_every_output(repo: Path)
 
     for name in ("eval", "selective", "shift", "temperature", "per_seed", "seeds", "conformal"):
         assert TOY_PREDICTOR in read(name), name
-    assert all(TOY_PREDICTOR in read("ood")[set_name] for set_name in OOD_SETS)
+    assert all(TOY_PREDICTOR in read("ood")[set_name] for set_name in ood_sets())
     assert read("verdicts")[TOY_PREDICTOR]["plain"]["nll"]["verdict"] in (
         "better",
         "worse",

@@ -13,12 +13,14 @@ import scipy.special
 import yaml
 
 from uncertainty import conformal, corrupted, feature_density, laplace
+from uncertainty.dataset_info import write_info
+from uncertainty.fashion_mnist import CLASS_NAMES
 from uncertainty.io import read_json, save_npz
-from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.predictors import HALVES, KINDS, Inference, build, temperature_halves
 from uncertainty.schema.params import Params
 from uncertainty.summaries import entropy, summarize_passes
 from uncertainty.temperature import apply_temperature, halves
+from uncertainty.vocabulary import ood_sets
 
 ROOT = Path(__file__).resolve().parents[1]
 N_TEST, N_OUT, ANGLES = 40, 12, [0, 90]
@@ -41,7 +43,7 @@ def inference(tmp_path: Path) -> Inference:
     """Outputs as the infer stage writes them, for two plain CNNs and one dropout CNN."""
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 10, N_TEST)
-    sizes = {"test": N_TEST, **{s: N_OUT for s in OOD_SETS}}
+    sizes = {"test": N_TEST, **{s: N_OUT for s in ood_sets()}}
     for model in ("plain", "ensemble_1"):
         layer = (rng.normal(size=(8, 10)).astype(np.float32), rng.normal(size=10).astype(np.float32))
         for set_name, n in sizes.items():
@@ -162,11 +164,26 @@ def test_logit_scores_of_one_cnn_and_of_the_ensemble(inference: Inference) -> No
     assert "feature_density" not in predictors and "laplace" not in predictors
 
 
+def default_info(directory: Path) -> Path:
+    """data/dataset.json as the prepare stage writes it for the default data."""
+    path = directory / "dataset.json"
+    write_info(
+        path,
+        "Fashion-MNIST",
+        "fashion_mnist",
+        CLASS_NAMES,
+        (28, 28, 1),
+        {"mnist": {"label": "MNIST", "words": "MNIST digits"}},
+    )
+    return path
+
+
 def test_the_posthoc_stage_feeds_its_predictors(inference: Inference, tmp_path: Path) -> None:
     from stages import posthoc as stage
 
     params = params_with(POSTHOC_REGISTRY)
     paths = argparse.Namespace(
+        info=default_info(tmp_path),
         inference=inference.directory,
         output=tmp_path / "posthoc",
         metrics=tmp_path / "posthoc.json",
@@ -257,6 +274,7 @@ def test_conformal_sets_are_cross_fitted_with_each_halfs_own_temperature(
     temperatures["ensemble"] = {"plain+ensemble_1": dict(zip(HALVES, (1.0, 1.0)))}
     (tmp_path / "t.json").write_text(json.dumps(temperatures))
     paths = argparse.Namespace(
+        info=default_info(tmp_path),
         inference=inference.directory, posthoc=tmp_path / "none", temperature=tmp_path / "t.json",
         metrics=tmp_path / "conformal.json", table=tmp_path / "conformal_table.json",
         alpha_curves=tmp_path / "a", shift_curves=tmp_path / "s", corruption_curves=tmp_path / "c",

@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SEPARATOR = re.compile(r"^\|(?:-+\|)+$")  # a pipe table's header separator, no alignment colons
 TABLES_PER_SECTION = {"article": 4, "beyond": 5, "verdicts": 7, "posthoc": 4, "conformal": 5, "provenance": 1}
 
+DATA = report.data_record("Fashion-MNIST", "fashion_mnist", CLASS_NAMES, ["MNIST digits"])  # the default data
+
 
 @pytest.fixture(scope="module")
 def committed() -> dict[str, Any]:
@@ -64,7 +66,7 @@ def sections(committed: dict[str, Any]) -> dict[str, str]:
         "provenance": report.provenance("seed: 84\n", {"python": "3.11.7"}, {"rendered on": "a CPU"}),
     }
     page = report.Page(for_html=False)
-    return {name: page.render(f"{name}.md.j2", **context) for name, context in records.items()}
+    return {name: page.render(f"{name}.md.j2", data=DATA, **context) for name, context in records.items()}
 
 
 def markdown_tables(text: str) -> list[list[list[str]]]:
@@ -122,17 +124,17 @@ def test_a_missing_template_variable_raises_instead_of_rendering_empty(committed
     context = report.provenance("seed: 84", {"python": "3.11.7"}, {})
     del context["components"]
     with pytest.raises(jinja2.UndefinedError, match="components"):
-        report.Page(for_html=False).render("provenance.md.j2", **context)
+        report.Page(for_html=False).render("provenance.md.j2", data=DATA, **context)
     records = report.article(committed["metrics"], committed["params"], CLASS_NAMES)
     records["batch"] = {key: value for key, value in records["batch"].items() if key != "passes"}
     with pytest.raises(jinja2.UndefinedError, match="passes"):  # read only by the template
-        report.Page(for_html=False).render("article.md.j2", **records)
+        report.Page(for_html=False).render("article.md.j2", data=DATA, **records)
 
 
 def _page(context: dict[str, Any], first: dict[str, Any] | None = None) -> tuple[str, str]:
     """The report of the provenance section alone (and an empty summary): Markdown and HTML."""
     empty = {"jobs": [], "confidence": 0.95, "claims": [], "trainings": {}, "single": [], "costs": []}
-    return report.render([("provenance.md.j2", context)], first or empty)
+    return report.render([("provenance.md.j2", context)], first or empty, DATA)
 
 
 def test_html_special_characters_in_values_are_escaped() -> None:

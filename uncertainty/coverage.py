@@ -20,10 +20,9 @@ import numpy as np
 from uncertainty import conformal, corrupted, metrics, statistics
 from uncertainty.errors import PipelineError
 from uncertainty.names import format_number
-from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.predictors import HALVES, Predictor, repeats
 from uncertainty.temperature import apply_temperature
-from uncertainty.vocabulary import FIRST_OOD
+from uncertainty.vocabulary import first_ood, ood_sets
 
 Probs = Callable[
     [str], tuple[np.ndarray, np.ndarray]
@@ -95,8 +94,8 @@ def cross_fitted(model: Probs, images: Images, options: dict[str, Any]) -> dict[
     test = model("test")
     labels, side = images.labels, images.sides["test"]
     sets = np.zeros(test[0].shape, dtype=bool)
-    outs = {s: model(s) for s in OOD_SETS}
-    ood = {s: np.zeros(outs[s][0].shape, dtype=bool) for s in OOD_SETS}
+    outs = {s: model(s) for s in ood_sets()}
+    ood = {s: np.zeros(outs[s][0].shape, dtype=bool) for s in ood_sets()}
     calibrations = []
     for half in (0, 1):
         mine, other, u = side == half, side != half, u_of("test")
@@ -107,13 +106,13 @@ def cross_fitted(model: Probs, images: Images, options: dict[str, Any]) -> dict[
         )  # fmt: skip
         calibrations.append(calibration)
         sets[other] = calibration.sets(test[half][other], None if u is None else u[other])
-        for s in OOD_SETS:
+        for s in ood_sets():
             away, u_out = images.sides[s] != half, u_of(s)
             ood[s][away] = calibration.sets(outs[s][half][away], None if u_out is None else u_out[away])
     return {
         "covered": conformal.coverage_terms(sets, labels),
         "size": conformal.set_sizes(sets).astype(np.float64),
-        "ood_sizes": {s: conformal.set_sizes(ood[s]) for s in OOD_SETS},
+        "ood_sizes": {s: conformal.set_sizes(ood[s]) for s in ood_sets()},
         "calibrations": calibrations,
     }
 
@@ -140,20 +139,20 @@ def measure(
         "mean_size": mean_over("test", size),
         "empty": mean_over("test", (size == 0).astype(np.float64)),
         "worst_class_coverage": np.nanmin(per_class, axis=2),
-        f"{FIRST_OOD}_mean_size": mean_over(
-            FIRST_OOD, np.column_stack([r["ood_sizes"][FIRST_OOD] for r in runs]).astype(np.float64)
+        f"{first_ood()}_mean_size": mean_over(
+            first_ood(), np.column_stack([r["ood_sizes"][first_ood()] for r in runs]).astype(np.float64)
         ),
     }
     entry: dict[str, Any] = {key: statistics.summarize(table, confidence) for key, table in tables.items()}
     entry["per_class_coverage"] = [float(x) if np.isfinite(x) else None for x in per_class[0].mean(axis=0)]
     entry["size_histogram"] = {
         "test": histogram([r["size"] for r in runs], n_classes),
-        **{s: histogram([r["ood_sizes"][s] for r in runs], n_classes) for s in OOD_SETS},
+        **{s: histogram([r["ood_sizes"][s] for r in runs], n_classes) for s in ood_sets()},
     }
     entry["coverage_by_size"] = coverage_by_size(runs[0]["covered"], runs[0]["size"], n_classes)
     entry["size_auroc"] = {  # the set size as an OOD score, per seed
         s: seed_summary([metrics.auroc(r["size"], r["ood_sizes"][s]) for r in runs], confidence)
-        for s in OOD_SETS
+        for s in ood_sets()
     }
     entry["ood"] = {
         s: {
@@ -161,7 +160,7 @@ def measure(
             "empty": float(np.mean([(r["ood_sizes"][s] == 0).mean() for r in runs])),
             "full": float(np.mean([(r["ood_sizes"][s] == n_classes).mean() for r in runs])),
         }
-        for s in OOD_SETS
+        for s in ood_sets()
     }
     return tables, entry
 

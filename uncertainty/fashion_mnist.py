@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 
 from uncertainty.errors import PipelineError, one_line
-from uncertainty.images import IMAGE_SHAPE, NUM_CLASSES
 
 CLASS_NAMES: tuple[str, ...] = (
     "T-shirt/top",
@@ -42,7 +41,8 @@ CLASS_NAMES: tuple[str, ...] = (
     "Bag",
     "Ankle boot",
 )
-IMAGE_SIZE = IMAGE_SHAPE[0]
+IMAGE_SIZE = 28  # pixels per side, as the IDX headers must say
+NUM_CLASSES = len(CLASS_NAMES)
 
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 

@@ -14,7 +14,7 @@ evaluate stage's values and the verdicts stage's bootstrap run the same arithmet
 Every stage iterates METRICS: evaluate writes each metric with a `file` at the article instance
 (eval.json, selective.json, ood.json; `shift` ones also per rotation), verdicts resamples the
 `bootstrap` ones over seeds and images (per_seed.json, seeds.json, verdicts.json), the verdict
-table shows the `verdict` ones, the summary's JOBS name them, the report and figures label them
+table shows the `verdict` ones, the summary's jobs name them, the report and figures label them
 from here. Adding a metric is one entry.
 """
 
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from uncertainty import metrics
-from uncertainty.vocabulary import FIRST_OOD, INPUT_SETS, OWN_SCORE, SCORES, score_label, set_label
+from uncertainty.vocabulary import INPUT_SETS, OWN_SCORE, SCORES, first_ood, score_label, set_label
 
 Weights = Mapping[str, np.ndarray]  # set name -> (N_set,) non-negative weights
 Reduction = Callable[[Weights], float]
@@ -290,23 +290,16 @@ class Job:
         if self.severity is not None:
             return ((CORRUPTED, metric.name, str(self.severity)),)
         if metric.scope == "ood":  # detecting the data's first OOD set, by any score measured over seeds
-            return tuple((metric.name, FIRST_OOD, score) for score, s in SCORES.items() if s.ood)
+            return tuple((metric.name, first_ood(), score) for score, s in SCORES.items() if s.ood)
         if metric.scope == "score":
             return tuple((metric.name, score) for score in SCORES)
         return ((metric.name,),)
 
 
-JOBS: tuple[Job, ...] = (
-    Job("accuracy", "accuracy", "accuracy"),
-    Job("calibration_nll", "calibration: NLL", "nll"),
-    Job("calibration_ece", "calibration: ECE", "ece"),
-    Job(f"detecting_{FIRST_OOD}", f"detecting {INPUT_SETS[FIRST_OOD].words} (out of distribution)", "ood_auroc"),
-    Job("refusing_uncertain_inputs", "refusing uncertain inputs (flagging its own errors)", "misclassification_auroc"),
-)  # fmt: skip
-
-
 def jobs(severities: Sequence[int] = ()) -> tuple[Job, ...]:
-    """JOBS, then calibration under corruption (ECE, the mean over corruptions) at each of `severities`."""
+    """What a practitioner picks a predictor for (detecting the data's first OOD set among them), then
+    calibration under corruption (ECE, the mean over corruptions) at each of `severities`."""
+    ood = first_ood()
     under = tuple(
         Job(
             f"calibration_ece_corrupted_{s}",
@@ -316,16 +309,29 @@ def jobs(severities: Sequence[int] = ()) -> tuple[Job, ...]:
         )
         for s in severities
     )
-    return (*JOBS, *under)
+    return (
+        Job("accuracy", "accuracy", "accuracy"),
+        Job("calibration_nll", "calibration: NLL", "nll"),
+        Job("calibration_ece", "calibration: ECE", "ece"),
+        Job(f"detecting_{ood}", f"detecting {INPUT_SETS[ood].words} (out of distribution)", "ood_auroc"),
+        Job("refusing_uncertain_inputs", "refusing uncertain inputs (flagging its own errors)", "misclassification_auroc"),
+        *under,
+    )  # fmt: skip
 
 
-# The quality-against-cost curves (the verdicts stage's CSVs against MC passes T and ensemble size M):
-# column -> metric, on the test set and the first OOD set; the figure's panels, in order.
-CURVE_METRICS: dict[str, MetricPath] = {
-    "accuracy": ("accuracy",),
-    "nll": ("nll",),
-    "ece": ("ece",),
-    f"auroc_{FIRST_OOD}": ("ood_auroc", FIRST_OOD, "entropy"),
-    f"auroc_{FIRST_OOD}_mutual_information": ("ood_auroc", FIRST_OOD, "mutual_information"),
-}
-CURVE_PANELS = ("accuracy", "nll", "ece", f"auroc_{FIRST_OOD}_mutual_information")
+def curve_metrics() -> dict[str, MetricPath]:
+    """The quality-against-cost curves (the verdicts stage's CSVs against MC passes T and ensemble size M):
+    column -> metric, on the test set and the data's first OOD set."""
+    ood = first_ood()
+    return {
+        "accuracy": ("accuracy",),
+        "nll": ("nll",),
+        "ece": ("ece",),
+        f"auroc_{ood}": ("ood_auroc", ood, "entropy"),
+        f"auroc_{ood}_mutual_information": ("ood_auroc", ood, "mutual_information"),
+    }
+
+
+def curve_panels() -> tuple[str, ...]:
+    """The quality-against-cost figure's panels, in order."""
+    return ("accuracy", "nll", "ece", f"auroc_{first_ood()}_mutual_information")

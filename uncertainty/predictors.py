@@ -41,11 +41,9 @@ import scipy.special
 from pydantic import BaseModel, ConfigDict, Field
 
 from uncertainty.io import load_npz
-from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.summaries import summarize_passes
 from uncertainty.temperature import halves, restrict, scale
 
-SETS = ("test", *OOD_SETS)  # the sets every instance has
 # The test set's first n images under each condition, (conditions, n, ...): where inferred (every plain CNN,
 # the dropout CNNs of infer.shift_mc_models); each image keeps its test image's half.
 SHIFT_SETS = ("rotated", "corrupted")

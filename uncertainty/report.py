@@ -28,11 +28,10 @@ from uncertainty import metric_registry as registry
 from uncertainty.claims import CLAIMS
 from uncertainty.conformal import variants
 from uncertainty.names import format_number
-from uncertainty.ood_inputs import OOD_SETS
 from uncertainty.predictors import KINDS, LAPLACE_DEFAULTS, describe, ensemble_groups, repeats
 from uncertainty.predictors import ood_score as ood_score_of
 from uncertainty.verdicts import lookup
-from uncertainty.vocabulary import FIRST_OOD, INPUT_SETS, score_label, set_label
+from uncertainty.vocabulary import INPUT_SETS, first_ood, ood_sets, score_label, set_label
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # found from any working directory
 PUBLISHED = yaml.safe_load((TEMPLATES / "published.yaml").read_text())
@@ -196,15 +195,33 @@ def html(markdown_text: str, summaries: Sequence[tuple[bool, str]], title: str =
     return environment().get_template("report.html.j2").render(title=title, body=Markup(body))
 
 
-def render(sections: Sequence[tuple[str, Mapping[str, Any] | None]], first: Mapping[str, Any]) -> tuple[str, str]:  # fmt: skip
+def data_record(
+    name: str, source: str, class_names: Sequence[str], ood_words: Sequence[str]
+) -> dict[str, Any]:
+    """What every template knows of the data (data/dataset.json): `article` is whether it is the article's."""
+    return {
+        "name": name, "source": source, "class_names": list(class_names), "article": source == "fashion_mnist",
+        "ood_words": " and ".join(ood_words),
+    }  # fmt: skip
+
+
+def render(
+    sections: Sequence[tuple[str, Mapping[str, Any] | None]],
+    first: Mapping[str, Any],
+    data: Mapping[str, Any],
+) -> tuple[str, str]:
     """The report as Markdown and as one HTML page: the summary (`first`), the contents (every heading
-    the sections' templates declared), then the sections; a section without records is left out."""
+    the sections' templates declared), then the sections; a section without records is left out. Every
+    template also gets `data` (`data_record`)."""
 
     def one(for_html: bool) -> tuple[str, Page]:
         page = Page(for_html)
-        body = [page.render(name, **context) for name, context in sections if context is not None]
+        body = [page.render(name, data=data, **context) for name, context in sections if context is not None]
         entries = [(level, title, slug(title)) for level, title in page.headings]
-        opening = [page.render("summary.md.j2", **first), page.render("contents.md.j2", entries=entries)]
+        opening = [
+            page.render("summary.md.j2", data=data, **first),
+            page.render("contents.md.j2", data=data, entries=entries),
+        ]
         return "\n".join(opening + body), page
 
     markdown_text, _ = one(for_html=False)
@@ -256,13 +273,13 @@ def beyond(metrics: Mapping[str, Any], params: Any) -> dict[str, Any] | None:
         "quality": [{"label": spec.label, "values": evaluation[n]} for n, spec in shown.items()],
         "scored": [
             {"label": every[n].label, "score": score_label(s), "values": selective[n][s],
-             "sets": {x: ood[x][n][s] for x in OOD_SETS}}
+             "sets": {x: ood[x][n][s] for x in ood_sets()}}
             for n, s in scored
         ],
         "shift": [{"angle": a, **{n: shift[n][str(a)] for n in shown}} for a in params.shift.angles],
         "shown": shown, "predictors": every, "descriptions": describe(params),
-        "twins": {every[n].label: every[t].label for n, t in twin_of.items()}, "ood": ood, "first_ood": FIRST_OOD,
-        "ood_sets": OOD_SETS, "ood_params": params.ood, "evaluate": params.evaluate, "shift_limit": params.shift.test_limit,
+        "twins": {every[n].label: every[t].label for n, t in twin_of.items()}, "ood": ood, "first_ood": first_ood(),
+        "ood_sets": ood_sets(), "ood_params": params.ood, "evaluate": params.evaluate, "shift_limit": params.shift.test_limit,
     }  # fmt: skip
 
 
@@ -279,7 +296,7 @@ def verdicts(
     rows = [  # a scaled predictor's accuracy is its own's (a temperature keeps the top class); a repeat once
         {"comparison": f"{specs[a].label} − {specs[b].label}", "metric": registry.label(path), "result": result}
         for a, b in params.verdicts.comparisons
-        for path in registry.verdict_paths(OOD_SETS, params.corrupt.verdict_severities)
+        for path in registry.verdict_paths(ood_sets(), params.corrupt.verdict_severities)
         if (result := lookup(found.get(a, {}).get(b, {}), path)) is not None
         and not (path == ("accuracy",) and specs[a].of == b) and "same_as" not in result
     ]  # fmt: skip
@@ -299,7 +316,7 @@ def verdicts(
         "multiplicity": metrics.get("summary", {}).get("multiplicity"), "rows": rows,
         "repeated": [s.label for s in specs.values() if s.models and len(recipes[s.label]) < len(s.models)],
         "mixed": [(s.label, rates[s.label]) for s in specs.values() if s.kind != "ensemble" and len(rates[s.label]) > 1],
-        "seeds": [{"label": s.label, "values": seeds[n]} for n, s in specs.items()], "first_ood": FIRST_OOD,
+        "seeds": [{"label": s.label, "values": seeds[n]} for n, s in specs.items()], "first_ood": first_ood(),
         "temperatures": [{"label": specs[n].label, "model": m, **t} for n, by in temperature.items() for m, t in by.items()],
         "costs": [
             {"label": specs[n].label, **c, "fit_seconds": c["fit_seconds"] or None, "values": seeds[n]}
@@ -350,7 +367,7 @@ def posthoc(metrics: Mapping[str, Any], params: Any, seconds: Mapping[str, Any])
     methods = {n: s.label for n, s in specs.items() if KINDS[s.kind].posthoc or s.options.get("ood_score")}
     if not fits or not methods:
         return None
-    words = {"ood": FIRST_OOD, "words": INPUT_SETS[FIRST_OOD].words, "label": set_label(FIRST_OOD)}
+    words = {"ood": first_ood(), "words": INPUT_SETS[first_ood()].words, "label": set_label(first_ood())}
     questions = [
         (a, b, tuple(part.format(**words) for part in path), q.format(**words))
         for a, b, path, q in PUBLISHED["posthoc_questions"]
@@ -390,7 +407,7 @@ def conformal(metrics: Mapping[str, Any], params: Any, class_names: Sequence[str
     entries = {specs[n].label: found[n][first][head] for n in shown}  # score `first`, alpha `head`
     return {
         "params": c, "scores": names, "mondrian": mondrian, "head": alphas[0], "first": first, "classes": class_names,
-        "confidence": params.verdicts.confidence, "ood_sets": OOD_SETS, "stutz": PUBLISHED["stutz_2022"],
+        "confidence": params.verdicts.confidence, "ood_sets": ood_sets(), "stutz": PUBLISHED["stutz_2022"],
         "angles": [a for a in ROTATION_ANGLES if a in params.shift.angles],
         "by_size": [{"label": label, **entry["coverage_by_size"]} for label, entry in entries.items()],
         "rotated": [{"label": label, "rotated": entry["rotated"]} for label, entry in entries.items() if entry["rotated"]],
@@ -412,7 +429,7 @@ def conformal(metrics: Mapping[str, Any], params: Any, class_names: Sequence[str
         "ood": [
             {"label": label, "set": set_label(s), **entry["ood"][s], "size_auroc": entry["size_auroc"][s],
              "one_class": (entry["size_histogram"][s] + [0, 0])[1]}
-            for label, entry in entries.items() for s in OOD_SETS
+            for label, entry in entries.items() for s in ood_sets()
         ],
         "literature": [
             (s.upper(), theirs, found["plain"][s]["0.01"]["mean_size"]) for s, theirs in PUBLISHED["stutz_2022"].items()

@@ -41,8 +41,7 @@ import pandas as pd
 
 from uncertainty import metric_registry as registry
 from uncertainty.io import write_text
-from uncertainty.ood_inputs import OOD_SETS
-from uncertainty.vocabulary import FIRST_OOD
+from uncertainty.vocabulary import first_ood, ood_sets
 
 FAILED_REFS = "refs/sweep-failed"
 
@@ -61,7 +60,7 @@ METRICS: dict[str, tuple[str, str, str]] = {
             _OOD, f"{set_name}.{SWEPT}.{score}.{_AUROC.file_key}", registry.label((_AUROC.name, set_name, score))
         )
         for set_name, score in (
-            *((s, "mutual_information") for s in OOD_SETS), (FIRST_OOD, "entropy"),
+            *((s, "mutual_information") for s in ood_sets()), (first_ood(), "entropy"),
         )
     },
     "train_test_accuracy": ("reports/metrics/train_dropout.json", "test_accuracy", "its training's test accuracy"),
@@ -72,8 +71,8 @@ PARAMS = {
     "epochs": "train.models.dropout.epochs",
     "mc_passes": "infer.mc_passes",
 }
-FIGURE_COLUMNS = ("accuracy", "nll", "ece", f"auroc_{FIRST_OOD}_mutual_information")
-TABLE_COLUMNS = ("accuracy", "nll", "ece", *(f"auroc_{s}_mutual_information" for s in OOD_SETS))
+FIGURE_COLUMNS = ("accuracy", "nll", "ece", f"auroc_{first_ood()}_mutual_information")
+TABLE_COLUMNS = ("accuracy", "nll", "ece", *(f"auroc_{s}_mutual_information" for s in ood_sets()))
 
 
 # --------------------------------------------------------------------------- the grid and its parts

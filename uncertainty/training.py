@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from uncertainty.cnn import IMAGE_SHAPE, build_cnn, compile_cnn, swish
+from uncertainty.cnn import build_cnn, compile_cnn, swish
 from uncertainty.errors import PipelineError
 from uncertainty.runtime import get_strategy
 
@@ -124,6 +124,7 @@ def train_cnn(
     batch_shards: int = 1,
     verbose: int = 2,
     activation: str | Callable[[Any], Any] = swish,
+    build: Callable[[float], keras.Model] | None = None,
 ) -> tuple[keras.Model, dict[str, list[float]], str]:
     """Build and fit one CNN -> (model, per-epoch history, that history as Keras' CSVLogger wrote it).
 
@@ -133,7 +134,8 @@ def train_cnn(
     batch_shards > 1 computes each batch (training and validation) as that many
     slices (`BatchShards`); the CNN returned is the article's, compiled the same way,
     for evaluation and saving.
-    `activation` is build_cnn's: the bench passes "swish" (Keras' own gradient) to
+    `build` makes the model from the dropout rate (train.builder, uncertainty.cnn.architecture); without it,
+    the article's CNN with `activation`: the bench passes "swish" (Keras' own gradient) to
     measure the custom gradient against it.
     The CSV is logged into a temporary directory and returned as text, so a
     run killed mid-training leaves no partial history beside the outputs.
@@ -147,11 +149,11 @@ def train_cnn(
             f"train.strategy {strategy!r}; use a multiple of {replicas}"
         )
     with distribution.scope():
-        cnn = build_cnn(dropout_rate, activation)
+        cnn = build(dropout_rate) if build else build_cnn(dropout_rate=dropout_rate, activation=activation)
         if batch_shards == 1 and replicas == 1:
             model = cnn
         else:  # over replicas also with one shard: its padding feeds a replica a last batch left empty
-            model = keras.Sequential([keras.Input(IMAGE_SHAPE), BatchShards(cnn, batch_shards)])
+            model = keras.Sequential([keras.Input(cnn.input_shape[1:]), BatchShards(cnn, batch_shards)])
         compile_cnn(model, learning_rate, steps_per_execution)
     with tempfile.TemporaryDirectory() as directory:
         log = Path(directory) / "history.csv"
@@ -170,16 +172,20 @@ def train_cnn(
     return cnn, {key: [float(v) for v in values] for key, values in history.history.items()}, history_csv
 
 
-def evaluate(model: keras.Model, data: tuple[np.ndarray, np.ndarray]) -> dict[str, Any]:
-    """Test loss and accuracy of a CNN from `train_cnn`, under the strategy it was compiled in."""
+def evaluate(
+    model: keras.Model,
+    data: tuple[np.ndarray, np.ndarray],
+    build: Callable[[float], keras.Model] | None = None,
+) -> dict[str, Any]:
+    """Test loss and accuracy of a CNN from `train_cnn` (built by `build`, as there), under its strategy."""
     strategy = model.distribute_strategy
     if strategy.num_replicas_in_sync > 1:
         # Over replicas, through BatchShards for its padding (a replica left with no image).
         # A copy of the CNN: wrapping the compiled one would bring in its unbuilt metrics.
         with strategy.scope():
-            copy = build_cnn(0.0)  # dropout is off in evaluation and holds no weights
+            copy = build(0.0) if build else build_cnn()  # dropout is off in evaluation and holds no weights
             copy.set_weights(model.get_weights())
-            model = keras.Sequential([keras.Input(IMAGE_SHAPE), BatchShards(copy, 1)])
+            model = keras.Sequential([keras.Input(copy.input_shape[1:]), BatchShards(copy, 1)])
             compile_cnn(model, 0.001)  # evaluation only: the optimizer never steps
     dataset = evaluation_dataset(*data, strategy.num_replicas_in_sync)
     loss, accuracy = model.evaluate(dataset, verbose=0)

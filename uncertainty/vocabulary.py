@@ -44,15 +44,38 @@ class InputSet:
     words: str  # in a sentence: "MNIST digits"
 
 
-# The test set, then the OOD sets in uncertainty.ood_inputs.OOD_SETS' order (a test keeps them in step).
-INPUT_SETS: dict[str, InputSet] = {
-    "test": InputSet("test set", "the test images"),
-    "mnist": InputSet("MNIST", "MNIST digits"),
+NOISE_SETS: dict[str, InputSet] = {  # every data's, made for its image shape (uncertainty.ood_inputs)
     "uniform_noise": InputSet("uniform noise", "uniform-noise images"),
     "gaussian_noise": InputSet("Gaussian noise", "Gaussian-noise images"),
 }
-# The role of a set: the first OOD set is the one the summary's OOD job and the post-hoc questions use.
-FIRST_OOD = list(INPUT_SETS)[1]
+MNIST_DIGITS = InputSet(
+    "MNIST", "MNIST digits"
+)  # the default data's own OOD set (uncertainty/sources/fashion_mnist.py)
+
+# The test set, then the data's own OOD sets, then the noise: the default data's until a stage reads the
+# data's description (uncertainty.dataset_info.read_info calls use_data_sets), in report order.
+INPUT_SETS: dict[str, InputSet] = {
+    "test": InputSet("test set", "the test images"),
+    "mnist": MNIST_DIGITS,
+    **NOISE_SETS,
+}
+
+
+def use_data_sets(own: dict[str, dict[str, str]]) -> None:
+    """The data's own OOD sets (name -> its "label" and "words") in place of the default data's."""
+    entries = {"test": INPUT_SETS["test"], **{n: InputSet(w["label"], w["words"]) for n, w in own.items()}}
+    INPUT_SETS.clear()
+    INPUT_SETS.update({**entries, **NOISE_SETS})
+
+
+def ood_sets() -> tuple[str, ...]:
+    """Every OOD set, in report order: what each stage after inference iterates."""
+    return tuple(name for name in INPUT_SETS if name != "test")
+
+
+def first_ood() -> str:
+    """The set the summary's OOD job, the quality-against-cost curves and the post-hoc questions use."""
+    return ood_sets()[0]
 
 
 def score_label(name: str) -> str:

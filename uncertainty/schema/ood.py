@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from uncertainty.schema.base import CountOrAll, Positive, PositiveInt, Real, Section, Seed
+from uncertainty.schema.base import Positive, PositiveInt, Real, Section, Seed
 
 
 class Ood(Section):
     seed: Seed
-    mnist_limit: CountOrAll
     uniform_noise: PositiveInt
     gaussian_noise: PositiveInt
     gaussian_mean: Real = Field(ge=0, le=1)

@@ -1,11 +1,20 @@
-"""params.yaml `prepare`: article 1.3, Fashion-MNIST into one array file."""
+"""params.yaml `prepare`: which data (uncertainty.sources), into one array file (article 1.3)."""
 
 from __future__ import annotations
 
-from uncertainty.schema.base import CountOrAll, Section
+from typing import Literal
+
+from pydantic import Field
+
+from uncertainty.schema.base import CountOrAll, Real, Section, Seed
 
 
 class Prepare(Section):
+    source: Literal["fashion_mnist", "mnist", "npz"]  # uncertainty.sources.SOURCES
     source_dir: str
+    file: str
+    split_seed: Seed
+    test_fraction: Real = Field(gt=0, lt=1)
     train_limit: CountOrAll
     test_limit: CountOrAll
+    ood_limit: CountOrAll

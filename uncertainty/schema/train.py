@@ -24,7 +24,17 @@ class TrainedModel(Section):
         return value
 
 
+class Builder(Section):
+    """The architecture: `function(input_shape, num_classes, dropout_rate) -> keras.Model` in `file` (uncertainty.cnn)."""
+
+    file: str = Field(
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_/]*\.py$"
+    )  # a module of the repository, a DVC dependency
+    function: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
 class Train(Section):
+    builder: Builder
     epochs: PositiveInt
     batch_size: PositiveInt
     learning_rate: Positive
