@@ -61,7 +61,7 @@ from uncertainty.schema.predictors import Predictors
 from uncertainty.schema.shift import Shift
 from uncertainty.schema.verdicts import Verdicts
 from uncertainty.temperature import halves
-from uncertainty.vocabulary import ood_sets
+from uncertainty.vocabulary import ood_sets, use_data_sets
 
 SECTIONS = {
     "conformal": Conformal,
@@ -98,7 +98,7 @@ def headline(found: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(params: Any, paths: argparse.Namespace) -> None:
-    read_info(paths.info)  # the data's own OOD sets join the vocabulary
+    use_data_sets(read_info(paths.info).ood)  # the data's own OOD sets join the vocabulary
     c, p = params.conformal, params.verdicts
     inference, posthoc = Inference(paths.inference), Inference(paths.posthoc)
     temperatures = read_json(paths.temperature)

@@ -74,7 +74,7 @@ if __name__ == "__main__":
         parse_paths(
             __doc__,
             {
-                "data": "Fashion-MNIST arrays (prepare_data stage)",
+                "data": "the data's arrays (prepare_data stage)",
                 "output": "the corrupted test images, corruption and severity per row, .npz",
                 "machine": "the CPU and the seconds per corruption, JSON",
             },

@@ -43,7 +43,7 @@ from uncertainty.schema.evaluate import Evaluate
 from uncertainty.schema.predictors import Predictors
 from uncertainty.schema.shift import Shift
 from uncertainty.schema.verdicts import Verdicts
-from uncertainty.vocabulary import first_ood, ood_sets
+from uncertainty.vocabulary import first_ood, ood_sets, use_data_sets
 
 SECTIONS = {
     "corrupt": Corrupt,
@@ -108,7 +108,7 @@ def metrics_keys(output: dict[str, np.ndarray]) -> tuple[str, ...]:
 
 
 def main(params: Any, paths: argparse.Namespace) -> None:
-    read_info(paths.info)  # the data's own OOD sets join the vocabulary
+    use_data_sets(read_info(paths.info).ood)  # the data's own OOD sets join the vocabulary
     p = params.evaluate
     inference, posthoc = Inference(paths.inference), Inference(paths.posthoc)
     predictors = build(params, inference, read_json(paths.temperature), posthoc)

@@ -40,7 +40,7 @@ from uncertainty.schema.mc_batch import McBatch
 from uncertainty.schema.noise import Noise
 from uncertainty.schema.predictors import Predictors
 from uncertainty.schema.shift import Shift
-from uncertainty.vocabulary import ood_sets, score_label, set_label
+from uncertainty.vocabulary import ood_sets, score_label, set_label, use_data_sets
 
 SECTIONS = {
     "conformal": Conformal,
@@ -229,7 +229,9 @@ def conformal_figures(params: Any, paths: argparse.Namespace) -> None:
 
 
 def main(params: Any, paths: argparse.Namespace) -> None:
-    class_names = read_info(paths.info).class_names  # and the data's own OOD sets join the vocabulary
+    info = read_info(paths.info)
+    use_data_sets(info.ood)  # the data's own OOD sets join the vocabulary
+    class_names = info.class_names
     regression_figures(paths)
     noise_figures(params, paths, class_names)
     batch_figures(params, paths, class_names)

@@ -49,7 +49,6 @@ from uncertainty.schema.ood import Ood
 from uncertainty.schema.shift import Shift
 from uncertainty.schema.train import Train
 from uncertainty.summaries import summarize_passes
-from uncertainty.vocabulary import first_ood
 
 SECTIONS = {
     "infer": Infer,
@@ -108,7 +107,8 @@ def main(params: Any, name: str, paths: argparse.Namespace) -> None:
         **{name: to_model_input(ood[f"ood_{name}"], shape) for name in info.ood},
         **noise_sets(params.ood, shape),
     }
-    curve_sets = ("test", first_ood())  # the sets of the quality-against-T curves
+    # The quality-against-T curves: the test set and the first OOD set in report order (vocabulary.first_ood's).
+    curve_sets = ("test", next(name for name in sets if name != "test"))
     stochastic = float(spec["dropout_rate"]) > 0
     outputs: dict[str, dict[str, np.ndarray]] = {}
     corrupted_seconds = 0.0  # a dropout CNN not in infer.shift_mc_models is not run on them

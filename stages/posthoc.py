@@ -31,7 +31,7 @@ from uncertainty.posthoc import PosthocMethod
 from uncertainty.posthoc import method as posthoc_method
 from uncertainty.predictors import KINDS, SHIFT_SETS, Inference
 from uncertainty.schema.predictors import Predictors
-from uncertainty.vocabulary import ood_sets
+from uncertainty.vocabulary import ood_sets, use_data_sets
 
 SECTIONS = {"predictors": Predictors}  # the params.yaml sections it reads
 
@@ -51,7 +51,7 @@ def apply(method: PosthocMethod, arrays: dict[str, np.ndarray]) -> dict[str, np.
 
 
 def main(params: Any, paths: argparse.Namespace) -> None:
-    read_info(paths.info)  # the data's own OOD sets join the vocabulary
+    use_data_sets(read_info(paths.info).ood)  # the data's own OOD sets join the vocabulary
     inference = Inference(paths.inference)
     records: dict[str, dict[str, Any]] = {}
     seconds: dict[str, dict[str, dict[str, float]]] = {}  # measurements, not results: the machine record

@@ -25,6 +25,7 @@ from uncertainty.machine import machine_info
 from uncertainty.params import PARAMS_FILE
 from uncertainty.report import describe_machine
 from uncertainty.schema.params import SECTIONS
+from uncertainty.vocabulary import use_data_sets
 
 PACKAGES = ("tensorflow-cpu", "keras", "dvc", "numpy", "scikit-learn", "matplotlib", "mlxtend")
 
@@ -107,7 +108,8 @@ def curves(passes: Path, members: Path) -> dict[str, list[dict[str, float]]]:
 
 
 def main(params: Any, paths: argparse.Namespace) -> None:
-    info = read_info(paths.info)  # the data's own OOD sets join the vocabulary
+    info = read_info(paths.info)
+    use_data_sets(info.ood)  # the data's own OOD sets join the vocabulary
     # Each section's numbers by file name: the metrics files, and the full tables where there is one.
     metrics = {
         path.stem: read_json(path)

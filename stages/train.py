@@ -4,7 +4,9 @@
         --metrics reports/metrics/train_plain.json --history reports/plots/train_plain.csv \
         --machine reports/machine/train_plain.json
 
-dvc.yaml defines the paths once and passes them. Writes the model (weights + build
+An entry with a `file` (a .keras model trained elsewhere, in inputs/) is not trained: it is loaded
+safely, held to the builder contract, measured on the training and test images and stored like
+the others (its Keras config beside the weights). dvc.yaml defines the paths once and passes them. Writes the model (weights + build
 spec, byte-stable), its metrics, its per-epoch history as Keras' CSVLogger writes it
 (epochs from 0; declared as DVC plots, drawn by the training_figures stage) and the
 machine record: the CPU that trained it and the seconds it took, since another CPU
@@ -17,9 +19,12 @@ import argparse
 import time
 from typing import Any
 
+import keras
+import numpy as np
+
 from stages.cli import parse_paths
 from stages.common import run
-from uncertainty.cnn import architecture, save_cnn
+from uncertainty.cnn import architecture, compile_cnn, import_keras, save_cnn
 from uncertainty.dataset_info import read_info
 from uncertainty.errors import PipelineError
 from uncertainty.images import one_hot, to_model_input
@@ -32,6 +37,25 @@ from uncertainty.training import evaluate, train_cnn
 SECTIONS = {"train": Train}  # the params.yaml sections it reads
 
 
+def imported(
+    file: str,
+    dropout_rate: float,
+    info: Any,
+    learning_rate: float,
+    data: tuple[tuple[np.ndarray, np.ndarray], ...],
+) -> tuple[keras.Model, dict[str, list[float]], str, dict[str, float]]:
+    """A .keras file held to the contract, and its loss and accuracy on the training and test images as a
+    one-row history (epoch 0), as train_cnn and evaluate report a trained one."""
+    model = import_keras(file, info.image_shape, info.num_classes, dropout_rate)
+    compile_cnn(model, learning_rate)
+    fitted, test = (evaluate(model, split) for split in data)
+    history_csv = (
+        "epoch,accuracy,loss,val_accuracy,val_loss\n"
+        f"0,{fitted['accuracy']!r},{fitted['loss']!r},{test['accuracy']!r},{test['loss']!r}\n"
+    )
+    return model, {"accuracy": [fitted["accuracy"]], "loss": [fitted["loss"]]}, history_csv, test
+
+
 def train(params: Any, name: str, paths: argparse.Namespace) -> None:
     p = params.train
     if name not in p.models:
@@ -42,7 +66,8 @@ def train(params: Any, name: str, paths: argparse.Namespace) -> None:
     threads = set_threads_for_shards(p.batch_shards)  # before TensorFlow's first op
     info = read_info(paths.info)
     build = architecture(p.builder.file, p.builder.function, info.image_shape, info.num_classes)
-    build(spec.dropout_rate)  # the contract checked before anything is read or trained
+    if not spec.file:
+        build(spec.dropout_rate)  # the contract checked before anything is read or trained
     data = load_npz(paths.data, keys=("x_train", "y_train", "x_test", "y_test"))
     x_train, y_train = (
         to_model_input(data["x_train"], info.image_shape),
@@ -53,30 +78,40 @@ def train(params: Any, name: str, paths: argparse.Namespace) -> None:
         one_hot(data["y_test"], info.num_classes),
     )
 
-    seed_everything(spec.seed)
-    started = time.perf_counter()
-    print(
-        f"train {name}: dropout {spec.dropout_rate}, seed {spec.seed}, {len(x_train)} images",
-        flush=True,
-    )
-    model, history, history_csv = train_cnn(
-        spec.dropout_rate,
-        spec.seed,
-        (x_train, y_train),
-        (x_test, y_test),  # as the article: validated on the test split
-        spec.epochs or p.epochs,  # a model's own epochs, if set, win (sweeps)
-        p.batch_size,
-        p.learning_rate,
-        p.strategy,
-        p.steps_per_execution,
-        p.batch_shards,
-        build=build,
-    )
-    seconds = time.perf_counter() - started  # fit only: the training cost of this model on this machine
-    test = evaluate(model, (x_test, y_test), build)
+    if spec.file:  # trained elsewhere: checked, measured and stored as it is
+        splits = ((x_train, y_train), (x_test, y_test))
+        model, history, history_csv, test = imported(
+            spec.file, spec.dropout_rate, info, p.learning_rate, splits
+        )
+        seconds = 0.0  # no training here
+        stored = {"name": name, **spec.model_dump(exclude_none=True), "keras_config": model.to_json()}
+        print(f"train {name}: imported {spec.file} (no training)", flush=True)
+    else:
+        seed_everything(spec.seed)
+        started = time.perf_counter()
+        print(
+            f"train {name}: dropout {spec.dropout_rate}, seed {spec.seed}, {len(x_train)} images",
+            flush=True,
+        )
+        model, history, history_csv = train_cnn(
+            spec.dropout_rate,
+            spec.seed,
+            (x_train, y_train),
+            (x_test, y_test),  # as the article: validated on the test split
+            spec.epochs or p.epochs,  # a model's own epochs, if set, win (sweeps)
+            p.batch_size,
+            p.learning_rate,
+            p.strategy,
+            p.steps_per_execution,
+            p.batch_shards,
+            build=build,
+        )
+        seconds = time.perf_counter() - started  # fit only: the training cost of this model on this machine
+        test = evaluate(model, (x_test, y_test), build)
+        stored = {"name": name, **spec.model_dump(exclude_none=True)}
 
     # The spec as the file wrote it (epochs only if set): the same model file bytes as from the YAML mapping.
-    save_cnn(paths.model, model, {"name": name, **spec.model_dump(exclude_none=True)})
+    save_cnn(paths.model, model, stored)
     write_json(
         paths.metrics,
         {
@@ -88,7 +123,7 @@ def train(params: Any, name: str, paths: argparse.Namespace) -> None:
         },
     )
     write_text(paths.history, history_csv)
-    epochs = len(history["loss"])
+    epochs = 0 if spec.file else len(history["loss"])  # an imported model was trained elsewhere
     write_json(
         paths.machine,
         {

@@ -6,18 +6,22 @@ import pandas as pd
 
 from stages.cli import parse_paths
 from uncertainty import metric_registry as registry
+from uncertainty.dataset_info import read_info
 from uncertainty.plots import plot_quality_against_cost
+from uncertainty.vocabulary import use_data_sets
 
 
 def main() -> None:
     paths = parse_paths(
         __doc__,
         {
+            "info": "the data's class names, image shape and OOD sets, JSON (prepare_data stage)",
             "curve-passes": "quality against MC passes T (verdicts stage)",
             "curve-members": "quality against ensemble size M (verdicts stage)",
             "figure": "the figure, PNG",
         },
     )
+    use_data_sets(read_info(paths.info).ood)  # the curves' OOD columns are named after the data's first set
     passes = pd.read_csv(paths.curve_passes)
     members = pd.read_csv(paths.curve_members)
     panels = {column: registry.label(registry.curve_metrics()[column]) for column in registry.curve_panels()}

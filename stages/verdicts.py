@@ -46,7 +46,7 @@ from uncertainty.schema.ood import Ood
 from uncertainty.schema.predictors import Predictors
 from uncertainty.schema.regression import Regression
 from uncertainty.schema.verdicts import Verdicts
-from uncertainty.vocabulary import first_ood, ood_sets
+from uncertainty.vocabulary import first_ood, ood_sets, use_data_sets
 
 SECTIONS = {
     "corrupt": Corrupt,
@@ -122,7 +122,7 @@ def has_set(instances: list[Any], set_name: str) -> bool:
 
 
 def main(params: Any, paths: argparse.Namespace) -> None:
-    read_info(paths.info)  # the data's own OOD sets join the vocabulary
+    use_data_sets(read_info(paths.info).ood)  # the data's own OOD sets join the vocabulary
     p, n_bins = params.verdicts, params.evaluate.ece_bins
     inference, posthoc = Inference(paths.inference), Inference(paths.posthoc)
     predictors = build(params, inference, read_json(paths.temperature), posthoc)

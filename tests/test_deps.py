@@ -111,7 +111,7 @@ def test_training_depends_on_nothing_it_does_not_run() -> None:
     train = closure(command_module(stages()["train"]))
     for module in (
         "plots", "regressors", "ood_inputs", "mc", "metrics", "config", "report", "verdicts",
-        "fashion_mnist", "predictors", "summaries", "temperature", "claims",
+        "fashion_mnist", "predictors", "summaries", "temperature", "claims", "vocabulary", "data",
     ):  # fmt: skip
         assert f"uncertainty/{module}.py" not in train, module
 
@@ -152,7 +152,9 @@ def test_a_method_edit_reruns_only_the_stages_that_fit_it() -> None:
 
 def test_a_metric_edit_never_resamples_mc_passes() -> None:
     infer = closure(command_module(stages()["infer"]))
-    for module in ("metrics", "verdicts", "temperature", "predictors", "config", "report", "plots", "claims"):
+    for module in (
+        "metrics", "verdicts", "temperature", "predictors", "config", "report", "plots", "claims", "vocabulary",
+    ):  # fmt: skip
         assert f"uncertainty/{module}.py" not in infer, module
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
+from examples.small_cnn import small_cnn
 from tests.pipeline import make_repo, sh, tiny_params
 
 CLASSES = ("circle", "square", "cross")
@@ -31,7 +32,15 @@ def test_the_readme_steps_run_on_a_users_npz_and_builder(tmp_path: Path) -> None
     # Step 2: params.yaml names the file and the builder (the tiny sizes keep the test short).
     params["prepare"].update(source="npz", file="inputs/mine.npz", train_limit=0, test_limit=0)
     params["train"]["builder"] = {"file": "examples/small_cnn.py", "function": "small_cnn"}
+    # ... and a model trained elsewhere, used as trained beside the plain CNNs.
+    params["train"]["models"]["elsewhere"] = {
+        "file": "inputs/elsewhere.keras",
+        "dropout_rate": 0.0,
+        "seed": 0,
+    }
+    params["predictors"]["plain"]["models"].append("elsewhere")
     repo = make_repo(tmp_path / "repo", params)
+    small_cnn(SHAPE, len(CLASSES), 0.0).save(repo / "inputs" / "elsewhere.keras")
     assert yaml.safe_load((repo / "params.yaml").read_text())["prepare"]["file"] == "inputs/mine.npz"
     # Step 1: the arrays, the class names and one OOD set of the same shape.
     x_train, y_train = synthetic(300, rng)
@@ -57,3 +66,6 @@ def test_the_readme_steps_run_on_a_users_npz_and_builder(tmp_path: Path) -> None
     page = (repo / "reports" / "index.html").read_text()
     assert all(name in page for name in CLASSES), "the report names the user's classes"
     assert "The CNNs on mine" in page and "not the article's Fashion-MNIST" in page
+    trained = json.loads((repo / "reports" / "machine" / "train_elsewhere.json").read_text())
+    assert trained["epochs"] == 0  # imported, not trained
+    assert "elsewhere" in json.loads((repo / "reports" / "tables" / "per_seed.json").read_text())["plain"]

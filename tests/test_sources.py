@@ -182,3 +182,50 @@ def test_the_article_builder_is_the_article_cnn() -> None:
 
     model = architecture("uncertainty/cnn.py", "build_cnn", (28, 28, 1), 10)(0.1)
     assert model.count_params() == build_cnn(dropout_rate=0.1).count_params() == 114_954
+
+
+# --------------------------------------------------------------------------- a model trained elsewhere
+
+
+def saved_keras(tmp_path: Path, dropout_rate: float = 0.0, classes: int = 3) -> Path:
+    from examples.small_cnn import small_cnn
+
+    path = tmp_path / "elsewhere.keras"
+    small_cnn((8, 8, 1), classes, dropout_rate).save(path)
+    return path
+
+
+def test_an_imported_model_is_stored_and_reloaded_as_trained(tmp_path: Path) -> None:
+    from uncertainty.cnn import import_keras, load_cnn, predict_probs, save_cnn
+
+    path = saved_keras(tmp_path, dropout_rate=0.2)
+    model = import_keras(str(path), (8, 8, 1), 3, 0.2)
+    images = RNG.random((5, 8, 8, 1)).astype(np.float32)
+    save_cnn(tmp_path / "m.npz", model, {"name": "m", "dropout_rate": 0.2, "keras_config": model.to_json()})
+    again, spec = load_cnn(tmp_path / "m.npz", lambda rate: pytest.fail("an imported model is not rebuilt"))
+    np.testing.assert_array_equal(predict_probs(again, images), predict_probs(model, images))
+    assert spec["dropout_rate"] == 0.2 and any(
+        layer.__class__.__name__ == "Dropout" for layer in again.layers
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "rate", "classes", "expected"),
+    [
+        ("garbage", 0.0, 3, "does not load as a Keras model"),
+        (None, 0.0, 4, "the last Dense layer has 3 outputs; expected 4, one per class"),
+        (None, 0.3, 3, "has 0 Dropout layers, but its train.models entry's dropout_rate is 0.3"),
+    ],
+)
+def test_each_bad_keras_file_is_one_line(
+    tmp_path: Path, content: str | None, rate: float, classes: int, expected: str
+) -> None:
+    from uncertainty.cnn import import_keras
+
+    path = saved_keras(tmp_path)
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(PipelineError) as error:
+        import_keras(str(path), (8, 8, 1), classes, rate)
+    assert_one_line_naming(error, "elsewhere.keras")
+    assert expected in str(error.value)

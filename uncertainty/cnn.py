@@ -160,6 +160,25 @@ def build_model(
     return model
 
 
+def import_keras(file: str, input_shape: Sequence[int], num_classes: int, dropout_rate: float) -> keras.Model:
+    """A model trained elsewhere (params.yaml train.models.<name>.file), loaded without running code from
+    the file (safe mode) and held to the builder contract; `dropout_rate` > 0 iff it has Dropout layers."""
+    try:
+        model = keras.saving.load_model(file, compile=False, safe_mode=True)
+    except Exception as error:  # Keras raises many kinds for a damaged or foreign file
+        raise PipelineError(
+            f"{file}: does not load as a Keras model ({type(error).__name__}: {one_line(error)}); "
+            "save it with model.save('<name>.keras')"
+        ) from None
+    dropouts = sum(isinstance(layer, keras.layers.Dropout) for layer in model.layers)
+    if bool(dropouts) != (dropout_rate > 0):
+        raise PipelineError(
+            f"{file}: has {dropouts} Dropout layers, but its train.models entry's dropout_rate is {dropout_rate}; "
+            "expected > 0 with Dropout layers (MC dropout samples them), 0 without"
+        )
+    return build_model(lambda *_: model, input_shape, num_classes, dropout_rate, file)
+
+
 def architecture(
     file: str, function: str, input_shape: Sequence[int], num_classes: int
 ) -> Callable[[float], keras.Model]:
@@ -194,11 +213,14 @@ def save_cnn(path: str | Path, model: keras.Model, spec: Mapping[str, Any]) -> N
 
 
 def load_cnn(path: str | Path, build: Callable[[float], keras.Model]) -> tuple[keras.Model, dict[str, Any]]:
-    """Rebuild the model by `build` (`architecture`) at the stored spec's dropout rate and set its weights; no
-    code from the file runs."""
+    """Rebuild the model by `build` (`architecture`) at the stored spec's dropout rate, or an imported one from
+    its stored Keras config (built-in layers only), and set its weights; no code from the file runs."""
     arrays = load_npz(path, keys=("spec",))
     spec = json.loads(arrays.pop("spec").tobytes())
-    model = build(float(spec["dropout_rate"]))
+    if "keras_config" in spec:
+        model = keras.models.model_from_json(spec["keras_config"])
+    else:
+        model = build(float(spec["dropout_rate"]))
     weights = [arrays[name] for name in sorted(arrays)]
     expected = [tuple(w.shape) for w in model.get_weights()]
     if [tuple(w.shape) for w in weights] != expected:

@@ -285,12 +285,22 @@ class CheckedParams(Params):
 
     @model_validator(mode="after")
     def _files_exist(self) -> Self:
-        """The user's data file and builder, looked at without running them (prepare and train do that)."""
+        """The user's data file, imported models and builder, looked at without running them (prepare and
+        train do that)."""
         if self.prepare.source == "npz":
             if not self.prepare.file:
                 raise _broken("prepare.file", "should name your .npz file (prepare.source is npz)", "")
             if not Path(self.prepare.file).is_file():
                 raise _broken("prepare.file", "should be an existing .npz file", self.prepare.file)
+        for name, model in self.train.models.items():
+            if model.file and not Path(model.file).is_file():
+                raise _broken(
+                    f"train.models.{name}.file", "should be an existing .keras file in inputs/", model.file
+                )
+            if model.file and model.epochs is not None:
+                raise _broken(
+                    f"train.models.{name}.epochs", "should be left out for an imported model", model.epochs
+                )
         builder = self.train.builder
         path = Path(builder.file)
         if not path.is_file():

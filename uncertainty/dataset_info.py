@@ -10,7 +10,6 @@ from pathlib import Path
 
 from uncertainty.errors import PipelineError
 from uncertainty.io import write_json
-from uncertainty.vocabulary import use_data_sets
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,8 @@ def write_info(
 
 
 def read_info(path: str | Path) -> DatasetInfo:
-    """The description, its OOD sets' words now the vocabulary's (uncertainty.vocabulary.use_data_sets)."""
+    """The description (a stage that words or iterates the OOD sets passes `ood` to
+    uncertainty.vocabulary.use_data_sets; training reads only the shape and classes)."""
     path = Path(path)
     try:
         raw = json.loads(path.read_text())
@@ -58,5 +58,4 @@ def read_info(path: str | Path) -> DatasetInfo:
         )
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise PipelineError(f"{path}: not the prepare stage's description ({error}); run dvc repro") from None
-    use_data_sets(info.ood)
     return info

@@ -149,7 +149,7 @@ class MCDropout:
         first_pass: int = 0,
         progress: Callable[[int, int], None] | None = None,
     ) -> np.ndarray:
-        """Softmax outputs of `passes` passes for float32 images (N, 28, 28, 1) -> (T, N, classes).
+        """Softmax outputs of `passes` passes for float32 images (N, H, W, C) -> (T, N, classes).
 
         Pass t of input i is the same whatever the chunking and whatever other
         inputs are in the call (the input's index in `images` keys its masks).

@@ -269,7 +269,20 @@ def beyond(metrics: Mapping[str, Any], params: Any) -> dict[str, Any] | None:
     shown = {name: spec for name, spec in every.items() if name not in twin_of}
     taken = {n: KINDS[every[twin_of[n]].kind].scores if n in twin_of else () for n in every}
     scored = [(n, s) for n in every for s in KINDS[every[n].kind].scores if s not in taken[n]]
+    # Beside the literature on another data's direction: the feature density and a plain softmax's entropy
+    # detecting the data's first OOD set, over trainings (the first predictor of each kind).
+    seeds, first = metrics.get("seeds", {}), first_ood()
+    kinds = {
+        spec.kind: name
+        for name, spec in reversed(params.predictors.items())
+        if spec.options.get("ood_score") is None
+    }
+    density, entropy = (
+        seeds.get(kinds.get(kind), {}).get("ood_auroc", {}).get(first, {}).get(score)
+        for kind, score in (("feature_density", "feature_density"), ("softmax", "entropy"))
+    )
     return {
+        "beside": {"density": density, "entropy": entropy} if density and entropy else None,
         "quality": [{"label": spec.label, "values": evaluation[n]} for n, spec in shown.items()],
         "scored": [
             {"label": every[n].label, "score": score_label(s), "values": selective[n][s],

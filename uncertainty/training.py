@@ -20,7 +20,7 @@ from uncertainty.runtime import get_strategy
 def make_dataset(
     images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int | None = None
 ) -> tf.data.Dataset:
-    """(images (N, 28, 28, 1) float32, one-hot labels (N, 10)) -> batched, prefetched dataset.
+    """(images (N, H, W, C) float32, one-hot labels (N, K)) -> batched, prefetched dataset.
 
     With a seed the order is reshuffled every epoch from that seed (same seed =>
     same order, run after run); without one the order is kept (evaluation).
@@ -81,7 +81,7 @@ def evaluation_dataset(
 class BatchShards(keras.layers.Layer):
     """The CNN applied to `shards` contiguous slices of each batch, outputs concatenated in order.
 
-    (batch, 28, 28, 1) -> `shards` slices of about batch / shards images -> the CNN on
+    (batch, H, W, C) -> `shards` slices of about batch / shards images -> the CNN on
     each -> (batch, 10). The loss over the concatenated outputs is the same mean over the
     same images, so the gradient is the same sum, added up in another order: the
     article's update, rounded differently (and, with dropout, other masks from the same

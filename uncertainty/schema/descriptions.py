@@ -48,6 +48,7 @@ DESCRIPTIONS: dict[str, str] = {
     "train.models.<name>.dropout_rate": "0 = the plain CNN, no Dropout layers",
     "train.models.<name>.seed": "the model's seed",
     "train.models.<name>.epochs": "this model's own epochs; left out: train.epochs",
+    "train.models.<name>.file": "trained elsewhere: its .keras file in inputs/, used as trained (no training)",
     "noise": "article 1.7: one uniform noise image through both models",
     "noise.seed": "seed of the uniform noise image",
     "noise.repeats": "plain model, repeated predictions (must be identical)",

@@ -14,6 +14,9 @@ class TrainedModel(Section):
     dropout_rate: Real = Field(ge=0, lt=1)
     seed: Seed
     epochs: PositiveInt | None = None
+    # Trained elsewhere: a .keras file in inputs/, checked and used as trained (its dropout_rate says
+    # whether it has Dropout layers; seed and epochs do not apply).
+    file: str | None = Field(default=None, pattern=r"^inputs/[^/]+\.keras$")
 
     @field_validator("epochs", mode="before")
     @classmethod
