@@ -435,3 +435,28 @@ def test_the_params_modules_import_nothing_heavy(module: str, heavy: tuple[str, 
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("file", "message"),
+    [
+        ("", "params.yaml: prepare.file: should name your .npz file (prepare.source is npz), got ''"),
+        (
+            "inputs/absent.npz",
+            "params.yaml: prepare.file: should be an existing .npz file, got 'inputs/absent.npz'",
+        ),
+    ],
+)
+def test_a_users_data_file_is_looked_for_before_any_stage_runs(file: str, message: str) -> None:
+    params = set_key(edited("prepare.source", "npz"), "prepare.file", file)
+    assert error_line(params) == message
+
+
+def test_an_imported_model_needs_its_file_and_no_epochs() -> None:
+    entry = {"file": "inputs/absent.keras", "dropout_rate": 0.0, "seed": 0}
+    assert error_line(edited("train.models.elsewhere", entry)) == (
+        "params.yaml: train.models.elsewhere.file: should be an existing .keras file in inputs/, got 'inputs/absent.keras'"
+    )
+    assert "train.models.elsewhere.file: String should match pattern" in error_line(
+        edited("train.models.elsewhere", {**entry, "file": "elsewhere/model.h5"})
+    )

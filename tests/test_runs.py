@@ -22,7 +22,9 @@ CHANGED = (
 
 
 def flat(tree: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(tree, dict) and prefix.rstrip(".") != "train.models":  # the models: one entry, compared whole
+    if (
+        isinstance(tree, dict) and prefix.rstrip(".") != "train.models"
+    ):  # the models: one entry, compared whole
         return {k: v for key, value in tree.items() for k, v in flat(value, f"{prefix}{key}.").items()}
     return {prefix.rstrip("."): tree}
 
