@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from uncertainty.data import SOURCES
 from uncertainty.predictors import KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,6 +53,8 @@ def closure(module: str) -> set[str]:
         todo.extend(imported_modules(module_path(current)))  # type: ignore[arg-type]
         if current == "uncertainty.posthoc":  # it loads the method modules the kinds name
             todo.extend(kind.posthoc for kind in KINDS.values() if kind.posthoc)
+        if current == "uncertainty.data":  # it loads the source module prepare.source names
+            todo.extend(f"uncertainty.sources.{name}" for name in SOURCES)
     return {str(module_path(m).relative_to(ROOT)) for m in seen}  # type: ignore[union-attr]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import types
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -90,7 +91,7 @@ def test_a_missing_or_unreadable_file_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(PipelineError) as error:
         npz.load(prepare(broken))
     assert_one_line_naming(error, "broken.npz")
-    assert "not a readable .npz" in str(error.value)
+    assert "not an .npz archive" in str(error.value)
 
 
 def test_an_unknown_source_lists_the_known_ones() -> None:
@@ -212,7 +213,8 @@ def test_an_imported_model_is_stored_and_reloaded_as_trained(tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("content", "rate", "classes", "expected"),
     [
-        ("garbage", 0.0, 3, "does not load as a Keras model"),
+        ("garbage", 0.0, 3, "not a .keras archive (a .keras file is a zip)"),
+        ("zip", 0.0, 3, "does not load as a Keras model"),
         (None, 0.0, 4, "the last Dense layer has 3 outputs; expected 4, one per class"),
         (None, 0.3, 3, "has 0 Dropout layers, but its train.models entry's dropout_rate is 0.3"),
     ],
@@ -223,7 +225,10 @@ def test_each_bad_keras_file_is_one_line(
     from uncertainty.cnn import import_keras
 
     path = saved_keras(tmp_path)
-    if content is not None:
+    if content == "zip":  # a zip archive, but not a Keras model's
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("notes.txt", "not a model")
+    elif content is not None:
         path.write_text(content)
     with pytest.raises(PipelineError) as error:
         import_keras(str(path), (8, 8, 1), classes, rate)

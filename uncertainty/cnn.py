@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -163,6 +164,10 @@ def build_model(
 def import_keras(file: str, input_shape: Sequence[int], num_classes: int, dropout_rate: float) -> keras.Model:
     """A model trained elsewhere (params.yaml train.models.<name>.file), loaded without running code from
     the file (safe mode) and held to the builder contract; `dropout_rate` > 0 iff it has Dropout layers."""
+    if not zipfile.is_zipfile(file):  # else Keras reports "File not found"
+        raise PipelineError(
+            f"{file}: not a .keras archive (a .keras file is a zip); save the model with model.save('<name>.keras')"
+        )
     try:
         model = keras.saving.load_model(file, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many kinds for a damaged or foreign file

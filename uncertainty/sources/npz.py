@@ -30,6 +30,10 @@ def load(p: Any) -> Dataset:
         raise PipelineError(
             f"{path}: no such file (params.yaml prepare.file); expected an .npz with {', '.join(SPLITS)}"
         )
+    if not zipfile.is_zipfile(path):  # else numpy takes it for a pickle and says so
+        raise PipelineError(
+            f"{path}: not an .npz archive (an .npz is a zip of arrays); save it with numpy.savez"
+        )
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
