@@ -31,6 +31,9 @@ def test_the_readme_steps_run_on_a_users_npz_and_builder(tmp_path: Path) -> None
     params = tiny_params()
     # Step 2: params.yaml names the file and the builder (the tiny sizes keep the test short).
     params["prepare"].update(source="npz", file="inputs/mine.npz", train_limit=0, test_limit=0)
+    params["corrupt"].update(
+        corruptions=["shot_noise", "rotate", "fog"], severities=[3, 5]
+    )  # shorter than tiny
     params["train"]["builder"] = {"file": "examples/small_cnn.py", "function": "small_cnn"}
     # ... and a model trained elsewhere, used as trained beside the plain CNNs.
     params["train"]["models"]["elsewhere"] = {

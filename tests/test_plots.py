@@ -178,10 +178,18 @@ def test_interval_rejects_low_above_high(tmp_path: Path) -> None:
 
 def test_noise_prediction_rejects_bad_image(tmp_path: Path) -> None:
     _assert_rejected(
-        lambda p: plots.plot_noise_prediction(np.zeros((28, 28, 3)), np.full(10, 0.1), CLASS_NAMES, p, "t"),
+        lambda p: plots.plot_noise_prediction(np.zeros((28, 28, 2)), np.full(10, 0.1), CLASS_NAMES, p, "t"),
         tmp_path,
         "image",
     )
+
+
+def test_noise_prediction_draws_a_colour_image(tmp_path: Path) -> None:
+    path = tmp_path / "colour.png"
+    plots.plot_noise_prediction(
+        np.random.default_rng(0).random((12, 12, 3)), np.full(10, 0.1), CLASS_NAMES, path, "t"
+    )
+    assert path.stat().st_size > 0
 
 
 def test_regressors_reject_prediction_of_wrong_length(tmp_path: Path) -> None:

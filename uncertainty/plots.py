@@ -223,17 +223,17 @@ def plot_noise_prediction(
     path: str | Path,
     title: str,
 ) -> None:
-    """The (noise) input image in grey beside the bar chart of its class probabilities."""
+    """The (noise) input image (grey, or in colour) beside the bar chart of its class probabilities."""
     n_classes = _class_count(class_names)
     image = np.asarray(image, dtype=float)
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
-    if image.ndim != 2:
-        raise ValueError(f"image: expected shape (H, W) or (H, W, 1), got {image.shape}")
+    if image.ndim != 2 and not (image.ndim == 3 and image.shape[2] == 3):
+        raise ValueError(f"image: expected shape (H, W), (H, W, 1) or (H, W, 3), got {image.shape}")
     probs = _vector(probs, "probs", n_classes)
 
     fig, (image_ax, bar_ax) = plt.subplots(1, 2, figsize=(9, 4), width_ratios=[1, 1.6], layout="constrained")
-    image_ax.imshow(image, cmap="gray")
+    image_ax.imshow(image, cmap="gray" if image.ndim == 2 else None)
     image_ax.set_axis_off()
     image_ax.set_title("Input")
 

@@ -27,6 +27,7 @@ from uncertainty import corrupted, statistics
 from uncertainty import metric_registry as registry
 from uncertainty.claims import CLAIMS
 from uncertainty.conformal import variants
+from uncertainty.fashion_mnist import CLASS_NAMES as ARTICLE_CLASSES  # the article's numbers name its classes
 from uncertainty.names import format_number
 from uncertainty.predictors import KINDS, LAPLACE_DEFAULTS, describe, ensemble_groups, repeats
 from uncertainty.predictors import ood_score as ood_score_of
@@ -254,6 +255,7 @@ def article(metrics: Mapping[str, Any], params: Any, class_names: Sequence[str])
         "models": [{"name": n, **s.model_dump(), **metrics[f"train_{n}"]} for n, s in trained.items()],
         "train": params.train, "noise": metrics["noise"], "noise_params": params.noise,
         "batch": metrics["mc_batch"], "batch_params": params.mc_batch, "classes": class_names,
+        "article_classes": ARTICLE_CLASSES,
     }  # fmt: skip
 
 
