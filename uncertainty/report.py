@@ -274,13 +274,9 @@ def beyond(metrics: Mapping[str, Any], params: Any) -> dict[str, Any] | None:
     # Beside the literature on another data's direction: the feature density and a plain softmax's entropy
     # detecting the data's first OOD set, over trainings (the first predictor of each kind).
     seeds, first = metrics.get("seeds", {}), first_ood()
-    kinds = {
-        spec.kind: name
-        for name, spec in reversed(params.predictors.items())
-        if spec.options.get("ood_score") is None
-    }
+    own = [(n, s.kind) for n, s in params.predictors.items() if "ood_score" not in s.options]
     density, entropy = (
-        seeds.get(kinds.get(kind), {}).get("ood_auroc", {}).get(first, {}).get(score)
+        lookup(seeds, (next((n for n, k in own if k == kind), ""), "ood_auroc", first, score))
         for kind, score in (("feature_density", "feature_density"), ("softmax", "entropy"))
     )
     return {
