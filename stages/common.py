@@ -10,7 +10,10 @@ from typing import Any
 # Before TensorFlow is imported anywhere: keep its C++ start-up chatter out of the logs.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import numpy as np
+
 from uncertainty.errors import PipelineError
+from uncertainty.io import save_npz, write_json
 from uncertainty.params import read_params
 
 
@@ -25,3 +28,14 @@ def run(main: Callable[..., None], sections: dict[str, Any], *args: Any) -> None
     except PipelineError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
+
+
+def skipped(reason: str | None, metrics: Any, output: Any, stage: str) -> bool:
+    """An article-only stage on another run: its metrics say why it was skipped (`skipped`) and its data
+    file holds the reason alone, so DVC has its outputs and the figures and report leave it out."""
+    if reason is None:
+        return False
+    write_json(metrics, {"skipped": f"the article's experiment only: {reason}"})
+    save_npz(output, {"skipped": np.asarray(reason)})
+    print(f"{stage}: skipped, {reason}")
+    return True

@@ -1,4 +1,4 @@
-"""Stage: every figure of the article's experiments and of the whole-test-set evaluation.
+"""Stage: the regressors' figures and every figure of the whole-test-set evaluation.
 
 Drawn only from what the compute stages wrote (CSV, JSON, npz), so that editing a
 figure re-runs this stage and the report, never a model or an MC sampler. The
@@ -8,7 +8,6 @@ numbers a figure prints (ECE, AUROC) come from the metrics files, not recomputed
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,32 +19,25 @@ from stages.common import run
 from uncertainty import conformal
 from uncertainty import metric_registry as registry
 from uncertainty.dataset_info import read_info
-from uncertainty.io import load_npz, read_json
+from uncertainty.io import read_json
 from uncertainty.names import format_number
 from uncertainty.plots import (
     plot_extrapolation,
-    plot_interval,
     plot_linear_data,
-    plot_noise_prediction,
     plot_regressors,
     plot_reliability,
     plot_risk_coverage,
     plot_roc,
     plot_shift,
-    plot_softmax_grid,
 )
 from uncertainty.predictors import KINDS, ood_score, repeats
 from uncertainty.schema.conformal import Conformal
-from uncertainty.schema.mc_batch import McBatch
-from uncertainty.schema.noise import Noise
 from uncertainty.schema.predictors import Predictors
 from uncertainty.schema.shift import Shift
 from uncertainty.vocabulary import ood_sets, score_label, set_label, use_data_sets
 
 SECTIONS = {
     "conformal": Conformal,
-    "mc_batch": McBatch,
-    "noise": Noise,
     "predictors": Predictors,
     "shift": Shift,
 }  # the params.yaml sections it reads
@@ -73,50 +65,6 @@ def regression_figures(paths: argparse.Namespace) -> None:
         x, y, grid[inside], {n: c[inside] for n, c in models.items()}, figures / "regression_models.png"
     )
     plot_extrapolation(x, y, grid, models, figures / "regression_extrapolation.png")
-
-
-def noise_figures(params: Any, paths: argparse.Namespace, class_names: Sequence[str]) -> None:
-    noise = load_npz(paths.noise, keys=("image", "plain", "dropout_mean"))
-    plot_noise_prediction(
-        noise["image"],
-        noise["plain"],
-        class_names,
-        paths.figures_dir / "noise_plain.png",
-        "Plain CNN on noise",
-    )
-    plot_noise_prediction(
-        noise["image"],
-        noise["dropout_mean"],
-        class_names,
-        paths.figures_dir / "noise_dropout_mean.png",
-        f"Dropout CNN, mean of {params.noise.mean_passes} passes",
-    )
-
-
-def batch_figures(params: Any, paths: argparse.Namespace, class_names: Sequence[str]) -> None:
-    p, figures = params.mc_batch, paths.figures_dir
-    batch = load_npz(paths.mc_batch, keys=("median", "low", "high", "plain", "labels"))
-    plain, labels = batch["plain"], batch["labels"]  # (B, 10), (B,)
-    median, low, high = batch["median"], batch["low"], batch["high"]  # (B, 10) each, over the passes
-    plot_softmax_grid(plain, labels, class_names, figures / "softmax_plain_grid.png", "Plain CNN")
-    plot_softmax_grid(
-        median,
-        labels,
-        class_names,
-        figures / "softmax_mc_median_grid.png",
-        f"Median of {p.passes} passes",
-    )
-    band = f"{p.percentiles[0]:g}-{p.percentiles[1]:g}th percentile"
-    for position in p.positions:
-        plot_interval(
-            plain[position],
-            median[position],
-            low[position],
-            high[position],
-            class_names,
-            figures / "intervals" / f"position_{position:03d}.png",
-            f"Batch position {position}: actual {labels[position]} ({class_names[labels[position]]}), {band}",
-        )
 
 
 def evaluation_figures(params: Any, paths: argparse.Namespace) -> None:
@@ -231,10 +179,7 @@ def conformal_figures(params: Any, paths: argparse.Namespace) -> None:
 def main(params: Any, paths: argparse.Namespace) -> None:
     info = read_info(paths.info)
     use_data_sets(info.ood)  # the data's own OOD sets join the vocabulary
-    class_names = info.class_names
     regression_figures(paths)
-    noise_figures(params, paths, class_names)
-    batch_figures(params, paths, class_names)
     evaluation_figures(params, paths)
     conformal_figures(params, paths)
     print(f"figures: {paths.figures_dir}/")
@@ -250,8 +195,6 @@ if __name__ == "__main__":
                 "info": "the data's class names, image shape and OOD sets, JSON (prepare_data stage)",
                 "linear-data": "the linear data (linear_data stage)",
                 "regression-curve": "the regressors' extrapolation (regression stage)",
-                "noise": "the noise image and its predictions (noise stage)",
-                "mc-batch": "the MC batch (mc_batch stage)",
                 "eval-metrics": "in-distribution metrics, for the ECE in the legend (evaluate stage)",
                 "conformal-table": "coverage and set sizes per predictor, score and alpha (conformal stage)",
                 "reliability": "the reliability bins, <predictor>.csv (evaluate stage)",

@@ -36,6 +36,7 @@ import numpy as np
 
 from stages.cli import parse_paths
 from stages.common import run
+from uncertainty.classifier import features_model, head_of
 from uncertainty.cnn import architecture, load_cnn, predict_probs
 from uncertainty.dataset_info import read_info
 from uncertainty.images import to_model_input
@@ -60,14 +61,17 @@ SECTIONS = {
 
 
 class Deterministic:
-    """A deterministic CNN's outputs on a set: `probs` (N, K) as predict_probs gives them (the article's
-    softmax, bit for bit), and `features` (N, D), the activations before the last Dense layer, with
-    `logits` = features @ kernel + bias (N, K) in float32."""
+    """A CNN's outputs on a set with dropout off: `probs` (N, K) as predict_probs gives them (the article's
+    softmax, bit for bit), and `features` (N, D), the input of the last Dense layer found through the graph
+    (uncertainty.classifier), with `logits` = features @ kernel + bias (N, K) in float32."""
 
     def __init__(self, model: keras.Model) -> None:
         self.model = model
-        self.penultimate = keras.Model(model.inputs, model.layers[-2].output)  # built once: one trace
-        self.kernel, self.bias = model.layers[-1].get_weights()
+        head = head_of(model)
+        self.penultimate = features_model(model, head)  # built once: one trace
+        weights = head.dense.get_weights()  # kernel, and bias unless use_bias=False
+        self.kernel = np.asarray(weights[0])
+        self.bias = np.asarray(weights[1]) if len(weights) > 1 else np.zeros(self.kernel.shape[1], np.float32)
 
     def __call__(
         self, images: np.ndarray, probs: bool = True, features: bool = True
@@ -110,10 +114,13 @@ def main(params: Any, name: str, paths: argparse.Namespace) -> None:
     # The quality-against-T curves: the test set and the first OOD set in report order (vocabulary.first_ood's).
     curve_sets = ("test", next(name for name in sets if name != "test"))
     stochastic = float(spec["dropout_rate"]) > 0
+    deterministic = not stochastic or name in p.also_without_dropout
     outputs: dict[str, dict[str, np.ndarray]] = {}
+    rotated: list[dict[str, np.ndarray]] = []
     corrupted_seconds = 0.0  # a dropout CNN not in infer.shift_mc_models is not run on them
+    timings = {}
 
-    if not stochastic:
+    if deterministic:
         run = Deterministic(model)
         predict_probs(model, test[:8])  # warm-up: compile time is not the per-image cost
         for set_name, images in sets.items():
@@ -122,7 +129,7 @@ def main(params: Any, name: str, paths: argparse.Namespace) -> None:
             if (
                 set_name == "test"
             ):  # the predictor's cost: its softmax, not the features kept for later methods
-                seconds = time.perf_counter() - started
+                timings["test_set_seconds"] = time.perf_counter() - started
             outputs[set_name].update(run(images, probs=False))
         # What post-hoc methods fit on: the training images' features and the last layer they feed.
         outputs["train"] = {
@@ -139,26 +146,31 @@ def main(params: Any, name: str, paths: argparse.Namespace) -> None:
         started = time.perf_counter()
         outputs["corrupted"] = by_condition(run(corrupted_images), conditions)
         corrupted_seconds = time.perf_counter() - started
-    else:
-        sampler = MCDropout(model, p.seed, **params.mc_engine.model_dump())
+    if stochastic:
+        if deterministic:  # MC dropout's cost is the table's; the deterministic pass's is kept beside it
+            timings["test_set_seconds_without_dropout"] = timings.pop("test_set_seconds")
+        sampler = MCDropout(model, p.seed, **params.mc_engine.model_dump(), head=head_of(model))
         sampler.sample(test[:8], 2)  # warm-up (XLA compiles once per shape)
         for set_name, images in sets.items():
             started = time.perf_counter()
             stack = sampler.sample(images, p.mc_passes)  # (T, N, K)
             if set_name == "test":
-                seconds = time.perf_counter() - started
-            outputs[set_name] = summarize_passes(stack, p.curve_passes if set_name in curve_sets else ())
+                timings["test_set_seconds"] = time.perf_counter() - started
+            summary = summarize_passes(stack, p.curve_passes if set_name in curve_sets else ())
+            outputs[set_name] = {**outputs.get(set_name, {}), **summary}
             print(f"infer {name}: {set_name}, {len(images)} images x {p.mc_passes} passes", flush=True)
             del stack
-        rotated = []
         if name in p.shift_mc_models:
+            sampled = []
             for angle in angles:
                 stack = sampler.sample(rotate_images(test[:limit], angle), p.mc_passes)
-                rotated.append(summarize_passes(stack))
+                sampled.append(summarize_passes(stack))
+            rotated = [{**r, **m} for r, m in zip(rotated, sampled, strict=True)] if rotated else sampled
             print(f"infer {name}: rotated, {len(angles)} angles x {limit} images", flush=True)
             started = time.perf_counter()
             stack = sampler.sample(corrupted_images, p.mc_passes)  # (T, C * n, K)
-            outputs["corrupted"] = by_condition(summarize_passes(stack), conditions)
+            summary = by_condition(summarize_passes(stack), conditions)
+            outputs["corrupted"] = {**outputs.get("corrupted", {}), **summary}
             corrupted_seconds = time.perf_counter() - started
             del stack
             print(f"infer {name}: corrupted, {conditions} corruptions and severities", flush=True)
@@ -182,7 +194,7 @@ def main(params: Any, name: str, paths: argparse.Namespace) -> None:
             "machine": machine_info(),
             "test_images": len(test),
             "passes_per_image": p.mc_passes if stochastic else 1,
-            "test_set_seconds": seconds,
+            **timings,
             "corrupted_images": int(np.prod(corrupted["images"].shape[:2])) if "corrupted" in outputs else 0,
             "corrupted_seconds": corrupted_seconds,  # what the corrupted images cost (the shift's cost)
         },

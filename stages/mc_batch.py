@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from stages.cli import parse_paths
-from stages.common import run
+from stages.common import run, skipped
+from uncertainty.article import DROPOUT, PLAIN, not_the_article
 from uncertainty.cnn import architecture, load_cnn, predict_probs
 from uncertainty.dataset_info import read_info
 from uncertainty.images import to_model_input
@@ -28,15 +29,18 @@ SECTIONS = {"mc_batch": McBatch, "mc_engine": McEngine, "train": Train}  # the p
 
 def main(params: Any, paths: argparse.Namespace) -> None:
     p, engine = params.mc_batch, params.mc_engine.model_dump()
+    info = read_info(paths.info)
+    if skipped(not_the_article(info.source, params.train), paths.metrics, paths.output, "mc_batch"):
+        return
     data = load_npz(paths.data, keys=("x_test", "y_test"))
     start = p.batch_index * p.batch_size
-    info, builder = read_info(paths.info), params.train.builder
+    builder = params.train.builder
     build = architecture(builder.file, builder.function, info.image_shape, info.num_classes)
     images = to_model_input(data["x_test"][start : start + p.batch_size], info.image_shape)  # (B, H, W, C)
     labels = data["y_test"][start : start + p.batch_size].astype(np.int64)  # (B,)
 
-    plain, _ = load_cnn(paths.plain_model, build)
-    dropout, _ = load_cnn(paths.dropout_model, build)
+    plain, _ = load_cnn(paths.models / f"{PLAIN}.npz", build)
+    dropout, _ = load_cnn(paths.models / f"{DROPOUT}.npz", build)
     plain_probs = predict_probs(plain, images)  # (B, 10)
     sampler = MCDropout(dropout, p.seed, **engine)
     passes = sampler.sample(images, p.passes)  # (T, B, 10)
@@ -80,8 +84,7 @@ if __name__ == "__main__":
             {
                 "data": "the data's arrays (prepare_data stage)",
                 "info": "the data's class names and image shape, JSON (prepare_data stage)",
-                "plain-model": "the plain CNN (train stage)",
-                "dropout-model": "the dropout CNN (train stage)",
+                "models": "the trained models' folder: the article's plain and dropout CNNs (train stage)",
                 "output": "the batch, the median and percentile band of its passes, the plain softmax, .npz (for the figures)",
                 "metrics": "accuracies and interval width, JSON",
             },

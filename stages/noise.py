@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from stages.cli import parse_paths
-from stages.common import run
+from stages.common import run, skipped
+from uncertainty.article import DROPOUT, PLAIN, not_the_article
 from uncertainty.cnn import architecture, load_cnn, predict_probs
 from uncertainty.dataset_info import read_info
 from uncertainty.io import save_npz, write_json
@@ -29,10 +30,12 @@ SECTIONS = {"noise": Noise, "mc_engine": McEngine, "train": Train}  # the params
 def main(params: Any, paths: argparse.Namespace) -> None:
     p, engine = params.noise, params.mc_engine.model_dump()
     info, builder = read_info(paths.info), params.train.builder
+    if skipped(not_the_article(info.source, params.train), paths.metrics, paths.output, "noise"):
+        return
     build = architecture(builder.file, builder.function, info.image_shape, info.num_classes)
     image = noise_images("uniform", 1, p.seed, info.image_shape)  # (1, H, W, C) in [0, 1)
-    plain, _ = load_cnn(paths.plain_model, build)
-    dropout, _ = load_cnn(paths.dropout_model, build)
+    plain, _ = load_cnn(paths.models / f"{PLAIN}.npz", build)
+    dropout, _ = load_cnn(paths.models / f"{DROPOUT}.npz", build)
 
     repeats = np.stack([predict_probs(plain, image)[0] for _ in range(p.repeats)])  # (repeats, K)
     sampler = MCDropout(dropout, p.seed, **engine)
@@ -67,8 +70,7 @@ if __name__ == "__main__":
             __doc__,
             {
                 "info": "the data's class names and image shape, JSON (prepare_data stage)",
-                "plain-model": "the plain CNN (train stage)",
-                "dropout-model": "the dropout CNN (train stage)",
+                "models": "the trained models' folder: the article's plain and dropout CNNs (train stage)",
                 "output": "the image and both predictions, .npz (the figures stage draws them)",
                 "metrics": "top classes and spreads, JSON",
             },

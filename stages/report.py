@@ -23,6 +23,7 @@ from uncertainty.dataset_info import read_info
 from uncertainty.io import read_json, write_text
 from uncertainty.machine import machine_info
 from uncertainty.params import PARAMS_FILE
+from uncertainty.predictors import KINDS
 from uncertainty.report import describe_machine
 from uncertainty.schema.params import SECTIONS
 from uncertainty.vocabulary import use_data_sets
@@ -83,12 +84,17 @@ def costs(
         # one ensemble is `members` trainings (all its models by default); anything else is one
         trainings = (spec.options.get("members") or len(spec.models)) if spec.kind == "ensemble" else 1
         share = trainings / len(spec.models)  # the mean over models, times the trainings of one instance
+        # A plain kind on a dropout CNN also run with dropout off (infer.also_without_dropout): one pass.
+        off = KINDS[spec.kind].cnns == "plain" and all(
+            "test_set_seconds_without_dropout" in r for r in inferred
+        )
         found[name] = {
             "trainings": trainings,
             "epochs": trained[0]["epochs"],
             "train_seconds": share * sum(r["train_seconds"] for r in trained),
-            "passes_per_image": trainings * inferred[0]["passes_per_image"],
-            "test_seconds": share * sum(r["test_set_seconds"] for r in inferred),
+            "passes_per_image": trainings * (1 if off else inferred[0]["passes_per_image"]),
+            "test_seconds": share
+            * sum(r["test_set_seconds_without_dropout" if off else "test_set_seconds"] for r in inferred),
             "fit_seconds": 0.0,
         }
         fits = [posthoc.get(name, {}).get(m) for m in spec.models]
@@ -102,7 +108,7 @@ def curves(passes: Path, members: Path) -> dict[str, list[dict[str, float]]]:
     """Quality against MC passes T and ensemble size M (the verdicts stage's CSVs), as records."""
     found = {}
     for name, path in (("passes", passes), ("members", members)):
-        if path.is_file():
+        if path.is_file() and path.stat().st_size:  # empty: the run has no such predictor
             found[name] = pd.read_csv(path).to_dict("records")
     return found
 
@@ -120,6 +126,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     fit_seconds = read_json(fits)["seconds"] if fits.is_file() else {}
     spent = costs(params, paths.machine_dir, fit_seconds)
     sections = [  # in the page's order: each a template and its records (None: left out)
+        ("health.md.j2", report.health(metrics, params)),  # only when a model has not learned
         ("article.md.j2", report.article(metrics, params, info.class_names)),
         ("beyond.md.j2", report.beyond(metrics, params)),
         (
@@ -140,7 +147,11 @@ def main(params: Any, paths: argparse.Namespace) -> None:
         ),
     ]
     data = report.data_record(
-        info.name, info.source, info.class_names, [words["words"] for words in info.ood.values()]
+        info.name,
+        info.source,
+        info.class_names,
+        [words["words"] for words in info.ood.values()],
+        params.train,
     )
     text, page = report.render(sections, report.summary(metrics, params, spent), data)
     write_text(paths.markdown, text)

@@ -24,6 +24,7 @@ import numpy as np
 
 from stages.cli import parse_paths
 from stages.common import run
+from uncertainty.classifier import head_of
 from uncertainty.cnn import architecture, compile_cnn, import_keras, save_cnn
 from uncertainty.dataset_info import read_info
 from uncertainty.errors import PipelineError
@@ -47,7 +48,7 @@ def imported(
     """A .keras file held to the contract, and its loss and accuracy on the training and test images as a
     one-row history (epoch 0), as train_cnn and evaluate report a trained one."""
     model = import_keras(file, info.image_shape, info.num_classes, dropout_rate)
-    compile_cnn(model, learning_rate)
+    compile_cnn(model, learning_rate, from_logits=head_of(model).outputs_logits)
     fitted, test = (evaluate(model, split) for split in data)
     history_csv = (
         "epoch,accuracy,loss,val_accuracy,val_loss\n"

@@ -22,8 +22,11 @@ def main() -> None:
         },
     )
     use_data_sets(read_info(paths.info).ood)  # the curves' OOD columns are named after the data's first set
-    passes = pd.read_csv(paths.curve_passes)
-    members = pd.read_csv(paths.curve_members)
+    # An empty curve file: the run has no MC dropout (or no ensemble) predictor.
+    passes, members = (
+        pd.read_csv(path) if path.stat().st_size else pd.DataFrame()
+        for path in (paths.curve_passes, paths.curve_members)
+    )
     panels = {column: registry.label(registry.curve_metrics()[column]) for column in registry.curve_panels()}
     plot_quality_against_cost(
         {c: passes[c].to_numpy() for c in passes},

@@ -34,6 +34,7 @@ from stages.common import run
 from uncertainty import corrupted, statistics
 from uncertainty import metric_registry as registry
 from uncertainty import verdicts as v
+from uncertainty.article import not_the_article
 from uncertainty.claims import decide_all
 from uncertainty.curves import csv_text
 from uncertainty.dataset_info import read_info
@@ -45,6 +46,7 @@ from uncertainty.schema.evaluate import Evaluate
 from uncertainty.schema.ood import Ood
 from uncertainty.schema.predictors import Predictors
 from uncertainty.schema.regression import Regression
+from uncertainty.schema.train import Train
 from uncertainty.schema.verdicts import Verdicts
 from uncertainty.vocabulary import first_ood, ood_sets, use_data_sets
 
@@ -54,6 +56,7 @@ SECTIONS = {
     "ood": Ood,
     "predictors": Predictors,
     "regression": Regression,
+    "train": Train,  # which run is the article's (uncertainty.article): its claims are decided there only
     "verdicts": Verdicts,
 }  # the params.yaml sections it reads
 
@@ -122,7 +125,8 @@ def has_set(instances: list[Any], set_name: str) -> bool:
 
 
 def main(params: Any, paths: argparse.Namespace) -> None:
-    use_data_sets(read_info(paths.info).ood)  # the data's own OOD sets join the vocabulary
+    info = read_info(paths.info)
+    use_data_sets(info.ood)  # the data's own OOD sets join the vocabulary
     p, n_bins = params.verdicts, params.evaluate.ece_bins
     inference, posthoc = Inference(paths.inference), Inference(paths.posthoc)
     predictors = build(params, inference, read_json(paths.temperature), posthoc)
@@ -175,9 +179,10 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     }
     seeds = {
         name: v.nest({
-            m: v.summarize(table, designs[name], p.confidence)
+            m: v.summarize(table, designs[name], m, p.confidence)
             # a pool keeps the estimate of its disjoint ensembles beside, for comparison
-            | ({"disjoint": statistics.summarize(table[:, columns[name]], p.confidence)} if name in pooled else {})
+            | ({"disjoint": statistics.summarize(table[:, columns[name]], p.confidence, registry.bounds(m))}
+               if name in pooled else {})
             for m, table in metric_tables.items()
         })
         for name, metric_tables in tables.items()
@@ -220,6 +225,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
             "mc_batch": read_json(paths.mc_batch_metrics),
         },
         params,
+        article=not_the_article(info.source, params.train) is None,
     )
 
     summary = {
@@ -247,8 +253,12 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     by_kind = {
         predictor.kind: predictor for predictor in reversed(list(predictors.values()))
     }  # the first of each
-    write_text(paths.curve_passes, curve_passes(by_kind["mc_dropout"], inference, labels, n_bins))
-    write_text(paths.curve_members, curve_members(by_kind["ensemble"], inference, labels, n_bins))
+    # Quality against T and M, where the run has an MC dropout and an ensemble predictor (else empty).
+    for path, kind, curve in (
+        (paths.curve_passes, "mc_dropout", curve_passes),
+        (paths.curve_members, "ensemble", curve_members),
+    ):
+        write_text(path, curve(by_kind[kind], inference, labels, n_bins) if kind in by_kind else "")
     for a, b in p.comparisons:
         words = ", ".join(
             f"{'.'.join(m)} {v.lookup(verdicts[a][b], m)['verdict']}"

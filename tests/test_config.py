@@ -53,7 +53,7 @@ BAD = [
     ("train.learning_rate", 0, "train.learning_rate: Input should be greater than 0, got 0"),
     ("train.batch_shards", 0, "train.batch_shards: Input should be greater than or equal to 1, got 0"),
     ("train.strategy", "mirored", "train.strategy: Input should be 'default' or 'mirrored', got 'mirored' (did you mean 'mirrored'?)"),
-    ("train.models", {}, "train.models: Dictionary should have at least 1 item"),
+    ("train.models", {}, "predictors.plain.models[0]: should be in train.models, got 'plain'"),
     ("train.models.a-b", DROPOUT_MODEL, "train.models.a-b (the name): String should match pattern"),
     ("train.models.plain.seed", -1, "train.models.plain.seed: Input should be greater than or equal to 0, got -1"),
     ("train.models.dropout.epochs", None, "train.models.dropout.epochs: Input should be a valid integer (or leave the key out), got None"),
@@ -108,19 +108,20 @@ BAD = [
     # Rules across keys (uncertainty.config.CheckedParams).
     ("mc_batch.positions", [0, 200], "mc_batch.positions[1]: should be < mc_batch.batch_size (128), got 200"),
     ("train.batch_shards", 129, "train.batch_shards: should be <= train.batch_size (128), got 129"),
-    ("train.models.plain", DELETE, "train.models: should define 'plain' (noise and mc_batch read it), got ['dropout',"),
-    ("train.models.dropout", DELETE, "train.models: should define 'dropout'"),
-    ("train.models.plain.dropout_rate", 0.2, "train.models.plain.dropout_rate: should be 0 (the plain CNN), got 0.2"),
-    ("train.models.dropout.dropout_rate", 0, "train.models.dropout.dropout_rate: should be > 0 (the dropout CNN), got 0"),
+    ("train.models.plain", DELETE, "predictors.plain.models[0]: should be in train.models, got 'plain'"),
+    ("train.models.dropout", DELETE, "predictors.mc_dropout.models[0]: should be in train.models, got 'dropout'"),
+    ("train.models.plain.dropout_rate", 0.2, "predictors.plain.models[0]: should be a plain CNN (dropout_rate 0) or one listed in infer.also_without_dropout for kind softmax, got 'plain' (dropout_rate 0.2)"),
+    ("train.models.dropout.dropout_rate", 0, "predictors.mc_dropout.models[0]: should be a dropout CNN (dropout_rate > 0) for kind mc_dropout, got 'dropout' (dropout_rate 0)"),
+    ("infer.also_without_dropout", ["plain"], "infer.also_without_dropout[0]: should be a dropout CNN of train.models, got 'plain'"),
     ("predictors.plain.kind", "sofmax", "predictors.plain.kind: should be one of softmax, mc_dropout, ensemble, temperature, feature_density, laplace, got 'sofmax' (did you mean 'softmax'?)"),
-    ("predictors.plain.models", DELETE, "predictors.plain.models: should list at least 2 of train.models for kind softmax, got None"),
-    ("predictors.plain.models", ["plain"], "predictors.plain.models: should list at least 2 of train.models for kind softmax, got ['plain']"),
-    ("predictors.mc_dropout.models", ["dropout"], "predictors.mc_dropout.models: should list at least 2 of train.models for kind mc_dropout"),
+    ("predictors.plain.models", DELETE, "predictors.plain.models: should list at least 1 of train.models for kind softmax, got None"),
+    ("predictors.plain.models", [], "predictors.plain.models: should list at least 1 of train.models for kind softmax, got []"),
+    ("predictors.mc_dropout.models", [], "predictors.mc_dropout.models: should list at least 1 of train.models for kind mc_dropout"),
     ("predictors.ensemble.models", [], "predictors.ensemble.models: should list at least 1 of train.models for kind ensemble, got []"),
     ("predictors.plain.models", ["plain", "plain"], "predictors.plain.models: should not repeat a model, got ['plain', 'plain']"),
     ("predictors.ensemble.models", ["plain", "ensembel_1"], "predictors.ensemble.models[1]: should be in train.models, got 'ensembel_1' (did you mean 'ensemble_1'?)"),
-    ("predictors.plain.models", ["plain", "dropout"], "predictors.plain.models[1]: should be a plain CNN (dropout_rate 0) for kind softmax, got 'dropout' (dropout_rate 0.1)"),
-    ("predictors.ensemble.models", ["plain", "dropout_1"], "predictors.ensemble.models[1]: should be a plain CNN (dropout_rate 0) for kind ensemble, got 'dropout_1'"),
+    ("predictors.plain.models", ["plain", "dropout"], "predictors.plain.models[1]: should be a plain CNN (dropout_rate 0) or one listed in infer.also_without_dropout for kind softmax, got 'dropout' (dropout_rate 0.1)"),
+    ("predictors.ensemble.models", ["plain", "dropout_1"], "predictors.ensemble.models[1]: should be a plain CNN (dropout_rate 0) or one listed in infer.also_without_dropout for kind ensemble, got 'dropout_1'"),
     ("predictors.mc_dropout.models", ["dropout", "plain"], "predictors.mc_dropout.models[1]: should be a dropout CNN (dropout_rate > 0) for kind mc_dropout, got 'plain' (dropout_rate 0.0)"),
     ("predictors.plain.of", "ensemble", "predictors.plain.of: should be left out (kind softmax takes models), got 'ensemble'"),
     ("predictors.plain.options", {"samples": 10}, "predictors.plain.options.samples: Extra inputs are not permitted, got 10 (kind softmax takes: ood_score)"),
@@ -452,11 +453,19 @@ def test_a_users_data_file_is_looked_for_before_any_stage_runs(file: str, messag
     assert error_line(params) == message
 
 
-def test_an_imported_model_needs_its_file_and_no_epochs() -> None:
-    entry = {"file": "inputs/absent.keras", "dropout_rate": 0.0, "seed": 0}
-    assert error_line(edited("train.models.elsewhere", entry)) == (
-        "params.yaml: train.models.elsewhere.file: should be an existing .keras file in inputs/, got 'inputs/absent.keras'"
+def test_an_imported_model_needs_its_file_in_inputs_and_its_own_name() -> None:
+    imported = {"elsewhere": {"file": "inputs/absent.keras", "dropout_rate": 0.0}}
+    assert error_line(edited("train.imported", imported)) == (
+        "params.yaml: train.imported.elsewhere.file: should be an existing .keras file in inputs/, got 'inputs/absent.keras'"
     )
-    assert "train.models.elsewhere.file: String should match pattern" in error_line(
-        edited("train.models.elsewhere", {**entry, "file": "elsewhere/model.h5"})
+    assert "train.imported.elsewhere.file: String should match pattern" in error_line(
+        edited("train.imported", {"elsewhere": {"file": "elsewhere/model.h5"}})
+    )
+    assert error_line(edited("train.imported", {"plain": {"file": "inputs/digits_bn.keras"}})) == (
+        "params.yaml: train.imported.plain: should not reuse a name of train.models, got 'plain'"
+    )
+    entry = {"file": "inputs/digits_bn.keras", "dropout_rate": 0.0, "seed": 0}
+    assert error_line(edited("train.models.elsewhere", entry)) == (
+        "params.yaml: train.models.elsewhere.file: should be left out: a model trained elsewhere goes in "
+        "train.imported, got 'inputs/digits_bn.keras'"
     )

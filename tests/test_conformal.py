@@ -1,4 +1,5 @@
-"""Conformal prediction sets: equal to MAPIE 1.6.0's, covering 1 - alpha over random splits, and their edges."""
+"""Conformal prediction sets: equal to MAPIE 1.6.0's, covering 1 - alpha over random splits, their edges, and
+their intervals kept in range."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from sklearn.model_selection import StratifiedShuffleSplit
 
 from tests.test_verdicts import calibrated
 from uncertainty import conformal as cp
+from uncertainty import coverage as sets_coverage
+from uncertainty import statistics
+from uncertainty.vocabulary import ood_sets
 
 
 def logit_sample(n: int, seed: int, n_classes: int = 10, hard: int | None = None, peak: float = 2.5):
@@ -375,3 +379,34 @@ def test_k_reg_is_the_higher_quantile_of_the_ranks_not_the_conformal_rank() -> N
 def test_bad_input_raises_a_value_error_naming_the_argument(call, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The intervals of the sets' coverage and size -----------------------------------------------------
+
+
+def test_the_sets_intervals_stay_in_their_range_coverage_in_0_1_and_size_in_0_k() -> None:
+    """Three instances covering nearly every image, their OOD sets nearly all full (K = 3): the intervals
+    of coverage and OOD size would pass 1 and K; they are clipped there and marked, the test size's not."""
+    rng = np.random.default_rng(5)
+    n, k, sets = 300, 3, ood_sets()
+    labels = rng.integers(0, k, n)
+    weights = statistics.weight_matrices({"test": n, **{s: 100 for s in sets}}, 50, 6)
+    masks = np.eye(k)[labels]
+    images = sets_coverage.Images(labels, {}, {}, weights, masks, weights["test"] @ masks)
+    covered = [np.ones(n), np.ones(n), (rng.random(n) > 0.12).astype(float)]
+    runs = [
+        {"covered": c, "size": rng.integers(1, k + 1, n).astype(float),
+         "ood_sizes": {s: np.where(rng.random(100) < 0.15 * (i == 2), 1, k) for s in sets}}
+        for i, c in enumerate(covered)
+    ]  # fmt: skip
+    tables, entry = sets_coverage.measure(runs, images, 0.95)
+    for key, (lowest, highest) in {"coverage": (0.0, 1.0), f"{sets[0]}_mean_size": (0.0, k)}.items():
+        free = statistics.summarize(tables[key], 0.95)
+        assert free["high"] > highest  # what clipping is for
+        assert entry[key] == {**free, "t_high": highest, "high": highest, "clipped": True}
+        assert sets_coverage.table_bounds(key, k) == (lowest, highest)
+    assert entry["mean_size"] == statistics.summarize(tables["mean_size"], 0.95)  # inside: unmarked
+    assert all(entry[key]["high"] <= 1 for key in ("empty", "worst_class_coverage"))
+    assert sets_coverage.seed_summary([0.999, 1.0, 0.98], 0.95, sets_coverage.SHARE)["t_high"] == 1.0
+    with pytest.raises(KeyError, match="no range"):
+        sets_coverage.table_bounds("full", k)

@@ -1,17 +1,19 @@
-"""The README's "Your own model and data", followed literally: a synthetic npz in inputs/, params.yaml
-naming it and examples/small_cnn.py, then `dvc repro` (tiny sizes); the report names the user's classes."""
+"""The README's "Your own model and data", followed literally (tiny sizes): a synthetic npz in inputs/ and
+either one Functional model trained elsewhere (`make own`, `make run`) or params.yaml naming the npz and
+examples/small_cnn.py (`dvc repro`); the report names the user's data, classes and models."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 import yaml
 
 from examples.small_cnn import small_cnn
-from tests.pipeline import make_repo, sh, tiny_params
+from tests.pipeline import VENV_BIN, make_repo, sh, tiny_params
 
 CLASSES = ("circle", "square", "cross")
 SHAPE = (12, 12, 3)
@@ -25,27 +27,8 @@ def synthetic(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]
     return images.astype(np.uint8), labels
 
 
-@pytest.mark.e2e
-def test_the_readme_steps_run_on_a_users_npz_and_builder(tmp_path: Path) -> None:
-    rng = np.random.default_rng(0)
-    params = tiny_params()
-    # Step 2: params.yaml names the file and the builder (the tiny sizes keep the test short).
-    params["prepare"].update(source="npz", file="inputs/mine.npz", train_limit=0, test_limit=0)
-    params["corrupt"].update(
-        corruptions=["shot_noise", "rotate", "fog"], severities=[3, 5]
-    )  # shorter than tiny
-    params["train"]["builder"] = {"file": "examples/small_cnn.py", "function": "small_cnn"}
-    # ... and a model trained elsewhere, used as trained beside the plain CNNs.
-    params["train"]["models"]["elsewhere"] = {
-        "file": "inputs/elsewhere.keras",
-        "dropout_rate": 0.0,
-        "seed": 0,
-    }
-    params["predictors"]["plain"]["models"].append("elsewhere")
-    repo = make_repo(tmp_path / "repo", params)
-    small_cnn(SHAPE, len(CLASSES), 0.0).save(repo / "inputs" / "elsewhere.keras")
-    assert yaml.safe_load((repo / "params.yaml").read_text())["prepare"]["file"] == "inputs/mine.npz"
-    # Step 1: the arrays, the class names and one OOD set of the same shape.
+def save_npz(repo: Path, rng: np.random.Generator) -> None:
+    """Step 1: the arrays, the class names and one OOD set of the same shape."""
     x_train, y_train = synthetic(300, rng)
     x_test, y_test = synthetic(256, rng)
     np.savez(
@@ -53,6 +36,76 @@ def test_the_readme_steps_run_on_a_users_npz_and_builder(tmp_path: Path) -> None
         x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
         class_names=np.array(CLASSES), ood_static=rng.integers(0, 256, (80, *SHAPE)).astype(np.uint8),
     )  # fmt: skip
+
+
+def functional_logits(rng: np.random.Generator) -> keras.Model:
+    """A user's model: Functional, Conv-BatchNorm-ReLU, Dropout, a logits head, trained with plain `fit`."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input(SHAPE)
+    x = keras.layers.Conv2D(8, 3, padding="same", use_bias=False)(inputs)
+    x = keras.layers.BatchNormalization(momentum=0.5)(x)
+    x = keras.layers.ReLU()(x)
+    x = keras.layers.Dropout(0.2)(keras.layers.GlobalAveragePooling2D()(x))
+    model = keras.Model(inputs, keras.layers.Dense(len(CLASSES))(x))
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    images, labels = synthetic(300, rng)
+    model.fit(images.astype(np.float32) / 255.0, labels, epochs=8, batch_size=16, verbose=0)
+    return model
+
+
+@pytest.mark.e2e
+def test_the_readme_one_model_path_judges_a_functional_logits_model(tmp_path: Path) -> None:
+    """Step 2, one model trained elsewhere: two files in inputs/, `make own`, `make run`; nothing trained."""
+    rng = np.random.default_rng(0)
+    repo = make_repo(tmp_path / "repo", tiny_params())
+    save_npz(repo, rng)
+    functional_logits(rng).save(repo / "inputs" / "mine.keras")
+    venv = f"VENV={VENV_BIN.parent}"
+    sh(["make", "own", "MODEL=inputs/mine.keras", "DATA=inputs/mine.npz", venv], repo)
+    sh(["make", "run", "RUN=runs/mine", venv], repo)
+
+    run = repo / "runs" / "mine"
+    params = yaml.safe_load((run / "params.yaml").read_text())
+    assert params["train"]["models"] == {} and list(params["train"]["imported"]) == ["mine"]
+    assert "ensemble" not in params["predictors"] and "mc_dropout" in params["predictors"]
+    assert not (run / "reports" / "machine" / "train_mine.json").read_text().count('"epochs": 1')
+    inference = np.load(run / "data" / "inference" / "mine" / "test.npz")
+    assert {"probs", "logits", "features", "mean", "mean_entropy"} <= set(inference.files)  # both ways
+    np.testing.assert_allclose(inference["probs"].sum(axis=1), 1.0, atol=1e-5)  # the logits head, softmaxed
+    per_seed = json.loads((run / "reports" / "tables" / "per_seed.json").read_text())
+    assert {"plain", "plain_ts", "mc_dropout", "laplace", "feature_density"} <= set(per_seed)
+    assert json.loads((run / "reports" / "metrics" / "noise.json").read_text())["skipped"]
+    assert "regressors_disagree_outside_the_data" not in json.loads(
+        (run / "reports" / "metrics" / "claims.json").read_text()
+    )
+    page = (run / "reports" / "index.html").read_text()
+    assert "<title>Uncertainty of mine on mine" in page
+    assert "every interval covers the test images only" in page
+    assert (
+        "reproduced" not in page and "1. Three regressors" not in page
+    )  # the article's sections are not here
+    assert all(name in page for name in CLASSES)
+
+
+@pytest.mark.e2e
+def test_the_readme_steps_run_on_a_users_npz_and_builder(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    params = tiny_params()
+    # Step 3: params.yaml names the file and the builder (the tiny sizes keep the test short).
+    params["prepare"].update(source="npz", file="inputs/mine.npz", train_limit=0, test_limit=0)
+    params["corrupt"].update(
+        corruptions=["shot_noise", "rotate", "fog"], severities=[3, 5]
+    )  # shorter than tiny
+    params["train"]["builder"] = {"file": "examples/small_cnn.py", "function": "small_cnn"}
+    # ... and a model trained elsewhere, used as trained beside the plain CNNs: here an untrained one,
+    # which the report must name as a model that has not learned.
+    params["train"]["imported"] = {"elsewhere": {"file": "inputs/elsewhere.keras", "dropout_rate": 0.0}}
+    params["predictors"]["plain"]["models"].append("elsewhere")
+    repo = make_repo(tmp_path / "repo", params)
+    keras.utils.set_random_seed(5)
+    small_cnn(SHAPE, len(CLASSES), 0.0).save(repo / "inputs" / "elsewhere.keras")
+    assert yaml.safe_load((repo / "params.yaml").read_text())["prepare"]["file"] == "inputs/mine.npz"
+    save_npz(repo, rng)
     # Step 3: the one command.
     sh(["dvc", "repro"], repo)
 
@@ -68,7 +121,7 @@ def test_the_readme_steps_run_on_a_users_npz_and_builder(tmp_path: Path) -> None
     assert "detecting_static" in json.dumps(summary)
     page = (repo / "reports" / "index.html").read_text()
     assert all(name in page for name in CLASSES), "the report names the user's classes"
-    assert "The CNNs on mine" in page and "not the article's Fashion-MNIST" in page
+    assert "<title>Uncertainty of 7 models on mine" in page and "not the article's Fashion-MNIST" in page
     trained = json.loads((repo / "reports" / "machine" / "train_elsewhere.json").read_text())
     assert trained["epochs"] == 0  # imported, not trained
     assert "elsewhere" in json.loads((repo / "reports" / "tables" / "per_seed.json").read_text())["plain"]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from uncertainty import metric_registry as registry
+from uncertainty import statistics
 from uncertainty.predictors import KINDS
+from uncertainty.summaries import summarize_passes
 from uncertainty.vocabulary import INPUT_SETS, OWN_SCORE, SCORES, first_ood, ood_sets, use_data_sets
 
 
@@ -67,3 +70,39 @@ def test_the_verdict_table_and_the_jobs_read_as_before() -> None:
                                               (("coverage_at_risk", "entropy"), True), (("max_prob", "mnist"), False)])  # fmt: skip
 def test_each_metric_says_which_way_is_better(path: tuple[str, ...], higher: bool) -> None:
     assert registry.higher_is_better(path) == higher
+
+
+INF = float("inf")
+RANGES = {  # every metric's range by its definition (uncertainty.metrics)
+    "accuracy": (0.0, 1.0), "nll": (0.0, INF), "brier": (0.0, 2.0), "ece": (0.0, 1.0), "adaptive_ece": (0.0, 1.0),
+    "ood_auroc": (0.0, 1.0), "ood_aupr": (0.0, 1.0), "ood_fpr95": (0.0, 1.0), "misclassification_auroc": (0.0, 1.0),
+    "aurc": (0.0, 1.0), "augrc": (0.0, 1.0), "coverage_at_risk": (0.0, 1.0), "max_prob": (0.0, 1.0),
+}  # fmt: skip
+
+
+def test_every_metric_declares_the_range_of_its_values() -> None:
+    """A metric's intervals are clipped to its range, so a new metric says what it is (this table with it)."""
+    assert set(RANGES) == set(registry.BY_NAME)
+    for name, expected in RANGES.items():
+        assert registry.BY_NAME[name].bounds == expected, name
+    assert registry.bounds(("ood_auroc", first_ood(), OWN_SCORE)) == (0.0, 1.0)
+    assert registry.bounds(("corrupted", "nll", "5")) == (0.0, INF)
+
+
+def test_every_metrics_values_lie_in_its_declared_range() -> None:
+    """The kernels on random outputs, unit and resampled weights: never outside the declared range."""
+    rng = np.random.default_rng(7)
+    labels = rng.integers(0, 10, 400)
+    probs = rng.dirichlet(np.full(10, 0.3), 400)
+    outputs = {"test": summarize_passes(np.stack([probs, rng.dirichlet(np.full(10, 0.3), 400)]))}
+    outputs.update({s: summarize_passes(rng.dirichlet(np.ones(10), (2, 150))) for s in ood_sets()})
+    found = registry.kernels(
+        outputs.__getitem__, labels, ("entropy", "mutual_information"), 15, ood_sets(),
+        chosen=lambda metric: True, own_score=False,
+    )  # fmt: skip
+    sizes = {"test": 400, **{s: 150 for s in ood_sets()}}
+    assert {path[0] for path in found} == set(registry.BY_NAME)
+    for weights in statistics.weight_rounds(sizes, 5, 8):
+        for path, reduction in found.items():
+            lowest, highest = registry.bounds(path)
+            assert lowest <= reduction(weights) <= highest, path

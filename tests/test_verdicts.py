@@ -217,6 +217,52 @@ def test_the_runner_up_is_another_method_not_the_best_ones_scaled_self() -> None
     assert found["best"]["predictor"] == "good" and found["runner_up"]["predictor"] == "bad"
 
 
+# --------------------------------------------------------------------------- intervals in the metric's range
+
+
+def near_one(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An accuracy near 1 over 4 trainings whose intervals run past 1: the trainings' table (201, 4), and
+    the pool of their ensembles of 2 (201, 6) with its subsets."""
+    rng = np.random.default_rng(seed)
+    per_training = np.array([0.970, 0.999, 0.999, 0.998])
+    table = np.vstack([per_training, per_training + rng.normal(0, 0.002, (200, 4))])
+    members = subsets.member_subsets(4, 2, 100, 0)
+    return table, table[:, members].mean(axis=2), members
+
+
+def test_an_interval_past_its_metrics_range_is_clipped_to_it_and_marked() -> None:
+    table, pool, members = near_one(41)
+    free = statistics.summarize(table, 0.95)
+    assert free["high"] > 1 and free["t_high"] > 1 and "clipped" not in free  # what clipping is for
+    clipped = statistics.summarize(table, 0.95, (0.0, 1.0))
+    assert clipped == {**free, "t_high": 1.0, "high": 1.0, "clipped": True}
+    assert list(clipped) == [*free, "clipped"]  # the mark comes last, the rest in its order
+    assert v.summarize(table, v.Design(("a", "b", "c", "d")), ("accuracy",), 0.95) == clipped
+    # a pool of ensembles (the U-statistic's interval) alike
+    pool_free = subsets.u_summarize(pool, members, 4, 0.95)
+    assert pool_free["high"] > 1
+    pooled = v.summarize(pool, v.Design(("a", "b", "c", "d"), members), ("accuracy",), 0.95)
+    assert pooled == {**pool_free, "high": 1.0, "clipped": True}
+    # the t-interval of a sample, at both ends, and the registry's range of a metric under corruption
+    t = statistics.t_interval([0.001, 0.002, 0.04], 0.95, (0.0, 1.0))
+    assert t["low"] == 0.0 and t["high"] < 1 and t["clipped"] is True
+    assert statistics.t_interval([0.001, 0.002, 0.04], 0.95)["low"] < 0
+    assert registry.bounds(("corrupted", "ece", "3")) == registry.bounds(("ece",)) == (0.0, 1.0)
+
+
+def test_an_interval_inside_its_metrics_range_is_left_exactly_as_it_was() -> None:
+    probs, labels = calibrated(1000, 42)
+    tables = v.replicates({"x": instances(probs, labels, 3, 0.05, 43)}, SIZES, 100, 44)["x"]
+    for path in (("accuracy",), ("nll",), ("brier",), ("ece",), MNIST_AUROC):
+        free = statistics.summarize(tables[path], 0.95)
+        bounded = v.summarize(tables[path], v.Design(("a", "b", "c")), path, 0.95)
+        assert list(bounded.items()) == list(free.items()), path  # the same keys, order and values: unmarked
+        assert "clipped" not in statistics.t_interval(tables[path][0], 0.95, registry.bounds(path))
+    assert statistics.summarize(tables[("accuracy",)], 0.95, None) == statistics.summarize(
+        tables[("accuracy",)], 0.95
+    )
+
+
 # --------------------------------------------------------------------------- coverage, simulated
 
 

@@ -27,6 +27,10 @@ class Claim:
         [Mapping[str, Any], Any], dict[str, Any]
     ]  # (metrics by file, params) -> numbers, verdict
     evidence: Callable[[Numbers, Any], str]  # (its numbers, params) -> one sentence
+    # Whose claim: the article's are decided on the article's run only (uncertainty.article); another's
+    # wherever `applies` (params -> whether the run has the predictors it compares).
+    article: bool = True
+    applies: Callable[[Any], bool] = lambda params: True
 
 
 WORDS = statistics.WORDS["claim"]
@@ -81,6 +85,14 @@ def _width(m: Mapping[str, Any], params: Any) -> dict[str, Any]:
             width["low"] - 0.5, width["high"] - 0.5, claim_says_positive=True
         ),  # above chance
     }
+
+
+def _has_shift_rows(params: Any) -> bool:
+    """Whether the run has what the claim under shift compares: an ensemble, a temperature-scaled single CNN."""
+    kinds = {name: spec.kind for name, spec in params.predictors.items()}
+    return "ensemble" in kinds.values() and any(
+        spec.kind == "temperature" and kinds[spec.of] == "softmax" for spec in params.predictors.values()
+    )
 
 
 def _shift_rows(params: Any) -> tuple[str, str, str, list[tuple[str, str]]]:
@@ -215,9 +227,18 @@ CLAIMS: dict[str, Claim] = {
         "advantage does not survive (Ovadia et al. 2019)",
         _calibration_under_shift,
         _shift_evidence,
+        article=False,
+        applies=lambda params: _has_shift_rows(params),
     ),
 }
 
 
-def decide_all(metrics_by_file: Mapping[str, Any], params: Any) -> dict[str, dict[str, Any]]:
-    return {key: claim.decide(metrics_by_file, params) for key, claim in CLAIMS.items()}
+def decide_all(
+    metrics_by_file: Mapping[str, Any], params: Any, article: bool = True
+) -> dict[str, dict[str, Any]]:
+    """Every claim this run can decide: the article's on its run (`article`), the others where they apply."""
+    return {
+        key: claim.decide(metrics_by_file, params)
+        for key, claim in CLAIMS.items()
+        if (article or not claim.article) and claim.applies(params)
+    }

@@ -2,9 +2,10 @@
 
 An architecture is a builder, `function(input_shape, num_classes, dropout_rate) -> keras.Model`, named in
 params.yaml as a file of the repository and a function in it (train.builder: DVC depends on the file,
-so editing it retrains exactly the models built with it); `build_cnn` is the article's. Its last
-layer must be a Dense layer with one softmax output per class: its input is the penultimate
-features (feature density, last-layer Laplace), and MC dropout samples its Dropout layers.
+so editing it retrains exactly the models built with it); `build_cnn` is the article's. The model
+it returns is held to uncertainty.classifier's contract: any Sequential or Functional model with one
+image input and one output from a last Dense(K), softmax or logits; MC dropout samples its
+Dropout-family layers.
 
 Models are saved as an .npz of their weights plus the small spec they were built
 from, never as `.keras` files: a `.keras` archive embeds its save time (a new
@@ -25,6 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from uncertainty.classifier import check, dropout_layers, head_of
 from uncertainty.errors import PipelineError, one_line
 from uncertainty.io import load_npz, save_npz
 
@@ -141,23 +143,7 @@ def build_model(
         ) from None
     if not isinstance(model, keras.Model):
         raise PipelineError(f"{where}: returned {type(model).__name__}; expected a keras.Model")
-    last = model.layers[-1] if model.layers else None
-    if not isinstance(last, keras.layers.Dense) or last.get_config().get("activation") != "softmax":
-        what = type(last).__name__ if last is not None else "no layer"
-        raise PipelineError(
-            f"{where}: the last layer is {what}; expected Dense({num_classes}, activation='softmax'), one output "
-            "per class"
-        )
-    if last.units != num_classes:
-        raise PipelineError(
-            f"{where}: the last Dense layer has {last.units} outputs; expected {num_classes}, one per class"
-        )
-    if tuple(model.input_shape[1:]) != tuple(input_shape):
-        raise PipelineError(f"{where}: takes inputs {model.input_shape[1:]}; expected {tuple(input_shape)}")
-    if dropout_rate > 0 and not isinstance(model, keras.Sequential):
-        raise PipelineError(
-            f"{where}: MC dropout samples a keras.Sequential's Dropout layers; got {type(model).__name__}"
-        )
+    check(model, where, input_shape, num_classes)
     return model
 
 
@@ -175,7 +161,7 @@ def import_keras(file: str, input_shape: Sequence[int], num_classes: int, dropou
             f"{file}: does not load as a Keras model ({type(error).__name__}: {one_line(error)}); "
             "save it with model.save('<name>.keras')"
         ) from None
-    dropouts = sum(isinstance(layer, keras.layers.Dropout) for layer in model.layers)
+    dropouts = len(dropout_layers(model))
     if bool(dropouts) != (dropout_rate > 0):
         raise PipelineError(
             f"{file}: has {dropouts} Dropout layers, but its train.models entry's dropout_rate is {dropout_rate}; "
@@ -194,20 +180,29 @@ def architecture(
     )
 
 
-def compile_cnn(model: keras.Model, learning_rate: float, steps_per_execution: int = 1) -> None:
+def compile_cnn(
+    model: keras.Model, learning_rate: float, steps_per_execution: int = 1, from_logits: bool = False
+) -> None:
+    """Adam and the cross-entropy on one-hot labels; `from_logits` for a model whose output is its logits."""
     if steps_per_execution < 1:
         raise ValueError(f"steps_per_execution must be >= 1, got {steps_per_execution}")
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
-        loss="categorical_crossentropy",
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True)
+        if from_logits
+        else "categorical_crossentropy",
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution,
     )
 
 
 def predict_probs(model: keras.Model, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """Deterministic softmax (dropout off) for float32 images (N, H, W, C) -> (N, classes)."""
-    return np.asarray(model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float32)
+    """Deterministic softmax (dropout off) for float32 images (N, H, W, C) -> (N, classes); a model whose
+    output is logits gets the softmax applied here."""
+    outputs = np.asarray(model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float32)
+    if head_of(model).outputs_logits:
+        return np.asarray(keras.ops.softmax(outputs), dtype=np.float32)
+    return outputs
 
 
 def save_cnn(path: str | Path, model: keras.Model, spec: Mapping[str, Any]) -> None:

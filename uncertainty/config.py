@@ -70,20 +70,6 @@ class CheckedParams(Params):
         return self
 
     @model_validator(mode="after")
-    def _plain_and_dropout_models(self) -> Self:
-        """The article's noise and mc_batch stages read the models named plain and dropout."""
-        models = self.train.models
-        for name, plain in (("plain", True), ("dropout", False)):
-            if name not in models:
-                raise _broken(
-                    "train.models", f"should define {name!r} (noise and mc_batch read it)", list(models)
-                )
-            if plain != (models[name].dropout_rate == 0):
-                rule = "should be 0 (the plain CNN)" if plain else "should be > 0 (the dropout CNN)"
-                raise _broken(f"train.models.{name}.dropout_rate", rule, models[name].dropout_rate)
-        return self
-
-    @model_validator(mode="after")
     def _predictors(self) -> Self:
         models, names = self.train.models, list(self.predictors)
         for position, (name, predictor) in enumerate(self.predictors.items()):
@@ -147,8 +133,14 @@ class CheckedParams(Params):
                         f"{key}.models[{index}]", "should be in train.models", model, _suggest(model, models)
                     )
                 rate = models[model].dropout_rate
+                if not dropout and rate > 0 and model in self.infer.also_without_dropout:
+                    continue  # a dropout CNN also run with dropout off
                 if dropout == (rate == 0):
-                    cnn = "a dropout CNN (dropout_rate > 0)" if dropout else "a plain CNN (dropout_rate 0)"
+                    cnn = (
+                        "a dropout CNN (dropout_rate > 0)"
+                        if dropout
+                        else "a plain CNN (dropout_rate 0) or one listed in infer.also_without_dropout"
+                    )
                     raise _broken(
                         f"{key}.models[{index}]",
                         f"should be {cnn} for kind {kind}",
@@ -173,6 +165,14 @@ class CheckedParams(Params):
                 f"should be <= infer.mc_passes ({infer.mc_passes})",
                 infer.curve_passes[0],
             )
+        for index, name in enumerate(infer.also_without_dropout):
+            if name not in models or models[name].dropout_rate == 0:
+                raise _broken(
+                    f"infer.also_without_dropout[{index}]",
+                    "should be a dropout CNN of train.models",
+                    name,
+                    _suggest(name, models),
+                )
         for index, name in enumerate(infer.shift_mc_models):
             if name not in models or models[name].dropout_rate == 0:
                 raise _broken(
@@ -292,14 +292,23 @@ class CheckedParams(Params):
                 raise _broken("prepare.file", "should name your .npz file (prepare.source is npz)", "")
             if not Path(self.prepare.file).is_file():
                 raise _broken("prepare.file", "should be an existing .npz file", self.prepare.file)
-        for name, model in self.train.models.items():
-            if model.file and not Path(model.file).is_file():
+        trained = {name: spec for name, spec in self.train.models.items() if name not in self.train.imported}
+        if not self.train.models:
+            raise _broken("train.models", "should define a model (or train.imported one)", {})
+        for name, spec in trained.items():
+            if spec.file:
                 raise _broken(
-                    f"train.models.{name}.file", "should be an existing .keras file in inputs/", model.file
-                )
-            if model.file and model.epochs is not None:
+                    f"train.models.{name}.file", "should be left out: a model trained elsewhere goes in train.imported",
+                    spec.file,
+                )  # fmt: skip
+        for name, imported in self.train.imported.items():
+            if self.train.models[name].file != imported.file:
+                raise _broken(f"train.imported.{name}", "should not reuse a name of train.models", name)
+            if not Path(imported.file).is_file():
                 raise _broken(
-                    f"train.models.{name}.epochs", "should be left out for an imported model", model.epochs
+                    f"train.imported.{name}.file",
+                    "should be an existing .keras file in inputs/",
+                    imported.file,
                 )
         builder = self.train.builder
         path = Path(builder.file)

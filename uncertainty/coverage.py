@@ -28,6 +28,18 @@ Probs = Callable[
     [str], tuple[np.ndarray, np.ndarray]
 ]  # set -> (probs of the model for half a's sets, ... b's)
 
+SHARE = (0.0, 1.0)  # the range of a share of images (covered, empty sets) and of an AUROC
+
+
+def table_bounds(key: str, n_classes: int) -> tuple[float, float]:
+    """The range of a table of `measure` or `corrupted_coverage`, its intervals clipped to it
+    (uncertainty.statistics): a share of images in [0, 1], a mean set size in [0, K] (a set may be empty)."""
+    if key in ("coverage", "empty", "worst_class_coverage"):
+        return SHARE
+    if key.endswith("mean_size"):
+        return (0.0, float(n_classes))
+    raise KeyError(f"no range declared for the conformal table {key!r}")
+
 
 def half_models(predictor: Predictor, index: int, built: dict[str, Predictor], temperatures: Any) -> Probs:
     """A set's probabilities under the model each calibration half may use: the same for every predictor
@@ -143,7 +155,10 @@ def measure(
             first_ood(), np.column_stack([r["ood_sizes"][first_ood()] for r in runs]).astype(np.float64)
         ),
     }
-    entry: dict[str, Any] = {key: statistics.summarize(table, confidence) for key, table in tables.items()}
+    entry: dict[str, Any] = {
+        key: statistics.summarize(table, confidence, table_bounds(key, n_classes))
+        for key, table in tables.items()
+    }
     entry["per_class_coverage"] = [float(x) if np.isfinite(x) else None for x in per_class[0].mean(axis=0)]
     entry["size_histogram"] = {
         "test": histogram([r["size"] for r in runs], n_classes),
@@ -151,7 +166,7 @@ def measure(
     }
     entry["coverage_by_size"] = coverage_by_size(runs[0]["covered"], runs[0]["size"], n_classes)
     entry["size_auroc"] = {  # the set size as an OOD score, per seed
-        s: seed_summary([metrics.auroc(r["size"], r["ood_sizes"][s]) for r in runs], confidence)
+        s: seed_summary([metrics.auroc(r["size"], r["ood_sizes"][s]) for r in runs], confidence, SHARE)
         for s in ood_sets()
     }
     entry["ood"] = {
@@ -228,6 +243,7 @@ def corrupted_coverage(
         [[conformal.coverage_terms(row, labels) for row in sets] for sets in have]
     )  # (I, C*S, n)
     size = np.stack([[conformal.set_sizes(row) for row in sets] for sets in have]).astype(np.float64)
+    n_classes = images.class_masks.shape[1]
     entry: dict[str, Any] = {"instances": len(have), "conditions": {}, "severity": {}}
     for row, (name, severity) in enumerate(corrupted.conditions(p)):
         entry["conditions"].setdefault(name, {})[str(severity)] = {
@@ -241,7 +257,7 @@ def corrupted_coverage(
             per_image = terms[:, rows].mean(axis=1)  # (I, n): the mean over corruptions
             table = (weights @ per_image.T) / weights.sum(axis=1, keepdims=True)  # (rounds + 1, I)
             at[key] = (
-                statistics.summarize(table, confidence)
+                statistics.summarize(table, confidence, table_bounds(key, n_classes))
                 if len(have) == len(models)
                 else {"mean": float(table[0].mean())}
             )
@@ -274,12 +290,22 @@ def coverage_by_size(
     }
 
 
-def seed_summary(values: list[float], confidence: float) -> dict[str, float]:
-    """Mean over seeds with the t-interval (just the value for one instance)."""
+def seed_summary(
+    values: list[float], confidence: float, bounds: statistics.Bounds | None = None
+) -> dict[str, Any]:
+    """Mean over seeds with the t-interval, clipped to `bounds` (the statistic's range) where given (just
+    the value for one instance)."""
     if len(values) < 2:
         return {"mean": float(values[0]), "seeds": 1}
     t = statistics.t_interval(values, confidence)
-    return {"mean": t["mean"], "std": t["std"], "t_low": t["low"], "t_high": t["high"], "seeds": len(values)}
+    summary = {
+        "mean": t["mean"],
+        "std": t["std"],
+        "t_low": t["low"],
+        "t_high": t["high"],
+        "seeds": len(values),
+    }
+    return statistics.clip(summary, bounds, ("t_low", "t_high"))
 
 
 def smallest_sets(
@@ -304,7 +330,7 @@ def smallest_sets(
                 ),
             )
             table_best = tables_at[best]
-            worst = statistics.summarize(table_best["worst_class_coverage"], confidence)
+            worst = statistics.summarize(table_best["worst_class_coverage"], confidence, SHARE)
             entry: dict[str, Any] = {
                 "best": best,
                 "mean_size": float(table_best["mean_size"][0].mean()),

@@ -1,5 +1,5 @@
 """Every metric of the evaluation declared once: its key, its words, which direction is better, what it
-is measured over, and the kernel that computes it for any per-image weights.
+is measured over, the range its values lie in, and the kernel that computes it for any per-image weights.
 
 A kernel is built once per predictor instance from its outputs (sorting, per-image terms: the
 expensive part) and returns a reduction `weights -> float`, where `weights` maps each set name to
@@ -21,6 +21,7 @@ from here. Adding a metric is one entry.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -33,6 +34,8 @@ Weights = Mapping[str, np.ndarray]  # set name -> (N_set,) non-negative weights
 Reduction = Callable[[Weights], float]
 MetricPath = tuple[str, ...]  # a metric's place in the nested JSON: ("ood_auroc", "mnist", "entropy")
 RISK = 0.05  # the selective risk of `coverage_at_risk`
+# A metric's `bounds`, the range of its values: its intervals are clipped to it (uncertainty.statistics).
+SHARE = (0.0, 1.0)  # a share, a rate, a probability, an AUROC, a calibration gap
 
 
 class Test:
@@ -119,6 +122,7 @@ class Metric:
     )
     resampled_scores: tuple[str, ...] | None = None  # a per-score metric's scores resampled (None: all)
     digits: int = 4  # decimals in tables
+    bounds: tuple[float, float] = (-math.inf, math.inf)  # the range its values lie in, by definition
 
     @property
     def file_key(self) -> str:
@@ -131,36 +135,60 @@ class Metric:
 
 
 METRICS: tuple[Metric, ...] = (
-    Metric("accuracy", "accuracy", True, "test", lambda t: _mean_of(t.correct), "eval", verdict=True, shift=True),
+    Metric(
+        "accuracy", "accuracy", True, "test", lambda t: _mean_of(t.correct), "eval", verdict=True, shift=True,
+        bounds=SHARE,
+    ),
+    # −log p(y) >= 0, unbounded above by definition (the floor on p(y) caps each term at ~27.6)
     Metric(
         "nll", "NLL", False, "test", lambda t: _mean_of(metrics.nll_terms(t.mean, t.labels)), "eval",
-        verdict=True, shift=True,
+        verdict=True, shift=True, bounds=(0.0, math.inf),
     ),
-    Metric("brier", "Brier", False, "test", lambda t: _mean_of(metrics.brier_terms(t.mean, t.labels)), "eval", verdict=True),
+    Metric(
+        "brier", "Brier", False, "test", lambda t: _mean_of(metrics.brier_terms(t.mean, t.labels)), "eval",
+        verdict=True, bounds=(0.0, 2.0),  # Σ_k (p_k − onehot_k)², at most 2 (all mass on a wrong class)
+    ),
     Metric(
         "ece", "ECE", False, "test", lambda t: _binned(metrics.ece_parts(t.mean, t.labels, t.n_bins), t.n_bins),
-        "eval", verdict=True, shift=True,
+        "eval", verdict=True, shift=True, bounds=SHARE,
     ),
     Metric(
         "adaptive_ece", "adaptive ECE", False, "test",
         lambda t: _binned(metrics.adaptive_ece_parts(t.mean, t.labels, t.n_bins), t.n_bins), "eval",
+        bounds=SHARE,
     ),
-    Metric("ood_auroc", "AUROC {set} ({score})", True, "ood", _ood_auroc, "ood", key="auroc", verdict=True, digits=3),
-    Metric("ood_aupr", "AUPR {set} ({score})", True, "ood", _ood_sklearn(metrics.aupr), "ood", key="aupr", bootstrap=False, digits=3),
-    Metric("ood_fpr95", "FPR95 {set} ({score})", False, "ood", _ood_sklearn(metrics.fpr95), "ood", key="fpr95", bootstrap=False, digits=3),
+    Metric(
+        "ood_auroc", "AUROC {set} ({score})", True, "ood", _ood_auroc, "ood", key="auroc", verdict=True, digits=3,
+        bounds=SHARE,
+    ),
+    Metric(
+        "ood_aupr", "AUPR {set} ({score})", True, "ood", _ood_sklearn(metrics.aupr), "ood", key="aupr",
+        bootstrap=False, digits=3, bounds=SHARE,
+    ),
+    Metric(
+        "ood_fpr95", "FPR95 {set} ({score})", False, "ood", _ood_sklearn(metrics.fpr95), "ood", key="fpr95",
+        bootstrap=False, digits=3, bounds=SHARE,
+    ),
     Metric(
         "misclassification_auroc", "misclassification AUROC ({score})", True, "score", _misclassification, None,
-        verdict=True,
+        verdict=True, bounds=SHARE,
     ),
     # Selective prediction: every score at the article instance; over seeds and images by the entropy, the
-    # verdict table's score (one curve per image resample: the three share it).
-    Metric("aurc", "AURC ({score})", False, "score", _selective("aurc"), "selective", resampled_scores=("entropy",)),
-    Metric("augrc", "AUGRC ({score})", False, "score", _selective("augrc"), "selective", resampled_scores=("entropy",)),
+    # verdict table's score (one curve per image resample: the three share it). AURC is a mean of risks,
+    # AUGRC of shares of the inputs, the coverage a share: each in [0, 1].
+    Metric(
+        "aurc", "AURC ({score})", False, "score", _selective("aurc"), "selective", resampled_scores=("entropy",),
+        bounds=SHARE,
+    ),
+    Metric(
+        "augrc", "AUGRC ({score})", False, "score", _selective("augrc"), "selective", resampled_scores=("entropy",),
+        bounds=SHARE,
+    ),
     Metric(
         "coverage_at_risk", f"coverage at {100 * RISK:g} % risk ({{score}})", True, "score",
-        _selective("coverage_at_risk"), "selective", resampled_scores=("entropy",),
+        _selective("coverage_at_risk"), "selective", resampled_scores=("entropy",), bounds=SHARE,
     ),
-    Metric("max_prob", "mean top probability, {set}", False, "set", _max_prob, None),
+    Metric("max_prob", "mean top probability, {set}", False, "set", _max_prob, None, bounds=SHARE),
 )  # fmt: skip
 BY_NAME: dict[str, Metric] = {metric.name: metric for metric in METRICS}
 
@@ -200,6 +228,11 @@ def label(path: MetricPath) -> str:
 
 def higher_is_better(path: MetricPath) -> bool:
     return metric_of(path).higher_is_better
+
+
+def bounds(path: MetricPath) -> tuple[float, float]:
+    """The range of a metric's values (a `shift` metric's mean over corruptions: the metric's own)."""
+    return metric_of(path).bounds
 
 
 # --------------------------------------------------------------------------- one instance's kernels

@@ -525,27 +525,31 @@ def plot_quality_against_cost(
     """Each quantity (column -> its words, a panel each) against MC passes T (mean ± std over dropout
     seeds) and ensemble size M.
 
-    `passes`: columns "passes", "<quantity>" and "<quantity>_std"; `members`: "members", "<quantity>".
+    `passes`: columns "passes", "<quantity>" and "<quantity>_std"; `members`: "members", "<quantity>";
+    either may be empty (the run has no such predictor).
     """
     fig, axes = _panels(len(quantities), height=3.5)
     for ax, (key, label) in zip(axes, quantities.items(), strict=True):
-        t = _vector(passes["passes"], "passes['passes']")
-        ax.errorbar(
-            t,
-            passes[key],
-            yerr=passes[f"{key}_std"],
-            marker="o",
-            markersize=3,
-            capsize=3,
-            label="MC dropout, T passes",
-        )
-        m = _vector(members["members"], "members['members']")
-        ax.plot(m, members[key], marker="s", markersize=4, label="ensemble, M members")
+        if "passes" in passes:  # a run without MC dropout (or without an ensemble) draws the other alone
+            t = _vector(passes["passes"], "passes['passes']")
+            ax.errorbar(
+                t,
+                passes[key],
+                yerr=passes[f"{key}_std"],
+                marker="o",
+                markersize=3,
+                capsize=3,
+                label="MC dropout, T passes",
+            )
+        if "members" in members:
+            m = _vector(members["members"], "members['members']")
+            ax.plot(m, members[key], marker="s", markersize=4, label="ensemble, M members")
         ax.set_xscale("log")
         ax.set_xlabel("T passes or M members (log scale)")
         ax.set_title(label)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
+    if passes or members:
+        axes[0].legend(fontsize=8)
     fig.suptitle("Quality against inference cost (forward passes per image)")
     _save(fig, path)
 

@@ -254,7 +254,9 @@ class Kind:
     cnns: str | None  # "plain" or "dropout": the trained models it takes; None: it scales predictor `of`
     instances: Callable[[str, Any, Context], list[Instance] | None]  # (name, spec, ...); None: left out
     describe: Callable[[Any, Any], str]  # (its params entry, params) -> words for the report
-    fewest_models: int = 1  # one instance per model needs 2 or more: an interval over seeds needs a spread
+    fewest_models: int = (
+        1  # one model is enough: its intervals then cover the test images only (the report says so)
+    )
     options: type[BaseModel] = NoOptions  # what its params entry may set under `options` (check_params)
     # A method the posthoc stage fits per model: the import path of its module (uncertainty.posthoc,
     # whose `Options` then replace `options`). Named, not imported: a method edit re-runs only its stages.
@@ -290,7 +292,6 @@ KINDS: dict[str, Kind] = {
         lambda spec, p: (
             f"the softmax of one CNN{_judged_by(spec)}; {len(spec.models)} trainings ({', '.join(spec.models)})"
         ),
-        fewest_models=2,
         options=ScoreOptions,
     ),
     "mc_dropout": Kind(
@@ -301,7 +302,6 @@ KINDS: dict[str, Kind] = {
             f"the mean of T = {p.infer.mc_passes} MC dropout passes; "
             f"{len(spec.models)} trainings ({', '.join(spec.models)})"
         ),
-        fewest_models=2,
     ),
     "ensemble": Kind(
         (*SOFTMAX_SCORES, "mutual_information", "variation_ratio", *LOGIT_SCORES),
@@ -327,7 +327,6 @@ KINDS: dict[str, Kind] = {
             "class-conditional Gaussians fitted on the training images (DDU); "
             f"{len(spec.models)} trainings ({', '.join(spec.models)})"
         ),
-        fewest_models=2,
         posthoc="uncertainty.feature_density",
         ood_score="feature_density",
     ),
@@ -336,7 +335,6 @@ KINDS: dict[str, Kind] = {
         "plain",
         _posthoc_instances(keep_softmax=False),
         lambda spec, p: _describe_laplace(spec),
-        fewest_models=2,
         posthoc="uncertainty.laplace",
     ),
 }

@@ -25,6 +25,7 @@ from markupsafe import Markup
 
 from uncertainty import corrupted, statistics
 from uncertainty import metric_registry as registry
+from uncertainty.article import not_the_article
 from uncertainty.claims import CLAIMS
 from uncertainty.conformal import variants
 from uncertainty.fashion_mnist import CLASS_NAMES as ARTICLE_CLASSES  # the article's numbers name its classes
@@ -45,7 +46,9 @@ ROTATION_ANGLES = (0, 30, 90)  # the columns of the conformal rotation table (wh
 
 
 def interval(summary: Mapping[str, Any], digits: int = 4) -> str:
-    return f"[{summary['low']:.{digits}f}, {summary['high']:.{digits}f}]"
+    """'[low, high]', with † where an end was clipped to the metric's range (uncertainty.statistics.clip)."""
+    mark = " †" if summary.get("clipped") else ""
+    return f"[{summary['low']:.{digits}f}, {summary['high']:.{digits}f}]{mark}"
 
 
 def with_spread(summary: Mapping[str, Any], digits: int = 4) -> str:
@@ -79,7 +82,7 @@ FORMATS: dict[str, Callable[..., str]] = {
     # an estimate with its interval where it has one (one training: the mean alone, marked)
     "estimate": lambda s, digits=4: f"{s['mean']:.{digits}f} " + (interval(s, digits) if "low" in s else "(one training)"),
     "difference_interval": lambda r, digits=4: f"{r['difference']:+.{digits}f} {interval(r, digits)}",
-    "t_interval": lambda s, digits=3: f"{s['mean']:.{digits}f}" + (f" [{s['t_low']:.{digits}f}, {s['t_high']:.{digits}f}]" if "t_low" in s else ""),
+    "t_interval": lambda s, digits=3: f"{s['mean']:.{digits}f}" + (f" [{s['t_low']:.{digits}f}, {s['t_high']:.{digits}f}]" + (" †" if s.get("clipped") else "") if "t_low" in s else ""),
     "spread": with_spread,
 }  # fmt: skip
 
@@ -196,13 +199,27 @@ def html(markdown_text: str, summaries: Sequence[tuple[bool, str]], title: str =
     return environment().get_template("report.html.j2").render(title=title, body=Markup(body))
 
 
+def run_title(data: Mapping[str, Any]) -> str:
+    """The page's title: the article's, or the user's models and data."""
+    if data["article"]:
+        return TITLE
+    models = data["models"]
+    named = models[0] if len(models) == 1 else f"{len(models)} models"
+    return f"Uncertainty of {named} on {data['name']}: every method measured"
+
+
 def data_record(
-    name: str, source: str, class_names: Sequence[str], ood_words: Sequence[str]
+    name: str, source: str, class_names: Sequence[str], ood_words: Sequence[str], train: Any
 ) -> dict[str, Any]:
-    """What every template knows of the data (data/dataset.json): `article` is whether it is the article's."""
+    """What every template knows of the run: the data (data/dataset.json), its models (params.train), and
+    `article`: whether this is the article's run (uncertainty.article), else `not_article`, why not."""
+    reason = not_the_article(source, train)
+    imported = [f"{n} ({m.file})" for n, m in train.models.items() if m.file]
     return {
-        "name": name, "source": source, "class_names": list(class_names), "article": source == "fashion_mnist",
-        "ood_words": " and ".join(ood_words),
+        "name": name, "source": source, "class_names": list(class_names), "article": reason is None,
+        "not_article": reason, "ood_words": " and ".join(ood_words), "models": list(train.models),
+        "imported": imported, "builder": f"{train.builder.file}:{train.builder.function}",
+        "trainings": len(train.models),
     }  # fmt: skip
 
 
@@ -220,14 +237,14 @@ def render(
         body = [page.render(name, data=data, **context) for name, context in sections if context is not None]
         entries = [(level, title, slug(title)) for level, title in page.headings]
         opening = [
-            page.render("summary.md.j2", data=data, **first),
+            page.render("summary.md.j2", data=data, title=run_title(data), **first),
             page.render("contents.md.j2", data=data, entries=entries),
         ]
         return "\n".join(opening + body), page
 
     markdown_text, _ = one(for_html=False)
     marked, page = one(for_html=True)
-    return markdown_text, html(marked, page.summaries)
+    return markdown_text, html(marked, page.summaries, run_title(data))
 
 
 # --------------------------------------------------------------------------- the sections' records
@@ -240,8 +257,10 @@ def same_probabilities(
     return repeats(predictors, lambda a, b: evaluation[a] == evaluation[b] and shift[a] == shift[b])
 
 
-def article(metrics: Mapping[str, Any], params: Any, class_names: Sequence[str]) -> dict[str, Any]:
-    """Sections 1-4: the article's experiments, this run's numbers beside the article's."""
+def article(metrics: Mapping[str, Any], params: Any, class_names: Sequence[str]) -> dict[str, Any] | None:
+    """Sections 1-4: the article's experiments, this run's numbers beside the article's (its run only)."""
+    if "skipped" in metrics["noise"]:  # not the article's run (uncertainty.article)
+        return None
     at = format_number(params.regression.predict_at)  # how the regression stage spells its keys
     regression = metrics["regression"]
     trained = {name: spec for name, spec in params.train.models.items() if f"train_{name}" in metrics}
@@ -430,7 +449,7 @@ def conformal(metrics: Mapping[str, Any], params: Any, class_names: Sequence[str
         ],
         "smallest": [
             {"score": v, "alpha": a, **s, "best": specs[s["best"]].label, "runner_up": specs[s["runner_up"]].label}
-            if "runner_up" in s else {"score": v, "alpha": a, **s, "best": specs[s["best"]].label}
+            if "runner_up" in s else {"score": v, "alpha": a, **s, "best": specs[s["best"]].label, "runner_up": None}
             for v in names for a in alphas if (s := found["smallest_sets"][v][format_number(a)])
         ],
         "per_class": [
@@ -492,6 +511,46 @@ def corruption(
     }  # fmt: skip
 
 
+UNLEARNED = "⚠"  # a row resting on a model that has not learned (the health stage flagged it)
+
+
+def unlearned(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The models the health stage flagged (reports/metrics/health.json), each with its numbers, the Keras
+    history's last training accuracy beside them (train_<name>.json) and its problems' sentences."""
+    return [
+        {"name": name, **record, "history_accuracy": metrics.get(f"train_{name}", {}).get("train_accuracy"),
+         "causes": [p["text"][:1].upper() + p["text"][1:] for p in record["problems"]]}
+        for name, record in metrics.get("health", {}).items() if record["problems"]
+    ]  # fmt: skip
+
+
+def models_of(params: Any) -> dict[str, list[str]]:
+    """predictor -> the models it uses (a temperature predictor: those of the predictor it scales)."""
+    found: dict[str, list[str]] = {}
+    for name, spec in params.predictors.items():  # `of` names a predictor defined before it
+        found[name] = found.get(spec.of, []) if spec.of is not None else list(spec.models or [])
+    return found
+
+
+def resting_on(models: Sequence[str], params: Any) -> list[str]:
+    """The predictors that use any of `models`, in the registry's order."""
+    return [name for name, used in models_of(params).items() if set(used) & set(models)]
+
+
+def health(metrics: Mapping[str, Any], params: Any) -> dict[str, Any] | None:
+    """Every model beside chance and its training; only when one has not learned (else left out)."""
+    records = metrics.get("health", {})
+    if not any(record["problems"] for record in records.values()):
+        return None
+    rows = [
+        {"name": name, **record, "history_accuracy": metrics.get(f"train_{name}", {}).get("train_accuracy"),
+         "model": f"{name} {UNLEARNED}" if record["problems"] else name,
+         "kinds": ", ".join(p["kind"] for p in record["problems"]) or "none"}
+        for name, record in records.items()
+    ]  # fmt: skip
+    return {"models": rows, "rules": params.health, "mark": UNLEARNED}
+
+
 def summary(metrics: Mapping[str, Any], params: Any, costs: Mapping[str, Any]) -> dict[str, Any]:
     """The first screen: which predictor to use for which job, what it costs, the article's claims."""
     found, seeds, claims = (metrics.get(k, {}) for k in ("summary", "seeds", "claims"))
@@ -500,10 +559,13 @@ def summary(metrics: Mapping[str, Any], params: Any, costs: Mapping[str, Any]) -
         {j.key: j.label for j in registry.jobs(params.corrupt.verdict_severities)},
     )
     undecided = statistics.WORDS["comparison"][2]
+    flagged = unlearned(metrics)  # a predictor using one of them is marked in its rows
+    suspect = resting_on([m["name"] for m in flagged], params)
+    shown = {n: f"{label} {UNLEARNED}" if n in suspect else label for n, label in labels.items()}
     rows = [
-        {"job": jobs.get(k, k), "best": labels[j["best"]["predictor"]], "metric": registry.label(tuple(j["best"]["metric"])),
+        {"job": jobs.get(k, k), "best": shown[j["best"]["predictor"]], "metric": registry.label(tuple(j["best"]["metric"])),
          "value": lookup(seeds[j["best"]["predictor"]], tuple(j["best"]["metric"])), "found": j if j["runner_up"] else None,
-         "runner_up": j["runner_up"] and {**j["runner_up"], "label": labels[j["runner_up"]["predictor"]]},
+         "runner_up": j["runner_up"] and {**j["runner_up"], "label": shown[j["runner_up"]["predictor"]]},
          # an undecided verdict with what it could have seen: "within ± half the interval's width"
          "verdict": j.get("verdict") and j["verdict"] + (f" (within ±{j['half_width']:.4f})" if j["verdict"] == undecided else "")}
         for k in jobs if (j := found.get("jobs", {}).get(k))  # in the registry's order
@@ -518,6 +580,7 @@ def summary(metrics: Mapping[str, Any], params: Any, costs: Mapping[str, Any]) -
                       for n, s in independent.items() if (k := count[n]) > 1],
         "single": [labels[n] for n in independent if count[n] == 1],
         "costs": [{"label": labels[n], **costs[n]} for n in recommended if n in costs],
+        "unlearned": flagged, "suspect": [labels[n] for n in suspect], "mark": UNLEARNED,
     }  # fmt: skip
 
 

@@ -3,7 +3,7 @@ over seeds and images, the word an interval earns, the best and the runner-up, a
 
 Verdicts (uncertainty.verdicts), claims, conformal sets (uncertainty.coverage) and the benchmarks
 all call these; none of them knows which metric it is given (the caller says which direction is
-better).
+better, and the range of its values).
 
 The interval of a statistic, or of the difference between two predictors, covers both sources of
 chance. The images: B bootstrap rounds resample them (weights, the seeds fixed), and the variance
@@ -14,6 +14,15 @@ the seed × image part both contain) and the interval is Student-t with Satterth
 freedom, so it is the t-interval when the seeds dominate and the normal one when the images do
 (tests/test_verdicts.py simulates its coverage). With one training (the ensemble) only the images
 count.
+
+An interval of a statistic never leaves the statistic's range (accuracy, ECE, AUROC, a coverage in
+[0, 1]), which each metric declares with the metric (uncertainty.metric_registry's `bounds`, the
+conformal sets' in uncertainty.coverage): an end beyond it is clipped to the range and the summary is
+marked `"clipped": True`. Clipping never lowers the coverage: the true
+value lies in the range, so the clipped interval contains it whenever the unclipped one does (and
+it is only shorter). A summary with no end out of range is left exactly as it was, unmarked.
+Differences A − B are not clipped: a metric in [lowest, highest] differs by at most highest − lowest
+either way, a range their intervals practically never reach.
 """
 
 from __future__ import annotations
@@ -23,6 +32,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 import scipy.stats
+
+Bounds = tuple[float, float]  # the range a statistic's values lie in: (lowest, highest)
 
 # The words an interval of a difference earns: (it supports the good sign, the bad sign, neither).
 WORDS = {
@@ -81,8 +92,32 @@ def weight_matrices(
 # --------------------------------------------------------------------------- intervals
 
 
-def t_interval(values: Sequence[float], confidence: float = 0.95) -> dict[str, float]:
-    """Mean, sample std (ddof=1) and the two-sided Student-t interval of the mean of `values`."""
+def clip(
+    summary: dict[str, Any], bounds: Bounds | None, ends: Sequence[str] = ("low", "high")
+) -> dict[str, Any]:
+    """`summary` with its interval `ends` moved into `bounds` (in place), marked `"clipped": True` where
+    one moved; untouched (unmarked, the same values) where none was out of range or bounds is None."""
+    if bounds is None:
+        return summary
+    lowest, highest = bounds
+    moved = False
+    for end in ends:
+        if end not in summary:
+            continue
+        if summary[end] < lowest:
+            summary[end], moved = float(lowest), True
+        elif summary[end] > highest:
+            summary[end], moved = float(highest), True
+    if moved:
+        summary["clipped"] = True
+    return summary
+
+
+def t_interval(
+    values: Sequence[float], confidence: float = 0.95, bounds: Bounds | None = None
+) -> dict[str, Any]:
+    """Mean, sample std (ddof=1) and the two-sided Student-t interval of the mean of `values`, clipped to
+    `bounds` (the statistic's range) where given (module docstring)."""
     x = np.asarray(values, dtype=np.float64)
     if x.ndim != 1 or len(x) < 2:
         raise ValueError(f"values must be a 1-D sequence of at least 2 numbers, got shape {x.shape}")
@@ -90,7 +125,7 @@ def t_interval(values: Sequence[float], confidence: float = 0.95) -> dict[str, f
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     mean, std = float(x.mean()), float(x.std(ddof=1))
     half = float(scipy.stats.t.ppf(0.5 + confidence / 2, len(x) - 1)) * std / np.sqrt(len(x))
-    return {"mean": mean, "std": std, "low": mean - half, "high": mean + half, "n": len(x)}
+    return clip({"mean": mean, "std": std, "low": mean - half, "high": mean + half, "n": len(x)}, bounds)
 
 
 def seed_terms(table: np.ndarray) -> tuple[float, int, float]:
@@ -128,19 +163,20 @@ def interval(
     return {"low": estimate - half, "high": estimate + half, "se": float(np.sqrt(total)), "df": float(df)}
 
 
-def summarize(table: np.ndarray, confidence: float) -> dict[str, float]:
+def summarize(table: np.ndarray, confidence: float, bounds: Bounds | None = None) -> dict[str, Any]:
     """One statistic over seeds: mean, per-seed std and t-interval, and the interval over seeds and images.
 
-    table: (rounds + 1, S), row 0 on the full data, then one row per image-bootstrap round.
+    table: (rounds + 1, S), row 0 on the full data, then one row per image-bootstrap round. bounds: the
+    statistic's range; both intervals are clipped to it (`clip`, module docstring).
     """
     mean = float(table[0].mean())
-    summary = {"mean": mean, "seeds": table.shape[1]}
+    summary: dict[str, Any] = {"mean": mean, "seeds": table.shape[1]}
     if table.shape[1] >= 2:
         t = t_interval(table[0], confidence)
         summary.update(std=t["std"], t_low=t["low"], t_high=t["high"])
     found = interval(mean, table[1:].mean(axis=1), [seed_terms(table)], confidence)
     summary.update(low=found["low"], high=found["high"])
-    return summary
+    return clip(summary, bounds, ("t_low", "t_high", "low", "high"))
 
 
 def compare(

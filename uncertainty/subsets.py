@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Any
 
 import numpy as np
 
@@ -100,11 +101,15 @@ def u_table_terms(table: np.ndarray, subsets: np.ndarray, n: int) -> tuple[float
     return variance, n - 1, overlap
 
 
-def u_summarize(table: np.ndarray, subsets: np.ndarray, n: int, confidence: float) -> dict[str, float]:
-    """The U-statistic (mean over the subsets' ensembles) and its interval over trainings and images."""
+def u_summarize(
+    table: np.ndarray, subsets: np.ndarray, n: int, confidence: float, bounds: statistics.Bounds | None = None
+) -> dict[str, Any]:
+    """The U-statistic (mean over the subsets' ensembles) and its interval over trainings and images,
+    clipped to `bounds` (the metric's range) where given, as statistics.summarize's."""
     mean = float(table[0].mean())
     found = statistics.interval(mean, table[1:].mean(axis=1), [u_table_terms(table, subsets, n)], confidence)
-    return {"mean": mean, "low": found["low"], "high": found["high"], "seeds": n, "subsets": len(subsets)}
+    summary = {"mean": mean, "low": found["low"], "high": found["high"], "seeds": n, "subsets": len(subsets)}
+    return statistics.clip(summary, bounds)
 
 
 def u_compare(

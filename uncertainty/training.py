@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from uncertainty.classifier import head_of
 from uncertainty.cnn import build_cnn, compile_cnn, swish
 from uncertainty.errors import PipelineError
 from uncertainty.runtime import get_strategy
@@ -154,7 +155,8 @@ def train_cnn(
             model = cnn
         else:  # over replicas also with one shard: its padding feeds a replica a last batch left empty
             model = keras.Sequential([keras.Input(cnn.input_shape[1:]), BatchShards(cnn, batch_shards)])
-        compile_cnn(model, learning_rate, steps_per_execution)
+        logits = head_of(cnn).outputs_logits  # a logits head trains on the cross-entropy from logits
+        compile_cnn(model, learning_rate, steps_per_execution, logits)
     with tempfile.TemporaryDirectory() as directory:
         log = Path(directory) / "history.csv"
         history = model.fit(
@@ -168,7 +170,9 @@ def train_cnn(
         history_csv = log.read_text()
     if model is not cnn:
         with distribution.scope():
-            compile_cnn(cnn, learning_rate)  # for `evaluate`; its weights are the trained ones
+            compile_cnn(
+                cnn, learning_rate, from_logits=logits
+            )  # for `evaluate`; its weights are the trained ones
     return cnn, {key: [float(v) for v in values] for key, values in history.history.items()}, history_csv
 
 
@@ -186,7 +190,9 @@ def evaluate(
             copy = build(0.0) if build else build_cnn()  # dropout is off in evaluation and holds no weights
             copy.set_weights(model.get_weights())
             model = keras.Sequential([keras.Input(copy.input_shape[1:]), BatchShards(copy, 1)])
-            compile_cnn(model, 0.001)  # evaluation only: the optimizer never steps
+            compile_cnn(
+                model, 0.001, from_logits=head_of(copy).outputs_logits
+            )  # evaluation only: the optimizer never steps
     dataset = evaluation_dataset(*data, strategy.num_replicas_in_sync)
     loss, accuracy = model.evaluate(dataset, verbose=0)
     return {"loss": float(loss), "accuracy": float(accuracy)}

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from uncertainty import statistics, subsets
-from uncertainty.metric_registry import MetricPath, Reduction, higher_is_better
+from uncertainty.metric_registry import MetricPath, Reduction, bounds, higher_is_better
 from uncertainty.predictors import (
     Inference,
     Instance,
@@ -81,11 +81,12 @@ def pools(
     return found
 
 
-def summarize(table: np.ndarray, design: Design, confidence: float) -> dict[str, float]:
-    """statistics.summarize, or for a pool the U-statistic's (uncertainty.subsets)."""
+def summarize(table: np.ndarray, design: Design, metric: MetricPath, confidence: float) -> dict[str, Any]:
+    """statistics.summarize, or for a pool the U-statistic's (uncertainty.subsets), the interval clipped to
+    the metric's range."""
     if design.members is None:
-        return statistics.summarize(table, confidence)
-    return subsets.u_summarize(table, design.members, len(design.trainings), confidence)
+        return statistics.summarize(table, confidence, bounds(metric))
+    return subsets.u_summarize(table, design.members, len(design.trainings), confidence, bounds(metric))
 
 
 def compare_designs(
@@ -196,7 +197,8 @@ def best_for_job(
 
     Each predictor is represented by its best metric of `paths`. The runner-up is the best predictor
     whose columns are not the best one's (`designs`), so that it is another method, not the best one's
-    own temperature-scaled self; the difference has the interval and verdict of `compare_designs`.
+    own temperature-scaled self; where every method shares the best one's trainings (a run of one model),
+    the best whose numbers differ from its. The difference has the interval and verdict of `compare_designs`.
     """
     higher = higher_is_better(paths[0])
 
@@ -214,6 +216,9 @@ def best_for_job(
     (a, path_a), runner_up = statistics.best_and_runner_up(
         best_each, mean, higher, lambda x, y: designs[x[0]].same_as(designs[y[0]])
     )
+    if runner_up is None:  # every method on the same trainings (one model): the next best that differs at all
+        same = lambda x, y: np.array_equal(tables[x[0]][x[1]], tables[y[0]][y[1]])  # noqa: E731
+        _, runner_up = statistics.best_and_runner_up(best_each, mean, higher, same)
 
     def entry(name: str, path: MetricPath) -> dict[str, Any]:
         return {"predictor": name, "metric": list(path), "mean": float(tables[name][path][0].mean())}

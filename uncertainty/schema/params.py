@@ -10,6 +10,7 @@ from uncertainty.schema.base import Section
 from uncertainty.schema.conformal import Conformal
 from uncertainty.schema.corrupt import Corrupt
 from uncertainty.schema.evaluate import Evaluate
+from uncertainty.schema.health import Health
 from uncertainty.schema.infer import Infer
 from uncertainty.schema.linear_data import LinearData
 from uncertainty.schema.mc_batch import McBatch
@@ -29,6 +30,7 @@ class Params(Section):
     regression: Regression
     prepare: Prepare
     train: Train
+    health: Health
     noise: Noise
     mc_batch: McBatch
     mc_engine: McEngine
@@ -48,6 +50,7 @@ SECTIONS = {
     "regression": Regression,
     "prepare": Prepare,
     "train": Train,
+    "health": Health,
     "noise": Noise,
     "mc_batch": McBatch,
     "mc_engine": McEngine,

@@ -1,0 +1,136 @@
+"""A run folder for one model trained elsewhere: every method that model allows, nothing trained.
+
+    python -m uncertainty.runs new mine --model inputs/mine.keras --data inputs/mine.npz
+    cd runs/mine && dvc repro          (or, from the root: make run RUN=runs/mine)
+
+`new` writes runs/<name>/ like runs/mnist: links to the project's dvc.yaml, stages/, uncertainty/,
+examples/ and inputs/, and a params.yaml made from the project's with what this model allows:
+
+* the data: `prepare.source: npz` and your file (or `--source mnist` / `fashion_mnist`);
+* the model: `train.imported.<name>` (its own file is its stage's dependency), no training;
+* the predictors: every kind that takes one model (the softmax, its temperature, energy and max
+  logit, feature density, the three Laplace links) and, when the model has Dropout layers, MC dropout
+  and its temperature (the model then also runs once with dropout off: `infer.also_without_dropout`);
+  the ensembles need several trainings and are left out, with the comparisons that name them;
+* the labels name your model, not the article's "plain CNN".
+
+Why a generated folder rather than registry entries that adapt to whatever models exist: the
+params.yaml a run used stays a file in git that says exactly what was judged, `dvc params diff` and
+`dvc exp` work on it as on any run, and the project's own params.yaml (the article's) never changes.
+The article's own experiments are skipped on such a run (uncertainty.article), not failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from uncertainty.errors import PipelineError
+
+ROOT = Path(__file__).resolve().parents[1]
+LINKS = ("dvc.yaml", "stages", "uncertainty", "examples", "inputs")
+ONE_MODEL_KINDS = ("softmax", "feature_density", "laplace")  # kinds that judge one model's softmax
+ARTICLE_LABEL = "plain CNN"  # the article's name for a single model, in the project's labels
+
+
+def dropout_rate(file: str) -> float:
+    """The largest rate among the .keras model's Dropout-family layers (0: none), read in safe mode."""
+    import keras  # only here: writing a run folder otherwise needs no TensorFlow
+
+    from uncertainty.classifier import dropout_layers
+
+    try:
+        model = keras.saving.load_model(file, compile=False, safe_mode=True)
+    except Exception as error:  # Keras raises many kinds for a damaged or foreign file
+        raise PipelineError(f"{file}: does not load as a Keras model ({type(error).__name__})") from None
+    return max((float(layer.rate) for layer in dropout_layers(model)), default=0.0)
+
+
+def one_model_params(
+    base: dict[str, Any], name: str, model_file: str, rate: float, data: dict[str, Any]
+) -> dict[str, Any]:
+    """The project's params (`base`) for one imported model: see the module docstring."""
+    params = copy.deepcopy(base)
+    params["prepare"].update(data)
+    params["train"]["models"] = {}
+    params["train"]["imported"] = {name: {"file": model_file, "dropout_rate": rate}}
+    stochastic = rate > 0
+    params["infer"]["shift_mc_models"] = [name] if stochastic else []
+    params["infer"]["also_without_dropout"] = [name] if stochastic else []
+    kept: dict[str, Any] = {}
+    for key, spec in base["predictors"].items():
+        kind = spec["kind"]
+        if kind == "temperature":
+            if spec["of"] not in kept:
+                continue
+            entry = dict(spec)
+        elif kind in ONE_MODEL_KINDS or (kind == "mc_dropout" and stochastic):
+            entry = {**spec, "models": [name]}
+        else:  # an ensemble (several trainings), or MC dropout of a model without Dropout layers
+            continue
+        entry["label"] = spec["label"].replace(ARTICLE_LABEL, name)
+        kept[key] = entry
+    params["predictors"] = kept
+    verdicts = params["verdicts"]
+    verdicts["comparisons"] = [pair for pair in verdicts["comparisons"] if all(p in kept for p in pair)]
+    return params
+
+
+def new(name: str, model: str, data: str | None, source: str | None, force: bool = False) -> Path:
+    """Write runs/<name>/ (links and params.yaml) for `model` on `data` (an npz in inputs/) or a `source`."""
+    run = ROOT / "runs" / name
+    for file, what in ((model, ".keras"), (data, ".npz")):
+        if file is not None and (
+            not file.startswith("inputs/") or not file.endswith(what) or "/" in file[7:]
+        ):
+            raise PipelineError(f"{file}: expected a {what} file directly in inputs/ (inputs/<name>{what})")
+        if file is not None and not (ROOT / file).is_file():
+            raise PipelineError(f"{file}: no such file; copy it into inputs/ first")
+    if (run / "params.yaml").exists() and not force:
+        raise PipelineError(f"{run.relative_to(ROOT)}/params.yaml exists; pass --force to write it again")
+    base = yaml.safe_load((ROOT / "params.yaml").read_text())
+    prepare = {"source": "npz", "file": data} if data else {"source": source, "file": ""}
+    params = one_model_params(base, name, model, dropout_rate(str(ROOT / model)), prepare)
+    run.mkdir(parents=True, exist_ok=True)
+    for link in LINKS:
+        target = run / link
+        if not target.is_symlink():
+            target.symlink_to(Path("..") / ".." / link)
+    header = (
+        f"# One model trained elsewhere ({model}) on {data or source}, judged by every method it allows.\n"
+        f"# Written by `python -m uncertainty.runs new {name} ...` from the project's params.yaml; edit freely.\n"
+        f"#   cd runs/{name} && dvc repro    (or, from the root: make run RUN=runs/{name})\n"
+    )
+    (run / "params.yaml").write_text(header + yaml.safe_dump(params, sort_keys=False, width=110))
+    return run
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m uncertainty.runs", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    make = commands.add_parser("new", help="write runs/<name>/ for one .keras model")
+    make.add_argument("name", help="the run's and the model's name (letters, digits, _)")
+    make.add_argument("--model", required=True, help="the .keras file, in inputs/")
+    where = make.add_mutually_exclusive_group(required=True)
+    where.add_argument("--data", help="your images, an .npz in inputs/ (README: Your own model and data)")
+    where.add_argument("--source", choices=("fashion_mnist", "mnist"), help="a data source of the project")
+    make.add_argument("--force", action="store_true", help="write params.yaml again")
+    arguments = parser.parse_args(argv)
+    if not arguments.name.replace("_", "").isalnum():
+        print(f"error: {arguments.name!r}: a run name is letters, digits and _", file=sys.stderr)
+        sys.exit(2)
+    try:
+        run = new(arguments.name, arguments.model, arguments.data, arguments.source, arguments.force)
+    except PipelineError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+    print(f"{run.relative_to(ROOT)}: written; run it with: cd {run.relative_to(ROOT)} && dvc repro")
+
+
+if __name__ == "__main__":
+    main()
