@@ -5,7 +5,10 @@ this one run, so they hold on a noisy machine; the absolute figures depend on
 it. Nothing here is a test: no figure is asserted.
 
 1. MC passes/s on one 128-image batch, T passes: the article's loop
-   (`model(x, training=True)` T times, eager) against the engine (uncertainty.mc).
+   (`model(x, training=True)` T times, eager) against the engine (uncertainty.mc); then the engine
+   against the Sequential-only one it replaced (benchmarks.sequential_mc) on the trained article CNN,
+   2,000 test images at T = 100, interleaved, with whether their passes are bit-identical
+   (`--engine-only`: this alone, into reports/engine_before_after.json).
 2. The engine's achieved GFLOP/s against a float32 matrix product's GFLOP/s.
 3. The whole test set at T = 100 (one million passes): seconds and peak memory,
    in a fresh process (what the predict stage pays).
@@ -50,7 +53,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from uncertainty.cnn import build_cnn, compile_cnn
+from benchmarks.sequential_mc import SequentialMCDropout
+from uncertainty.cnn import build_cnn, compile_cnn, load_cnn
 from uncertainty.images import one_hot, to_model_input
 from uncertainty.io import load_npz, write_json
 from uncertainty.machine import machine_info
@@ -124,6 +128,35 @@ def bench_mc(model: keras.Model, images: np.ndarray, passes: int, engine: dict[s
         "article_loop_passes_timed": loop_passes,
         "engine_passes_per_second": engine_rate,
         "engine_seconds": engine_seconds,
+    }
+
+
+def bench_engine_before_after(
+    model: keras.Model, images: np.ndarray, passes: int, engine: dict[str, Any], rounds: int = 4
+) -> dict[str, Any]:
+    """The graph engine (uncertainty.mc) against the Sequential-only one it replaced
+    (benchmarks.sequential_mc), on the same model and images, interleaved over rounds (the order
+    reversed every other round), each keeping its best; and whether their passes are bit-identical."""
+    ways = {
+        "sequential_engine": SequentialMCDropout(model, 84, **engine),
+        "graph_engine": MCDropout(model, 84, **engine),
+    }
+    outputs = {name: sampler.sample(images, passes) for name, sampler in ways.items()}  # compile and keep
+    seconds: dict[str, list[float]] = {name: [] for name in ways}
+    for index in range(rounds):
+        for name in list(ways)[:: 1 if index % 2 == 0 else -1]:
+            started = time.perf_counter()
+            ways[name].sample(images, passes)
+            seconds[name].append(time.perf_counter() - started)
+    best = {name: min(times) for name, times in seconds.items()}
+    return {
+        "images": len(images),
+        "passes": passes,
+        "rounds": rounds,
+        "seconds": seconds,
+        "best_seconds": best,
+        "graph_over_sequential_speed": best["sequential_engine"] / best["graph_engine"],
+        "bit_identical": bool(np.array_equal(outputs["sequential_engine"], outputs["graph_engine"])),
     }
 
 
@@ -470,6 +503,7 @@ def main() -> None:
     parser.add_argument(
         "--pairs", type=int, default=6, help="pipeline/params pairs for the speedup's interval"
     )
+    parser.add_argument("--engine-only", action="store_true", help="only the MC engine before and after")
     args = parser.parse_args()
 
     import yaml
@@ -506,6 +540,19 @@ def main() -> None:
     mc = bench_mc(dropout_model, batch, passes, engine)
     record["mc_batch"] = mc
     record["mc_speedup"] = mc["engine_passes_per_second"] / mc["article_loop_passes_per_second"]
+
+    print("MC engine before and after the graph walk (article CNN, test images) ...", flush=True)
+    trained = ROOT / "models" / "dropout.npz"
+    article = (
+        load_cnn(trained, lambda rate: build_cnn(dropout_rate=rate))[0] if trained.exists() else dropout_model
+    )
+    record["engine_before_after"] = bench_engine_before_after(
+        article, to_model_input(data["x_test"][:2000]), 10 if args.quick else args.test_passes, engine
+    )
+    if args.engine_only:
+        write_json(ROOT / "reports" / "engine_before_after.json", record)
+        print(json.dumps(record["engine_before_after"], indent=1))
+        return
 
     print("float32 matrix product ...", flush=True)
     peak = matmul_gflops()
@@ -567,6 +614,11 @@ def main() -> None:
         ("MC passes/s, article loop (128 batch)", f"{mc['article_loop_passes_per_second']:,.0f}"),
         (f"MC passes/s, engine (128 batch, T={passes})", f"{mc['engine_passes_per_second']:,.0f}"),
         ("mc_speedup (engine / article loop)", f"{record['mc_speedup']:.2f}x"),
+        (
+            "graph engine / Sequential-only engine (speed; bit-identical)",
+            f"{record['engine_before_after']['graph_over_sequential_speed']:.2f}x; "
+            f"{record['engine_before_after']['bit_identical']}",
+        ),
         ("float32 matmul GFLOP/s", f"{peak:.1f}"),
         ("engine GFLOP/s (work done)", f"{engine_gflops:.1f}"),
         ("roofline_fraction", f"{record['roofline_fraction']:.2f}"),

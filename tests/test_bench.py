@@ -40,3 +40,18 @@ def test_a_pair_with_no_spread_is_its_own_ratio_and_reaches_it() -> None:
     result = speedup_interval([30.0, 30.0], [15.0, 15.0], target=2.0)
     assert result["low"] == result["high"] == pytest.approx(2.0)
     assert result["target"] == "reached"
+
+
+def test_the_graph_engine_gives_the_sequential_engines_passes_bit_for_bit() -> None:
+    """The benchmark's baseline (the Sequential-only engine) and the graph engine on the article's CNN."""
+    from benchmarks.bench import bench_engine_before_after
+    from uncertainty.cnn import build_cnn
+    from uncertainty.runtime import seed_everything
+
+    seed_everything(3)
+    model = build_cnn(dropout_rate=0.2)
+    images = np.random.default_rng(0).random((24, 28, 28, 1), dtype=np.float32)
+    engine = {"chunk_passes": 4, "batch_size": 16, "jit_compile": True, "strategy": "default"}
+    found = bench_engine_before_after(model, images, 9, engine, rounds=2)
+    assert found["bit_identical"] and found["graph_over_sequential_speed"] > 0
+    assert [len(found["seconds"][way]) for way in ("sequential_engine", "graph_engine")] == [2, 2]

@@ -122,6 +122,7 @@ def test_the_readme_steps_run_on_a_users_npz_and_builder(tmp_path: Path) -> None
     page = (repo / "reports" / "index.html").read_text()
     assert all(name in page for name in CLASSES), "the report names the user's classes"
     assert "<title>Uncertainty of 7 models on mine" in page and "not the article's Fashion-MNIST" in page
+    assert "Models that have not learned" in page and "<strong>elsewhere</strong>" in page  # untrained: named
     trained = json.loads((repo / "reports" / "machine" / "train_elsewhere.json").read_text())
     assert trained["epochs"] == 0  # imported, not trained
     assert "elsewhere" in json.loads((repo / "reports" / "tables" / "per_seed.json").read_text())["plain"]

@@ -60,3 +60,33 @@ def test_its_committed_results_are_the_digits_against_fashion_mnist() -> None:
     assert set(ood) == {"fashion_mnist", "uniform_noise", "gaussian_noise"}
     page = (RUN / "reports" / "index.html").read_text()
     assert "The CNNs on MNIST digits" in page and "Fashion-MNIST test images" in page
+
+
+DIGITS = ROOT / "runs" / "digits_bn"  # one model trained elsewhere (examples/functional_bn.py), nothing trained
+
+
+def test_the_one_model_run_is_what_runs_new_writes() -> None:
+    """runs/digits_bn/params.yaml is `python -m uncertainty.runs new digits_bn --model inputs/digits_bn.keras
+    --source mnist` on the project's params.yaml: a change to either shows here."""
+    from uncertainty.runs import dropout_rate, one_model_params
+
+    project = yaml.safe_load((ROOT / "params.yaml").read_text())
+    rate = dropout_rate(str(ROOT / "inputs" / "digits_bn.keras"))
+    expected = one_model_params(
+        project, "digits_bn", "inputs/digits_bn.keras", rate, {"source": "mnist", "file": ""}
+    )
+    assert yaml.safe_load((DIGITS / "params.yaml").read_text()) == expected
+    assert rate == 0.2 and expected["infer"]["also_without_dropout"] == ["digits_bn"]
+    assert "ensemble" not in expected["predictors"] and expected["predictors"]["plain"]["label"] == "digits_bn"
+
+
+def test_the_one_model_runs_committed_results_judge_every_method_it_allows() -> None:
+    per_seed = json.loads((DIGITS / "reports" / "tables" / "per_seed.json").read_text())
+    assert set(per_seed) == set(yaml.safe_load((DIGITS / "params.yaml").read_text())["predictors"])
+    assert json.loads((DIGITS / "reports" / "machine" / "train_digits_bn.json").read_text())["epochs"] == 0
+    health = json.loads((DIGITS / "reports" / "metrics" / "health.json").read_text())["digits_bn"]
+    assert health["problems"] == [] and health["batch_norm"]
+    assert json.loads((DIGITS / "reports" / "metrics" / "noise.json").read_text())["skipped"]
+    page = (DIGITS / "reports" / "index.html").read_text()
+    assert "<title>Uncertainty of digits_bn on MNIST digits" in page
+    assert "every interval covers the test images only" in page and "Three regressors" not in page

@@ -320,7 +320,7 @@ def verdicts(
     seeds, found, temperature, claims, per_seed = (
         metrics.get(k) for k in ("seeds", "verdicts", "temperature", "claims", "per_seed")
     )
-    if not (seeds and found and temperature and claims and per_seed):
+    if not (seeds and found and temperature and per_seed) or claims is None:
         return None
     specs, models = {n: s for n, s in params.predictors.items() if n in seeds}, params.train.models
     rows = [  # a scaled predictor's accuracy is its own's (a temperature keeps the top class); a repeat once
@@ -474,7 +474,7 @@ def corruption(
     """Under corruption: the corruptions, every predictor's means over corruptions per severity with intervals,
     the claim under shift, the corruptions that cost calibration most, telling corrupted from clean."""
     table, seeds, found, claims = (metrics.get(k) for k in ("corruption", "seeds", "conformal", "claims"))
-    if not (table and seeds and found and claims):
+    if not (table and seeds and found) or claims is None:
         return None
     p, specs = params.corrupt, params.predictors
     shown = corrupted.distinct(specs, table)
