@@ -99,7 +99,14 @@ def test_closure_follows_function_level_and_package_imports(tmp_path: Path) -> N
     assert imported_modules(source) >= {"uncertainty.io", "uncertainty.cnn"}
 
 
-FIGURE_STAGES = {"figures", "article_figures", "training_figures", "training_figures_imported", "verdict_figures", "corruption_figures"}
+FIGURE_STAGES = {
+    "figures",
+    "article_figures",
+    "training_figures",
+    "training_figures_imported",
+    "verdict_figures",
+    "corruption_figures",
+}
 
 
 def test_compute_stages_import_no_plotting_code() -> None:

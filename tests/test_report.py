@@ -29,7 +29,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SEPARATOR = re.compile(r"^\|(?:-+\|)+$")  # a pipe table's header separator, no alignment colons
 TABLES_PER_SECTION = {"article": 4, "beyond": 5, "verdicts": 7, "posthoc": 4, "conformal": 5, "provenance": 1}
 
-DATA = report.data_record("Fashion-MNIST", "fashion_mnist", CLASS_NAMES, ["MNIST digits"])  # the default data
+DATA = report.data_record(  # the default data and models: the article's run
+    "Fashion-MNIST",
+    "fashion_mnist",
+    CLASS_NAMES,
+    ["MNIST digits"],
+    read_params(SECTIONS, ROOT / "params.yaml").train,
+)
 
 
 @pytest.fixture(scope="module")

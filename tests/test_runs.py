@@ -62,7 +62,9 @@ def test_its_committed_results_are_the_digits_against_fashion_mnist() -> None:
     assert "The CNNs on MNIST digits" in page and "Fashion-MNIST test images" in page
 
 
-DIGITS = ROOT / "runs" / "digits_bn"  # one model trained elsewhere (examples/functional_bn.py), nothing trained
+DIGITS = (
+    ROOT / "runs" / "digits_bn"
+)  # one model trained elsewhere (examples/functional_bn.py), nothing trained
 
 
 def test_the_one_model_run_is_what_runs_new_writes() -> None:
@@ -77,7 +79,9 @@ def test_the_one_model_run_is_what_runs_new_writes() -> None:
     )
     assert yaml.safe_load((DIGITS / "params.yaml").read_text()) == expected
     assert rate == 0.2 and expected["infer"]["also_without_dropout"] == ["digits_bn"]
-    assert "ensemble" not in expected["predictors"] and expected["predictors"]["plain"]["label"] == "digits_bn"
+    assert (
+        "ensemble" not in expected["predictors"] and expected["predictors"]["plain"]["label"] == "digits_bn"
+    )
 
 
 def test_the_one_model_runs_committed_results_judge_every_method_it_allows() -> None:
