@@ -230,8 +230,9 @@ def main(params: Any, paths: argparse.Namespace) -> None:
 
     summary = {
         "jobs": {
-            job.key: v.best_for_job(tables, job.paths(), p.confidence, designs)
+            job.key: best
             for job in registry.jobs(params.corrupt.verdict_severities)
+            if (best := v.best_for_job(tables, job.paths(), p.confidence, designs)) is not None
         },
         "multiplicity": multiplicity,
     }

@@ -102,8 +102,9 @@ def test_the_readme_steps_run_on_a_users_npz_and_builder(tmp_path: Path) -> None
     params["train"]["imported"] = {"elsewhere": {"file": "inputs/elsewhere.keras", "dropout_rate": 0.0}}
     params["predictors"]["plain"]["models"].append("elsewhere")
     repo = make_repo(tmp_path / "repo", params)
-    keras.utils.set_random_seed(5)
-    small_cnn(SHAPE, len(CLASSES), 0.0).save(repo / "inputs" / "elsewhere.keras")
+    untrained = small_cnn(SHAPE, len(CLASSES), 0.0)  # its head zeroed: one answer for every image, chance
+    untrained.layers[-1].set_weights([np.zeros_like(w) for w in untrained.layers[-1].get_weights()])
+    untrained.save(repo / "inputs" / "elsewhere.keras")
     assert yaml.safe_load((repo / "params.yaml").read_text())["prepare"]["file"] == "inputs/mine.npz"
     save_npz(repo, rng)
     # Step 3: the one command.

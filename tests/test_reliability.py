@@ -159,7 +159,7 @@ def test_valid_change_reruns_only_what_reads_it(repo: Path) -> None:
     write_params(repo, params)
     out = sh(["dvc", "repro"], repo).stdout
     ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
-    assert ran == {"check_params", "mc_batch", "verdicts", "figures", "report"}, (
+    assert ran == {"check_params", "mc_batch", "verdicts", "article_figures", "report"}, (
         out
     )  # verdicts quotes the batch
 

@@ -59,7 +59,8 @@ def test_its_committed_results_are_the_digits_against_fashion_mnist() -> None:
     ood = json.loads((RUN / "reports" / "metrics" / "ood.json").read_text())
     assert set(ood) == {"fashion_mnist", "uniform_noise", "gaussian_noise"}
     page = (RUN / "reports" / "index.html").read_text()
-    assert "The CNNs on MNIST digits" in page and "Fashion-MNIST test images" in page
+    assert "<title>Uncertainty of 9 models on MNIST digits" in page and "Fashion-MNIST test images" in page
+    assert "The CNNs on MNIST digits" not in page  # the article's sections are its run's alone
 
 
 DIGITS = (

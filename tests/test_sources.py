@@ -140,12 +140,12 @@ def write_builder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) ->
         ("raise ImportError('no such thing')\n", "build", "train.builder.file: mine/arch.py does not import (ImportError: no such thing)"),
         (
             "def build(shape, k, rate):\n    return keras.Sequential([keras.Input(shape), keras.layers.Flatten()])\n",
-            "build", "the last layer is Flatten; expected Dense(3, activation='softmax')",
+            "build", "mine/arch.py:build: outputs (64,) per image; expected (3,), one per class",
         ),
         (
             "def build(shape, k, rate):\n    return keras.Sequential([keras.Input(shape), keras.layers.Flatten(),"
             " keras.layers.Dense(k + 1, activation='softmax')])\n",
-            "build", "the last Dense layer has 4 outputs; expected 3, one per class",
+            "build", "mine/arch.py:build: outputs (4,) per image; expected (3,), one per class",
         ),
     ],
 )  # fmt: skip
@@ -215,7 +215,7 @@ def test_an_imported_model_is_stored_and_reloaded_as_trained(tmp_path: Path) -> 
     [
         ("garbage", 0.0, 3, "not a .keras archive (a .keras file is a zip)"),
         ("zip", 0.0, 3, "does not load as a Keras model"),
-        (None, 0.0, 4, "the last Dense layer has 3 outputs; expected 4, one per class"),
+        (None, 0.0, 4, "elsewhere.keras: outputs (3,) per image; expected (4,), one per class"),
         (None, 0.3, 3, "has 0 Dropout layers, but its train.models entry's dropout_rate is 0.3"),
     ],
 )

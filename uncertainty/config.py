@@ -165,22 +165,15 @@ class CheckedParams(Params):
                 f"should be <= infer.mc_passes ({infer.mc_passes})",
                 infer.curve_passes[0],
             )
-        for index, name in enumerate(infer.also_without_dropout):
-            if name not in models or models[name].dropout_rate == 0:
-                raise _broken(
-                    f"infer.also_without_dropout[{index}]",
-                    "should be a dropout CNN of train.models",
-                    name,
-                    _suggest(name, models),
-                )
-        for index, name in enumerate(infer.shift_mc_models):
-            if name not in models or models[name].dropout_rate == 0:
-                raise _broken(
-                    f"infer.shift_mc_models[{index}]",
-                    "should be a dropout CNN of train.models",
-                    name,
-                    _suggest(name, models),
-                )
+        for key in ("also_without_dropout", "shift_mc_models"):  # both name dropout CNNs
+            for index, name in enumerate(getattr(infer, key)):
+                if name not in models or models[name].dropout_rate == 0:
+                    raise _broken(
+                        f"infer.{key}[{index}]",
+                        "should be a dropout CNN of train.models",
+                        name,
+                        _suggest(name, models),
+                    )
         for name, predictor in self.predictors.items():  # the shift evaluation uses each one's first model
             first = (predictor.models or [None])[0]
             if KINDS[predictor.kind].cnns == "dropout" and first not in infer.shift_mc_models:

@@ -192,7 +192,7 @@ def best_for_job(
     paths: Sequence[MetricPath],
     confidence: float,
     designs: Mapping[str, Design],
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
     """The predictor with the best mean on the job's metrics, the runner-up, and the difference A − B.
 
     Each predictor is represented by its best metric of `paths`. The runner-up is the best predictor
@@ -213,6 +213,8 @@ def best_for_job(
         for name in tables
         if any(path in tables[name] for path in paths)
     ]
+    if not best_each:  # no predictor has the job's metric (no wrong answer: no misclassification AUROC)
+        return None
     (a, path_a), runner_up = statistics.best_and_runner_up(
         best_each, mean, higher, lambda x, y: designs[x[0]].same_as(designs[y[0]])
     )
