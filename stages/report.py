@@ -125,9 +125,16 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     fits = paths.machine_dir / "posthoc.json"  # the post-hoc fits' seconds
     fit_seconds = read_json(fits)["seconds"] if fits.is_file() else {}
     spent = costs(params, paths.machine_dir, fit_seconds)
+    data = report.data_record(
+        info.name,
+        info.source,
+        info.class_names,
+        [words["words"] for words in info.ood.values()],
+        params.train,
+    )
     sections = [  # in the page's order: each a template and its records (None: left out)
         ("health.md.j2", report.health(metrics, params)),  # only when a model has not learned
-        ("article.md.j2", report.article(metrics, params, info.class_names)),
+        ("article.md.j2", report.article(metrics, params, info.class_names) if data["article"] else None),
         ("beyond.md.j2", report.beyond(metrics, params)),
         (
             "verdicts.md.j2",
@@ -146,13 +153,6 @@ def main(params: Any, paths: argparse.Namespace) -> None:
             report.provenance(PARAMS_FILE.read_text(), versions(), machines(paths.machine_dir)),
         ),
     ]
-    data = report.data_record(
-        info.name,
-        info.source,
-        info.class_names,
-        [words["words"] for words in info.ood.values()],
-        params.train,
-    )
     text, page = report.render(sections, report.summary(metrics, params, spent), data)
     write_text(paths.markdown, text)
     write_text(paths.html, page)

@@ -120,6 +120,16 @@ def _activation_name(layer: Any) -> str:
     return activation if isinstance(activation, str) else getattr(layer.activation, "__name__", "?")
 
 
+def _after_dense(layer: Any) -> bool | None:
+    """What a layer between the head Dense and the output does: True a softmax, False nothing (a linear
+    Activation), None: it is not such a layer."""
+    if isinstance(layer, keras.layers.Softmax):
+        return True
+    if isinstance(layer, keras.layers.Activation) and _activation_name(layer) in ("softmax", "linear"):
+        return _activation_name(layer) == "softmax"
+    return None
+
+
 def find_head(model: keras.Model, where: str, num_classes: int) -> Head:
     """The last Dense layer behind the output (see the module docstring), or a one-line PipelineError."""
     graph = graph_of(model)
@@ -128,27 +138,19 @@ def find_head(model: keras.Model, where: str, num_classes: int) -> Head:
             f"{where}: {type(model).__name__} is a subclassed model, so its last Dense layer cannot be found; "
             "expected a keras.Sequential or a functional keras.Model(inputs, outputs)"
         )
+    twice = PipelineError(f"{where}: the output applies softmax twice; expected one softmax after Dense")
     node, softmax_after = output_node(graph), False
     while True:
         layer = node.operation
-        if isinstance(layer, keras.layers.Softmax) or (
-            isinstance(layer, keras.layers.Activation) and _activation_name(layer) in ("softmax", "linear")
-        ):
+        step = _after_dense(layer)
+        if step is not None:  # a softmax (True) or a linear activation (False) after the Dense
             if isinstance(layer, keras.layers.Softmax) and layer.axis not in (-1, 1, [-1], [1], (-1,), (1,)):
                 raise PipelineError(
                     f"{where}: the output Softmax takes axis {layer.axis}; expected -1, the classes"
                 )
-            if softmax_after and (
-                isinstance(layer, keras.layers.Softmax) or _activation_name(layer) == "softmax"
-            ):
-                raise PipelineError(
-                    f"{where}: the output applies softmax twice; expected one softmax after Dense"
-                )
-            softmax_after = (
-                isinstance(layer, keras.layers.Softmax)
-                or _activation_name(layer) == "softmax"
-                or softmax_after
-            )
+            if step and softmax_after:
+                raise twice
+            softmax_after = softmax_after or step
             node = _producer(node.input_tensors[0])
             continue
         if isinstance(layer, keras.layers.Dense):
@@ -159,9 +161,7 @@ def find_head(model: keras.Model, where: str, num_classes: int) -> Head:
                     "or linear (logits) optionally followed by Activation('softmax') or Softmax()"
                 )
             if activation == "softmax" and softmax_after:
-                raise PipelineError(
-                    f"{where}: the output applies softmax twice; expected one softmax after Dense"
-                )
+                raise twice
             if layer.units != num_classes:
                 raise PipelineError(
                     f"{where}: the last Dense layer {layer.name!r} has {layer.units} outputs; expected "
@@ -171,9 +171,7 @@ def find_head(model: keras.Model, where: str, num_classes: int) -> Head:
         if isinstance(layer, keras.Model):
             inner = find_head(layer, where, num_classes)
             if softmax_after and not inner.outputs_logits:
-                raise PipelineError(
-                    f"{where}: the output applies softmax twice; expected one softmax after Dense"
-                )
+                raise twice
             return Head(inner.dense, inner.outputs_logits and not softmax_after, (model, *inner.path))
         what = f"{type(layer).__name__} {getattr(layer, 'name', '')!r}".strip()
         raise PipelineError(

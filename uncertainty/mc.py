@@ -18,6 +18,7 @@ a later model has it, keeps its moving statistics).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -131,7 +132,7 @@ class MCDropout:
         for x, h in zip(self._frontier, frontier, strict=True):
             h = tf.repeat(h[None], k, axis=0)  # (k, B, ...)
             tiled[id(x)] = tf.reshape(h, tf.concat([[k * b], tf.shape(h)[2:]], axis=0))  # (k*B, ...)
-        dropout_index = iter(range(1 << 30))  # the Dropout layers numbered in graph order: their masks' keys
+        dropout_index = itertools.count()  # the Dropout layers numbered in graph order: their masks' keys
 
         def mc_call(operation: Any, args: Any, kwargs: dict[str, Any]) -> Any:
             if isinstance(operation, DROPOUT):

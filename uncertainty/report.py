@@ -257,10 +257,8 @@ def same_probabilities(
     return repeats(predictors, lambda a, b: evaluation[a] == evaluation[b] and shift[a] == shift[b])
 
 
-def article(metrics: Mapping[str, Any], params: Any, class_names: Sequence[str]) -> dict[str, Any] | None:
+def article(metrics: Mapping[str, Any], params: Any, class_names: Sequence[str]) -> dict[str, Any]:
     """Sections 1-4: the article's experiments, this run's numbers beside the article's (its run only)."""
-    if "skipped" in metrics["noise"]:  # not the article's run (uncertainty.article)
-        return None
     at = format_number(params.regression.predict_at)  # how the regression stage spells its keys
     regression = metrics["regression"]
     trained = {name: spec for name, spec in params.train.models.items() if f"train_{name}" in metrics}
