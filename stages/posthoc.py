@@ -50,36 +50,45 @@ def apply(method: PosthocMethod, arrays: dict[str, np.ndarray]) -> dict[str, np.
     return {key: value.reshape(*lead, *value.shape[1:]) for key, value in method.apply(flat).items()}
 
 
+def fit_model(fitted: dict[str, Any], model: str, paths: argparse.Namespace) -> dict[str, tuple[dict, dict]]:
+    """Every post-hoc predictor of one model: fitted, applied to every set (outputs written), diagnosed;
+    predictor -> (what was fitted, its seconds). The model's arrays are read once and let go after, and the
+    predictors that fit the same thing on it (Laplace's links share one posterior) follow one another."""
+    inference = Inference(paths.inference)
+    found = {}
+    for name, spec in fitted.items():
+        if model not in spec.models:
+            continue
+        method = posthoc_method(KINDS[spec.kind].posthoc, spec.options)
+        started = time.perf_counter()
+        record = method.fit(inference(model, "train"))
+        timing = {"fit_seconds": time.perf_counter() - started}
+        outputs = {}
+        for set_name in ("test", *ood_sets(), *SHIFT_SETS):
+            started = time.perf_counter()
+            outputs[set_name] = apply(method, inference(model, set_name))
+            if set_name in ("test", "corrupted"):
+                timing[f"{set_name}_set_seconds"] = time.perf_counter() - started
+        record.update(method.diagnose(inference(model, "test")))
+        for set_name, arrays in outputs.items():
+            save_npz(paths.output / name / model / f"{set_name}.npz", arrays)
+        found[name] = (record, timing)
+        print(
+            f"posthoc {name} {model}: fit {timing['fit_seconds']:.1f} s, test set {timing['test_set_seconds']:.2f} s",
+            flush=True,
+        )
+    return found
+
+
 def main(params: Any, paths: argparse.Namespace) -> None:
     use_data_sets(read_info(paths.info).ood)  # the data's own OOD sets join the vocabulary
-    inference = Inference(paths.inference)
     records: dict[str, dict[str, Any]] = {}
     seconds: dict[str, dict[str, dict[str, float]]] = {}  # measurements, not results: the machine record
-    for name, spec in params.predictors.items():
-        kind = KINDS[spec.kind]
-        if kind.posthoc is None:
-            continue
-        for model in spec.models:
-            method = posthoc_method(kind.posthoc, spec.options)
-            started = time.perf_counter()
-            record = method.fit(inference(model, "train"))
-            timing = {"fit_seconds": time.perf_counter() - started}
-            outputs = {}
-            for set_name in ("test", *ood_sets(), *SHIFT_SETS):
-                started = time.perf_counter()
-                outputs[set_name] = apply(method, inference(model, set_name))
-                if set_name in ("test", "corrupted"):
-                    timing[f"{set_name}_set_seconds"] = time.perf_counter() - started
-            record.update(method.diagnose(inference(model, "test")))
-            for set_name, arrays in outputs.items():
-                save_npz(paths.output / name / model / f"{set_name}.npz", arrays)
+    fitted = {name: spec for name, spec in params.predictors.items() if KINDS[spec.kind].posthoc is not None}
+    for model in dict.fromkeys(model for spec in fitted.values() for model in spec.models):
+        for name, (record, timing) in fit_model(fitted, model, paths).items():
             records.setdefault(name, {})[model] = record
             seconds.setdefault(name, {})[model] = timing
-            print(
-                f"posthoc {name} {model}: fit {timing['fit_seconds']:.1f} s, "
-                f"test set {timing['test_set_seconds']:.2f} s",
-                flush=True,
-            )
     write_json(paths.metrics, records)
     write_json(paths.machine, {"machine": machine_info(), "seconds": seconds})
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 from typing import Any
 
 import numpy as np
@@ -139,15 +140,38 @@ def main(params: Any, paths: argparse.Namespace) -> None:
         name: pooled[name][1] if name in pooled else v.Design(tuple(i.name for i in pr.instances))
         for name, pr in predictors.items()
     }
-    under_corruption = {name: has_set(instances[name], corrupted.SET) for name in predictors}
-    instance_metrics = {
-        name: [
-            registry.kernels(i.output, labels, predictor.scores, n_bins, ood_sets(), ood_score=predictor.ood_score)
-            | (corrupted.kernels(i.output(corrupted.SET), labels, n_bins, params.corrupt) if under_corruption[name] else {})
-            for i in instances[name]
-        ]
-        for name, predictor in predictors.items()
-    }  # fmt: skip
+    # A pool's ensembles are made of its own instances' trainings: those tell whether it has the set.
+    under_corruption = {
+        name: has_set(predictor.instances, corrupted.SET) for name, predictor in predictors.items()
+    }
+    shared: dict[tuple[Any, ...], Any] = {}  # kernels of the same arrays, built once (and resampled once)
+
+    def kernels_of(name: str, instance: Any) -> Any:
+        """An instance's kernels, built when replicates reaches it; a pool's ensemble forgets its outputs
+        then (hundreds of them would not fit in memory together) and shares no kernel."""
+        predictor, pool = predictors[name], name in pooled
+
+        def build() -> dict[Any, Any]:
+            found = registry.kernels(
+                instance.output,
+                labels,
+                predictor.scores,
+                n_bins,
+                ood_sets(),
+                ood_score=predictor.ood_score,
+                shared=None if pool else shared,
+            )
+            if under_corruption[name]:
+                found |= corrupted.kernels(
+                    instance.output(corrupted.SET), labels, n_bins, params.corrupt, None if pool else shared
+                )
+            if pool and hasattr(instance.output, "cache_clear"):
+                instance.output.cache_clear()
+            return found
+
+        return build
+
+    instance_metrics = {name: [kernels_of(name, i) for i in instances[name]] for name in predictors}  # fmt: skip
     sizes = {"test": len(labels), **{s: len(first.output(s)["mean"]) for s in ood_sets()}}
     shift_sizes = {corrupted.SET: first.output(corrupted.SET)["mean"].shape[1]}
     # A pool's ensembles take the first ensemble_bootstrap rounds of the same draws (a comparison with a
@@ -160,6 +184,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
             count,
             p.seed,
             shift_sizes,
+            workers=len(os.sched_getaffinity(0)),  # the same values with any number of threads
         )
         for count in sorted(set(rounds.values()))
     }

@@ -11,6 +11,14 @@ from uncertainty import vocabulary
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (make test), every test of the shared tiny pipeline run goes to one worker, so the
+    run is made once (tests that change it put it back, in order); the rest go to whichever worker is free."""
+    for item in items:
+        if "tiny_repo" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("tiny_repo"))
+
+
 @pytest.fixture(autouse=True)
 def default_input_sets() -> object:
     """A test that reads another data's description (which sets the vocabulary's OOD sets) leaves the

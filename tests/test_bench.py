@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -55,3 +56,43 @@ def test_the_graph_engine_gives_the_sequential_engines_passes_bit_for_bit() -> N
     found = bench_engine_before_after(model, images, 9, engine, rounds=2)
     assert found["bit_identical"] and found["graph_over_sequential_speed"] > 0
     assert [len(found["seconds"][way]) for way in ("sequential_engine", "graph_engine")] == [2, 2]
+
+
+def test_the_stage_table_keeps_each_stages_latest_line_slowest_first(tmp_path) -> None:
+    from benchmarks.stages import stage_table
+
+    log = tmp_path / "stages.jsonl"
+    lines = [
+        {"stage": "posthoc", "seconds": 300.0, "max_rss_mb": 900.0},
+        {"stage": "infer plain", "seconds": 40.0, "max_rss_mb": 1500.0},
+        {"stage": "posthoc", "seconds": 120.0, "max_rss_mb": 700.0},  # re-ran: this one counts
+    ]
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    table = stage_table(log)
+    assert [row["stage"] for row in table["stages"]] == ["posthoc", "infer plain"]
+    assert table["stages"][0]["seconds"] == 120.0
+    assert table["total_seconds"] == 160.0 and table["peak_rss_mb"] == 1500.0
+
+
+def test_moved_outputs_name_the_numbers_that_moved_and_every_word_that_changed(tmp_path) -> None:
+    from benchmarks.stages import compare_outputs
+
+    before, after = tmp_path / "before", tmp_path / "after"
+    for side, value, word in ((before, 0.5, "better"), (after, 0.5000001, "indistinguishable")):
+        (side / "tables").mkdir(parents=True)
+        (side / "tables/v.json").write_text(json.dumps({"a": {"low": value, "verdict": word}, "n": 3}))
+        (side / "same.csv").write_text("x,y\n1,2\n")
+    found = compare_outputs(before, after)
+    assert found["identical"] == ["same.csv"]
+    moved = found["differ"]["tables/v.json"]
+    assert moved["numbers_moved"] == 1 and moved["largest_move"] == pytest.approx(1e-7)
+    assert moved["words_changed"] == [["better", "indistinguishable"]]
+
+
+def test_the_stage_log_line_names_the_stage_its_seconds_and_memory(monkeypatch) -> None:
+    from stages.common import stage_record
+
+    monkeypatch.setattr("sys.argv", ["/x/stages/infer.py", "dropout_1", "--data", "data/dataset.npz"])
+    record = stage_record()
+    assert record["stage"] == "infer dropout_1"
+    assert 0 < record["seconds"] < 3600 and record["max_rss_mb"] > 10

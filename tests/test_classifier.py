@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from uncertainty.classifier import DROPOUT, check, features_model, head_of, infer_mode, walk
+from uncertainty.classifier import DROPOUT, check, features_model, head_model, head_of, infer_mode, walk
 from uncertainty.cnn import build_cnn, build_model, predict_probs
 from uncertainty.errors import PipelineError
 from uncertainty.mc import MCDropout
@@ -98,6 +98,8 @@ def test_accepted_forms_give_probabilities_features_and_logits(
     kernel, bias = head.dense.get_weights()
     logit_probs = np.asarray(keras.ops.softmax(features @ kernel + bias))
     np.testing.assert_allclose(logit_probs, probs, atol=1e-5)  # the features are the head Dense's input
+    # One pass per image (the infer stage): the head applied to the features is the whole model, bit for bit.
+    np.testing.assert_array_equal(predict_probs(head_model(head), features), probs)
     passes = MCDropout(model, seed=3, chunk_passes=4, batch_size=16, head=head).sample(images, 6)
     assert passes.shape == (6, len(images), K)
     np.testing.assert_allclose(passes.sum(axis=2), 1.0, atol=1e-5)

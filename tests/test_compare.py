@@ -1,8 +1,8 @@
-"""Comparing runs: metrics/params diffs between two commits, and a tiny sweep through DVC's queue."""
+"""Comparing runs: metrics/params diffs between two commits (a sweep through DVC's queue, split over
+machines and collected, is tests/test_sweep_machines.py)."""
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -47,25 +47,3 @@ def test_metrics_and_params_diff_between_two_commits(repo: Path) -> None:
     assert entries["passes"]["diff"] == 5
     assert all(entry["old"] != entry["new"] for entry in entries.values())  # only what changed is listed
     assert "accuracy_plain" not in entries  # the plain model did not change
-
-
-def test_tiny_sweep_through_the_queue(repo: Path, tmp_path: Path) -> None:
-    for rate in (0.2, 0.4):
-        sh(
-            [
-                "dvc", "exp", "run", "--queue", "--name", f"rate-{rate}",
-                "-S", f"train.models.dropout.dropout_rate={rate}",
-                "-S", "++train.models.dropout.epochs=1",  # ++: add the key or override it
-                "evaluate",
-            ],
-            repo,
-        )  # fmt: skip
-    sh(["dvc", "exp", "run", "--run-all", "-j", "1"], repo, timeout=1200)
-    out = tmp_path / "sweep"
-    sh(["python", "-m", "uncertainty.sweep", "collect", "--out", str(out)], repo)
-    with (out / "sweep.csv").open() as handle:
-        rows = list(csv.DictReader(handle))
-    assert sorted(float(row["dropout_rate"]) for row in rows) == [0.2, 0.4]
-    assert all(0.0 <= float(row["accuracy"]) <= 1.0 for row in rows)
-    assert (out / "sweep.png").read_bytes().startswith(b"\x89PNG")
-    assert "up to date" in sh(["dvc", "status"], repo).stdout  # the workspace was not touched

@@ -122,6 +122,7 @@ def test_same_seed_same_weights() -> None:
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
 
 
+@pytest.mark.slow
 def test_compiled_regressor_loop_learns_the_line_like_model_fit() -> None:
     x = np.arange(20, dtype=np.float32)[:, None]
     y = 2 * x + 1.5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typing
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -98,6 +99,17 @@ def test_the_probit_predictive_and_the_logit_covariances():
         np.testing.assert_allclose(
             posterior.logit_variances(z[n : n + 1])[0], np.diag(covariances[n]), rtol=1e-10
         )
+    # a grid of prior precisions through the eigenbasis: each the covariance of that posterior
+    grid = [1e-2, posterior.prior_precision, 30.0]
+    for lam, found in zip(grid, posterior.logit_covariances_grid(z[:50], grid), strict=True):
+        other = laplace.Posterior(posterior.weights, posterior.eigenvalues, posterior.eigenvectors, lam)
+        np.testing.assert_allclose(found, other.logit_covariances(z[:50]), rtol=1e-9, atol=1e-13)
+    # the covariances are kept per set for the posterior's other links, never for another λ
+    assert posterior.logit_covariances(z) is posterior.logit_covariances(z.copy())
+    wider = replace(posterior, prior_precision=posterior.prior_precision / 10)
+    assert (
+        np.diagonal(wider.logit_covariances(z), axis1=1, axis2=2) > np.diagonal(covariances, axis1=1, axis2=2)
+    ).all()
     # the probit from the diagonal blocks is the probit link on the full covariances
     np.testing.assert_allclose(
         posterior.probit(z), laplace.probit(posterior.logits(z), covariances), rtol=1e-12
@@ -208,10 +220,41 @@ def test_the_identifiable_prior_is_the_isotropic_posterior_without_its_invisible
     moved = laplace.fit(z, y, shared_kernel, shared_bias)[1]["prior_precision_by_prior"]
     assert moved["isotropic"] < 0.5 * isotropic.prior_precision
     assert moved["identifiable"] == pytest.approx(identifiable.prior_precision, rel=1e-6)
-    assert evidence["prior_precision_by_prior"] == sub["prior_precision_by_prior"]
-    assert evidence["prior_precision_by_prior"]["identifiable"] == identifiable.prior_precision
+    # Each fit decomposes its own prior's matrix fully and the other's for eigenvalues only (eigvalsh):
+    # the λ each evidence picks agrees to the search's tolerance, and exactly for the fitted prior.
+    for prior, found in evidence["prior_precision_by_prior"].items():
+        assert found == pytest.approx(sub["prior_precision_by_prior"][prior], rel=1e-6)
+    assert evidence["prior_precision_by_prior"]["isotropic"] == isotropic.prior_precision
+    assert sub["prior_precision_by_prior"]["identifiable"] == identifiable.prior_precision
     with pytest.raises(ValueError, match="prior should be one of"):
         laplace.fit(z, y, kernel, bias, prior="flat")
+
+
+def test_the_links_of_one_posterior_fit_it_once_and_report_what_each_fit_would():
+    z, y, kernel, bias = _logistic_problem(seed=5)
+    train = {"features": z, "labels": y, "kernel": kernel, "bias": bias}
+    methods = [
+        laplace.Method(laplace.Options(link=link, mc_samples=20)) for link in ("probit", "centred", "mc")
+    ]
+    records = [method.fit(train) for method in methods]
+    assert methods[0].posterior is methods[1].posterior is methods[2].posterior
+    alone, _ = laplace.fit(z, y, kernel, bias)
+    np.testing.assert_array_equal(methods[0].posterior.eigenvectors, alone.eigenvectors)
+    assert records[0]["prior_precision"] == records[2]["prior_precision"] == alone.prior_precision
+    # the mc link's diagnosis reads the test set's draws its apply made: the same numbers as anew
+    test = {"features": z[:100], "labels": y[:100]}
+    applied = methods[2].apply(test)["mean"]
+    np.testing.assert_array_equal(applied, laplace.predictive(alone, z[:100], "mc", samples=20, seed=84))
+    expected = laplace.monte_carlo_error(alone, z[:100], y[:100], 20, 84)
+    assert methods[2].diagnose(test)["mc_test"] == expected
+    # each closed-form link's grid through the eigenbasis: the NLL of each λ's own posterior
+    pairwise = laplace.Method(laplace.Options(link="pairwise"))
+    pairwise.fit(train)
+    for method in (methods[0], methods[1], pairwise):
+        grid = method.diagnose(test)["grid_test_nll"]
+        for lam, nll in zip(method.options.prior_precisions, grid, strict=True):
+            probs = laplace.predictive(replace(alone, prior_precision=lam), z[:100], method.options.link)
+            assert nll == pytest.approx(-np.log(probs[np.arange(100), y[:100]]).mean(), rel=1e-9)
 
 
 def test_the_mc_links_error_is_what_repeated_seeds_show():

@@ -344,3 +344,23 @@ def test_conformal_sets_are_cross_fitted_with_each_halfs_own_temperature(
         "plain.thr.csv",
         "plain_ts.thr_mondrian.csv",
     }
+
+
+def test_a_scaled_ensemble_reads_the_ensembles_own_mean_without_its_other_summaries(tmp_path) -> None:
+    from uncertainty.io import save_npz
+    from uncertainty.predictors import Inference, ensemble_mean, ensemble_output
+
+    rng = np.random.default_rng(3)
+    for model in ("a", "b", "c"):
+        logits = rng.normal(size=(3, 40, 5)).astype(np.float32)  # a leading angle axis, as the rotated set
+        probs = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
+        save_npz(tmp_path / model / "test.npz", {"probs": probs[0], "logits": logits[0]})
+        save_npz(tmp_path / model / "rotated.npz", {"probs": probs, "logits": logits})
+    inference = Inference(tmp_path)
+    for set_name in ("test", "rotated"):
+        full, alone = (
+            ensemble_output(inference, ("a", "b", "c"))(set_name),
+            ensemble_mean(inference, ("a", "b", "c"))(set_name),
+        )
+        assert list(alone) == ["mean"]
+        np.testing.assert_array_equal(alone["mean"], full["mean"])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
+from uncertainty import corrupted, statistics
 from uncertainty import metric_registry as registry
-from uncertainty import statistics
 from uncertainty.predictors import KINDS
 from uncertainty.summaries import summarize_passes
 from uncertainty.vocabulary import INPUT_SETS, OWN_SCORE, SCORES, first_ood, ood_sets, use_data_sets
@@ -106,3 +108,30 @@ def test_every_metrics_values_lie_in_its_declared_range() -> None:
         for path, reduction in found.items():
             lowest, highest = registry.bounds(path)
             assert lowest <= reduction(weights) <= highest, path
+
+
+def test_every_reduction_takes_a_block_of_resamples_as_each_row_alone() -> None:
+    """The verdicts stage passes (R, N) weights per set: every metric's R values are each row's own value,
+    the corrupted set's means over corruptions too: the binned and thresholded ones exactly (bin counts
+    and cumulative sums in the same order), the rest to round-off (a dot product's order is BLAS's)."""
+    rng = np.random.default_rng(11)
+    labels = rng.integers(0, 10, 300)
+    outputs = {"test": summarize_passes(rng.dirichlet(np.full(10, 0.3), (3, 300)))}
+    outputs.update({s: summarize_passes(rng.dirichlet(np.ones(10), (3, 120))) for s in ood_sets()})
+    found = registry.kernels(
+        outputs.__getitem__, labels, ("entropy", "mutual_information"), 15, ood_sets(),
+        chosen=lambda metric: metric.bootstrap,
+    )  # fmt: skip
+    shifted = rng.dirichlet(np.full(10, 0.5), (6, 50))  # 3 corruptions x 2 severities, 50 images
+    params = SimpleNamespace(corruptions=["a", "b", "c"], severities=[1, 2])
+    found |= corrupted.kernels({"mean": shifted}, labels, 15, params)
+    sizes, shift = {"test": 300, **{s: 120 for s in ood_sets()}}, {corrupted.SET: 50}
+    rows = list(statistics.weight_rounds(sizes, 9, 5, shift))[1:]
+    blocks = list(statistics.weight_blocks(sizes, 9, 5, shift, block=4))
+    assert [b[0] for b in blocks] == [slice(1, 5), slice(5, 9), slice(9, 10)]
+    for path, reduction in found.items():
+        together = np.concatenate([reduction(weights) for _, weights in blocks])
+        alone = np.array([reduction(weights) for weights in rows])
+        np.testing.assert_allclose(together, alone, rtol=1e-13, atol=0, err_msg=str(path))
+        if {"ece", "adaptive_ece", "coverage_at_risk"} & set(path):
+            np.testing.assert_array_equal(together, alone, err_msg=str(path))

@@ -285,6 +285,7 @@ def simulated_coverage(
     return {design: count / runs for design, count in covered.items()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "spread",
     [0.1, 1.0],  # the trainings' share of the U-statistic's variance ~0 (the images dominate) and ~4/5

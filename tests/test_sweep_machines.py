@@ -67,6 +67,7 @@ def collected(servers: dict[str, Path]) -> tuple[Path, pd.DataFrame, dict[str, s
     logs["a"] = make(a, "sweep", "SWEEP_PART=1/2", check=False)
     logs["b"] = make(b, "sweep", "SWEEP_PART=2/2", check=False)
     logs["a_again"] = make(a, "sweep", "SWEEP_PART=1/2", check=False)  # interrupted or repeated work
+    logs["a_status"] = sh(["dvc", "status"], a).stdout  # experiments ran beside the workspace, not in it
     for clone in (a, b):
         make(clone, "sweep-push")
     c = machine(servers, "c")
@@ -105,6 +106,10 @@ def test_the_third_clone_collects_every_point_once_with_failures_named(
     done = table.set_index("experiment").loc[list(DONE)]
     assert list(done["seed"]) == [84, 85] and list(done["dropout_rate"]) == [0.2, 0.2]
     assert done["accuracy"].notna().all() and done["auroc_mnist_mutual_information"].notna().all()
+    assert done["accuracy"].between(0.0, 1.0).all()
+    c, _, logs = collected
+    assert (c / "reports/sweep/sweep.png").read_bytes().startswith(b"\x89PNG")  # the figure beside the table
+    assert "up to date" in logs["a_status"]  # a clone's workspace is untouched by the experiments it ran
     errors = table.set_index("experiment").loc[list(FAILED), "error"]
     assert errors.str.len().gt(0).all(), errors
 

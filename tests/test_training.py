@@ -148,6 +148,7 @@ def test_batch_shards_must_be_positive() -> None:
         BatchShards(build_cnn(dropout_rate=0.0), 0)
 
 
+@pytest.mark.slow
 def test_threads_for_shards_split_the_cores_before_tensorflow_starts() -> None:
     # Thread counts are fixed when TensorFlow initialises: a fresh process each.
     code = """
@@ -167,6 +168,7 @@ print(json.dumps({"cores": len(os.sched_getaffinity(0)), "threads": set_threads_
             assert record["threads"] == {"intra_op": max(1, record["cores"] // 2), "inter_op": 2}
 
 
+@pytest.mark.slow
 def test_training_under_mirrored_strategy_on_two_logical_cpus() -> None:
     # Logical devices must be configured before TensorFlow initialises: a fresh process.
     code = """

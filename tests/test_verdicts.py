@@ -316,6 +316,7 @@ def simulated_coverage(
     return {key: count / runs for key, count in covered.items()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "seed_spread",
     [

@@ -42,6 +42,7 @@ class Head:
     dense: keras.layers.Dense
     outputs_logits: bool  # True: the model's output is the Dense's linear output (apply a softmax)
     path: tuple[keras.Model, ...]  # the models from the outer one down to the one whose graph holds `dense`
+    after: tuple[keras.layers.Layer, ...] = ()  # the softmax or linear activations after it, in order
 
 
 def graph_of(model: keras.Model) -> keras.Model | None:
@@ -139,7 +140,7 @@ def find_head(model: keras.Model, where: str, num_classes: int) -> Head:
             "expected a keras.Sequential or a functional keras.Model(inputs, outputs)"
         )
     twice = PipelineError(f"{where}: the output applies softmax twice; expected one softmax after Dense")
-    node, softmax_after = output_node(graph), False
+    node, softmax_after, after = output_node(graph), False, ()
     while True:
         layer = node.operation
         step = _after_dense(layer)
@@ -150,7 +151,7 @@ def find_head(model: keras.Model, where: str, num_classes: int) -> Head:
                 )
             if step and softmax_after:
                 raise twice
-            softmax_after = softmax_after or step
+            softmax_after, after = softmax_after or step, (layer, *after)
             node = _producer(node.input_tensors[0])
             continue
         if isinstance(layer, keras.layers.Dense):
@@ -167,12 +168,17 @@ def find_head(model: keras.Model, where: str, num_classes: int) -> Head:
                     f"{where}: the last Dense layer {layer.name!r} has {layer.units} outputs; expected "
                     f"{num_classes}, one per class"
                 )
-            return Head(layer, outputs_logits=activation == "linear" and not softmax_after, path=(model,))
+            return Head(layer, activation == "linear" and not softmax_after, (model,), after)
         if isinstance(layer, keras.Model):
             inner = find_head(layer, where, num_classes)
             if softmax_after and not inner.outputs_logits:
                 raise twice
-            return Head(inner.dense, inner.outputs_logits and not softmax_after, (model, *inner.path))
+            return Head(
+                inner.dense,
+                inner.outputs_logits and not softmax_after,
+                (model, *inner.path),
+                (*inner.after, *after),
+            )
         what = f"{type(layer).__name__} {getattr(layer, 'name', '')!r}".strip()
         raise PipelineError(
             f"{where}: the output comes from {what}; expected a Dense({num_classes}) layer (softmax or linear "
@@ -224,6 +230,17 @@ def check(model: Any, where: str, input_shape: Sequence[int], num_classes: int) 
 def features_model(model: keras.Model, head: Head) -> keras.Model:
     """image -> the head Dense's input (the penultimate features), as one Keras model (one trace)."""
     return keras.Model(model.inputs, _head_input(model, head.path[1:], head.dense))
+
+
+def head_model(head: Head) -> keras.Model:
+    """the penultimate features -> the model's output: the head Dense and the layers after it, as one Keras
+    model, so the features and the output come from one pass over the images (the same arithmetic as the
+    whole model's)."""
+    features = keras.Input((head.dense.kernel.shape[0],))
+    output = head.dense(features)
+    for layer in head.after:
+        output = layer(output)
+    return keras.Model(features, output)
 
 
 def _head_input(model: keras.Model, inner: tuple[keras.Model, ...], dense: Any) -> Any:

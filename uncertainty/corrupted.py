@@ -92,13 +92,31 @@ MEAN_OVER_CORRUPTIONS: dict[str, Callable[[np.ndarray, np.ndarray, int], Reducti
 
 
 def kernels(
-    output: Mapping[str, np.ndarray], labels: np.ndarray, n_bins: int, p: Any
+    output: Mapping[str, np.ndarray],
+    labels: np.ndarray,
+    n_bins: int,
+    p: Any,
+    shared: dict[tuple[Any, ...], Any] | None = None,
 ) -> dict[tuple[str, ...], Reduction]:
-    """("corrupted", metric, "<severity>") -> the reduction of the image weights, for every severity."""
+    """("corrupted", metric, "<severity>") -> the reduction of the image weights, for every severity;
+    `shared` as metric_registry.kernels': the same output gets the same reductions, built once."""
     mean = output["mean"]
     n = mean.shape[1]
-    return {
+    key = (
+        SET,
+        metrics.digest(mean),
+        metrics.digest(labels[:n]),
+        n_bins,
+        tuple(p.corruptions),
+        tuple(p.severities),
+    )
+    if shared is not None and key in shared:
+        return shared[key]
+    found = {
         (SET, name, str(severity)): build(mean[rows_at(p, severity)], labels[:n], n_bins)
         for severity in p.severities
         for name, build in MEAN_OVER_CORRUPTIONS.items()
     }
+    if shared is not None:
+        shared[key] = found
+    return found

@@ -48,8 +48,9 @@ The predictive integrates the softmax over the logits' Gaussian N(f*, Σ_f), one
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -130,7 +131,11 @@ def fit_prior_precision(eigenvalues: np.ndarray, map_norm_sq: float, log_likelih
 
 def probit(logits: np.ndarray, covariances: np.ndarray) -> np.ndarray:
     """softmax(f_c / sqrt(1 + π/8 Var f_c)): each logit by its own variance; (N, K), (N, K, K) -> (N, K)."""
-    variances = np.diagonal(covariances, axis1=1, axis2=2)
+    return probit_of_variances(logits, np.diagonal(covariances, axis1=1, axis2=2))
+
+
+def probit_of_variances(logits: np.ndarray, variances: np.ndarray) -> np.ndarray:
+    """`probit` from the logits' variances alone (N, K)."""
     return scipy.special.softmax(logits / np.sqrt(1.0 + np.pi / 8.0 * variances), axis=1)
 
 
@@ -190,6 +195,8 @@ class Posterior:
     eigenvalues: np.ndarray  # (R,) of the GGN on the space, clipped at 0 against round-off
     eigenvectors: np.ndarray  # (P, R), columns, R = P or P − (D + 1)
     prior_precision: float
+    # Σ_f per set already computed (not copied by dataclasses.replace: another λ is another posterior)
+    _covariances: dict[bytes, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def covariance(self) -> np.ndarray:
         """(H + λ I)^-1 on the space, (P, P)."""
@@ -211,7 +218,11 @@ class Posterior:
         return np.stack([((z @ blocks[c, :, c, :]) * z).sum(axis=1) for c in range(len(blocks))], axis=1)
 
     def logit_covariances(self, features: np.ndarray) -> np.ndarray:
-        """Σ_f = J Σ J^T for each image, (N, K, K): Cov(f_c, f_c') = z̃^T Σ_cc' z̃."""
+        """Σ_f = J Σ J^T for each image, (N, K, K): Cov(f_c, f_c') = z̃^T Σ_cc' z̃; kept per set (by its
+        digest), so the links of one posterior compute it once."""
+        key = hashlib.sha256(np.ascontiguousarray(features).data).digest()
+        if key in self._covariances:
+            return self._covariances[key]
         z = augment(features)
         n_classes, width = self.weights.shape
         flat = self._blocks.transpose(1, 0, 2, 3).reshape(width, -1)  # (D + 1, K K (D + 1))
@@ -220,6 +231,45 @@ class Posterior:
             zc = z[start : start + CHUNK]
             left = (zc @ flat).reshape(len(zc), n_classes, n_classes, width)
             out[start : start + CHUNK] = np.einsum("ncdw,nw->ncd", left, zc)
+        self._covariances[key] = out
+        return out
+
+    def _projected(self, features: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+        """A = J V per chunk of images, (n, K, R): the logits' coordinates on the posterior's eigenvectors,
+        so that Σ_f(λ) = A diag(1 / (e + λ)) A^T at any prior precision λ."""
+        z = augment(features)
+        n_classes, width = self.weights.shape
+        rank = self.eigenvectors.shape[1]
+        vectors = self.eigenvectors.reshape(n_classes, width, rank).transpose(1, 0, 2).reshape(width, -1)
+        for start in range(0, len(z), CHUNK):
+            yield start, (z[start : start + CHUNK] @ vectors).reshape(-1, n_classes, rank)
+
+    def logit_covariances_grid(self, features: np.ndarray, precisions: Sequence[float]) -> list[np.ndarray]:
+        """Σ_f at each prior precision of `precisions`, (N, K, K) each, from one projection (`_projected`)."""
+        n_classes = self.weights.shape[0]
+        out = [np.empty((len(features), n_classes, n_classes)) for _ in precisions]
+        for start, projected in self._projected(features):
+            for found, lam in zip(out, precisions, strict=True):
+                scaled = projected / (self.eigenvalues + lam)
+                found[start : start + CHUNK] = scaled @ projected.transpose(0, 2, 1)
+        return out
+
+    def logit_variances_grid(
+        self, features: np.ndarray, precisions: Sequence[float], centred: bool = False
+    ) -> np.ndarray:
+        """Var f_c at each prior precision of `precisions`, (λ, N, K), from one projection: Σ_r A_cr² / (e_r + λ),
+        every λ in one matrix product; `centred`: of the centred logits f_c − mean_k f_k (the diagonal of
+        C Σ_f C, what the centred probit reads)."""
+        n_classes = self.weights.shape[0]
+        inverse = 1.0 / (
+            self.eigenvalues[:, None] + np.asarray(precisions, dtype=np.float64)[None, :]
+        )  # (R, λ)
+        out = np.empty((len(precisions), len(features), n_classes))
+        for start, projected in self._projected(features):
+            if centred:
+                projected = projected - projected.mean(axis=1, keepdims=True)
+            found = (projected * projected).reshape(-1, projected.shape[2]) @ inverse  # (n K, λ)
+            out[:, start : start + CHUNK] = found.reshape(-1, n_classes, len(precisions)).transpose(2, 0, 1)
         return out
 
     def probit(self, features: np.ndarray) -> np.ndarray:
@@ -236,18 +286,23 @@ class Posterior:
         return self.weights + (noise @ scale.T).reshape(samples, *self.weights.shape)
 
 
-def space(hessian: np.ndarray, weights: np.ndarray, prior: str) -> tuple[np.ndarray, np.ndarray, float]:
-    """The posterior's space under `prior`: the GGN's eigenvalues (R,) and eigenvectors (P, R) on it, and
-    ||θ*||² of the trained weights' part in it (the evidence's prior term)."""
+def space(
+    hessian: np.ndarray, weights: np.ndarray, prior: str, vectors: bool = True
+) -> tuple[np.ndarray, np.ndarray | None, float]:
+    """The posterior's space under `prior`: the GGN's eigenvalues (R,) and eigenvectors (P, R) on it (None
+    without `vectors`: the evidence needs the eigenvalues alone), and ||θ*||² of the trained weights' part
+    in it (the evidence's prior term)."""
     if prior == "isotropic":
-        eigenvalues, eigenvectors = np.linalg.eigh(hessian)
-        return np.maximum(eigenvalues, 0.0), eigenvectors, float((weights**2).sum())
-    if prior == "identifiable":
+        matrix, basis, norm_sq = hessian, None, float((weights**2).sum())
+    elif prior == "identifiable":
         basis = identifiable_basis(*weights.shape)  # (P, R)
-        eigenvalues, inner = np.linalg.eigh(basis.T @ hessian @ basis)
-        centred_norm_sq = float(((weights - weights.mean(axis=0)) ** 2).sum())
-        return np.maximum(eigenvalues, 0.0), basis @ inner, centred_norm_sq
-    raise ValueError(f"prior should be one of {PRIORS}, got {prior!r}")
+        matrix, norm_sq = basis.T @ hessian @ basis, float(((weights - weights.mean(axis=0)) ** 2).sum())
+    else:
+        raise ValueError(f"prior should be one of {PRIORS}, got {prior!r}")
+    if not vectors:
+        return np.maximum(np.linalg.eigvalsh(matrix), 0.0), None, norm_sq
+    eigenvalues, inner = np.linalg.eigh(matrix)
+    return np.maximum(eigenvalues, 0.0), inner if basis is None else basis @ inner, norm_sq
 
 
 def fit(
@@ -275,11 +330,12 @@ def fit(
         raise ValueError(f"need one label in [0, {weights.shape[0]}) per image, got shape {y.shape}")
     log_likelihood = float(log_probs[np.arange(len(y)), y].sum())
     hessian = ggn(z, np.exp(log_probs))
-    spaces = {name: space(hessian, weights, name) for name in PRIORS}
+    spaces = {name: space(hessian, weights, name, vectors=name == prior) for name in PRIORS}
     chosen = {
         name: fit_prior_precision(e, norm_sq, log_likelihood) for name, (e, _, norm_sq) in spaces.items()
     }
     eigenvalues, eigenvectors, map_norm_sq = spaces[prior]
+    assert eigenvectors is not None
     if prior_precision is None:
         prior_precision = chosen[prior]
     evidence = {
@@ -289,6 +345,27 @@ def fit(
         "prior_precision_by_prior": chosen,
     }
     return Posterior(weights, eigenvalues, eigenvectors, float(prior_precision)), evidence
+
+
+_FITTED: dict[bytes, tuple[Posterior, dict[str, Any]]] = {}  # the last fits, by their inputs' digest
+
+
+def shared_fit(
+    features: np.ndarray, labels: np.ndarray, kernel: np.ndarray, bias: np.ndarray, prior: str
+) -> tuple[Posterior, dict[str, Any]]:
+    """`fit` at the evidence's λ, computed once for the same inputs: the predictors that differ only in
+    their link (probit, centred, mc) share one posterior. The last two fits are kept (one model's)."""
+    digest = hashlib.sha256(prior.encode())
+    for array in (features, labels, kernel, bias):
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        digest.update(array.data)
+    key = digest.digest()
+    if key not in _FITTED:
+        while len(_FITTED) >= 2:
+            del _FITTED[next(iter(_FITTED))]
+        _FITTED[key] = fit(features, labels, kernel, bias, prior=prior)
+    return _FITTED[key]
 
 
 def predictive(
@@ -314,7 +391,11 @@ def monte_carlo_error(
     per image) draws by the delta method, sqrt(sum_n Var p̂_n(y) / p̂_n(y)²) / N, and the bias of
     −log of a mean of draws, about mean_n Var p̂_n(y) / (2 p̂_n(y)²)."""
     logits, covariances = posterior.logits(features), posterior.logit_covariances(features)
-    mean, variance = _monte_carlo_blocks(logits, covariances, samples, seed)
+    return _nll_error(*_monte_carlo_blocks(logits, covariances, samples, seed), labels, samples)
+
+
+def _nll_error(mean: np.ndarray, variance: np.ndarray, labels: np.ndarray, samples: int) -> dict[str, float]:
+    """`monte_carlo_error` from the draws' mean and variance (N, K)."""
     rows = np.arange(len(labels))
     p = mean[rows, labels]
     relative = variance[rows, labels] / samples / np.maximum(p, 1e-12) ** 2  # Var(log p̂) per image
@@ -362,10 +443,22 @@ class Method:
     def __init__(self, options: Options) -> None:
         self.options = options
         self.posterior: Posterior | None = None
+        self._drawn: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}  # the mc link's draws per set, by digest
+
+    def _monte_carlo(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The mc link's (mean, variance) on a set, drawn once: `diagnose` reads the test set's again."""
+        assert self.posterior is not None, "fit first"
+        key = hashlib.sha256(np.ascontiguousarray(features).data).digest()
+        if key not in self._drawn:
+            logits, covariances = self.posterior.logits(features), self.posterior.logit_covariances(features)
+            self._drawn[key] = _monte_carlo_blocks(
+                logits, covariances, self.options.mc_samples, self.options.seed
+            )
+        return self._drawn[key]
 
     def fit(self, train: Mapping[str, np.ndarray]) -> dict[str, Any]:
         arrays = (train["features"], train["labels"], train["kernel"], train["bias"])
-        self.posterior, evidence = fit(*arrays, prior=self.options.prior)
+        self.posterior, evidence = shared_fit(*arrays, prior=self.options.prior)
         terms = (evidence["eigenvalues"], evidence["map_norm_sq"], evidence["log_likelihood"])
         grid = self.options.prior_precisions
         return {
@@ -385,9 +478,9 @@ class Method:
 
     def apply(self, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         assert self.posterior is not None, "fit first"
-        options = self.options
-        return {"mean": predictive(self.posterior, arrays["features"], options.link, options.mc_samples,
-                                   options.seed)}  # fmt: skip
+        if self.options.link == "mc":
+            return {"mean": self._monte_carlo(arrays["features"])[0]}
+        return {"mean": predictive(self.posterior, arrays["features"], self.options.link)}
 
     def diagnose(self, test: Mapping[str, np.ndarray]) -> dict[str, Any]:
         """A closed-form link's test NLL at each prior precision of the grid (shown, never used to fit);
@@ -395,13 +488,19 @@ class Method:
         assert self.posterior is not None, "fit first"
         options, labels, features = self.options, test["labels"], test["features"]
         if options.link == "mc":
-            return {
-                "mc_test": monte_carlo_error(
-                    self.posterior, features, labels, options.mc_samples, options.seed
-                )
-            }
-        nll = []
-        for lam in options.prior_precisions:
-            probs = predictive(replace(self.posterior, prior_precision=float(lam)), features, options.link)
-            nll.append(float(-np.log(np.maximum(probs[np.arange(len(labels)), labels], 1e-12)).mean()))
-        return {"grid_test_nll": nll}
+            return {"mc_test": _nll_error(*self._monte_carlo(features), labels, options.mc_samples)}
+        grid = [float(lam) for lam in options.prior_precisions]
+        logits = self.posterior.logits(features)
+        if options.link == "pairwise":  # the covariance of every logit difference
+            found = [
+                pairwise_probit(logits, c) for c in self.posterior.logit_covariances_grid(features, grid)
+            ]
+        else:  # each logit by its own variance (centred: the centred logits'), every λ at once
+            variances = self.posterior.logit_variances_grid(features, grid, centred=options.link == "centred")
+            found = [probit_of_variances(logits, v) for v in variances]
+        rows = np.arange(len(labels))
+        return {
+            "grid_test_nll": [
+                float(-np.log(np.maximum(probs[rows, labels], 1e-12)).mean()) for probs in found
+            ]
+        }

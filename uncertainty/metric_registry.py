@@ -4,7 +4,8 @@ is measured over, the range its values lie in, and the kernel that computes it f
 A kernel is built once per predictor instance from its outputs (sorting, per-image terms: the
 expensive part) and returns a reduction `weights -> float`, where `weights` maps each set name to
 per-image weights (ones for the point estimate, a resample's counts for a bootstrap round), so the
-evaluate stage's values and the verdicts stage's bootstrap run the same arithmetic. The scopes:
+evaluate stage's values and the verdicts stage's bootstrap run the same arithmetic. Given a block
+of resamples, each set's weights (R, N), a reduction returns their R values at once (uncertainty.metrics). The scopes:
 
 * "test": one number on the test set, kernel(Test) (the predictive `mean`, `labels`, `correct`);
 * "score": one number per uncertainty score on the test set, kernel(Test, the score's name);
@@ -24,6 +25,7 @@ import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -76,7 +78,9 @@ def _misclassification(t: Test, score: str) -> Reduction | None:
     if not 0 < right.sum() < len(right):  # no wrong (or no right) answer: nothing to detect
         return None
     ranked = metrics.Ranked(values[right], values[~right])
-    return lambda w: ranked.auroc(w["test"][right], w["test"][~right])
+    return lambda w: ranked.auroc(
+        np.compress(right, w["test"], axis=-1), np.compress(~right, w["test"], axis=-1)
+    )
 
 
 def _selective(statistic: str) -> Callable[[Test, str], Reduction]:
@@ -247,25 +251,38 @@ def kernels(
     ood_score: str = "entropy",
     chosen: Callable[[Metric], bool] = lambda metric: metric.bootstrap,
     own_score: bool = True,
+    shared: dict[tuple[Any, ...], Reduction | None] | None = None,
 ) -> dict[MetricPath, Reduction]:
     """Every `chosen` metric of one predictor instance as a reduction of the image weights of each set.
 
     `scores`: the scores the predictor offers. With `own_score` (the verdicts stage) the OOD metrics
     take the scores declared `ood` and the predictor's own `ood_score`, the latter again under
-    OWN_SCORE; without (evaluate's tables) every score it offers.
+    OWN_SCORE; without (evaluate's tables) every score it offers. `shared`: kernels already built, by
+    the digest of what they read; the same arrays (the plain CNN's softmax under its score-only
+    predictors) get the same reduction object, built once.
     """
     test = output("test")
     found: dict[MetricPath, Reduction] = {}
     scores_in = metrics.uncertainty_scores(test, tuple(scores))
     context = Test(test["mean"], labels, n_bins, scores_in)
+
+    def built(metric: Metric, reads: tuple[Any, ...], *arguments: Any) -> Reduction | None:
+        if shared is None:
+            return metric.kernel(*arguments)
+        key = (metric.name, *(metrics.digest(x) if isinstance(x, np.ndarray) else x for x in reads))
+        if key not in shared:
+            shared[key] = metric.kernel(*arguments)
+        return shared[key]
+
     for metric in filter(chosen, METRICS):
         if metric.scope == "test":
-            found[(metric.name,)] = metric.kernel(context)
+            found[(metric.name,)] = built(metric, (test["mean"], labels, n_bins), context)
         elif metric.scope == "score":
             for score in scores_in:
                 if own_score and metric.resampled_scores is not None and score not in metric.resampled_scores:
                     continue
-                reduction = metric.kernel(context, score)
+                reads = (test["mean"], labels, scores_in[score])
+                reduction = built(metric, reads, context, score)
                 if reduction is not None:
                     found[(metric.name, score)] = reduction
     offered = tuple(s for s in scores if not own_score or SCORES[s].ood or s == ood_score)
@@ -274,10 +291,13 @@ def kernels(
         scores_out = metrics.uncertainty_scores(out, offered)
         for metric in filter(chosen, METRICS):
             if metric.scope == "set":
-                found[(metric.name, set_name)] = metric.kernel(out, set_name)
+                found[(metric.name, set_name)] = built(metric, (out["mean"], set_name), out, set_name)
             elif metric.scope == "ood":
                 for score, values in scores_out.items():
-                    found[(metric.name, set_name, score)] = metric.kernel(scores_in[score], values, set_name)
+                    reads = (scores_in[score], values, set_name)
+                    found[(metric.name, set_name, score)] = built(
+                        metric, reads, scores_in[score], values, set_name
+                    )
                 if own_score:
                     found[(metric.name, set_name, OWN_SCORE)] = found[(metric.name, set_name, ood_score)]
     return found

@@ -5,7 +5,10 @@ Conventions:
 * `probs` (N, K): a predictor's predictive distribution (the mean of its passes or members);
 * `labels` (N,): integer classes in [0, K);
 * `weights` (N,): non-negative per-image weights, None for all ones (scikit-learn's
-  `sample_weight`); the bootstrap passes the counts of a resample of the images.
+  `sample_weight`); the bootstrap passes the counts of a resample of the images. The kernels'
+  reductions also take a block of resamples at once, weights (R, N), and return (R,) values: each
+  row the same sums, in the same order, as the row alone would give where the sum is sequential
+  (cumulative sums, bin counts), BLAS's own order for the weighted means.
 
 A metric is a weighted mean of per-image terms (accuracy, NLL, Brier), a binned sum (ECE,
 adaptive ECE) or a rank statistic (AUROC), so each is split into a kernel computed once per
@@ -16,6 +19,7 @@ arithmetic is float64; bad shapes or values raise ValueError naming the argument
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -97,15 +101,26 @@ def _as_n_bins(n_bins: Any) -> int:
     return int(n_bins)
 
 
+def digest(array: np.ndarray) -> bytes:
+    """What an array holds (dtype, shape and bytes), in 16 bytes: equal digests, equal arrays."""
+    array = np.ascontiguousarray(array)
+    found = hashlib.blake2b(f"{array.dtype.str}{array.shape}".encode(), digest_size=16)
+    found.update(array.data)
+    return found.digest()
+
+
 def weighted_mean(values: np.ndarray, weights: np.ndarray | None = None) -> float:
     """Σ w_i v_i / Σ w_i (the plain mean without weights)."""
     values = np.asarray(values, dtype=np.float64)
     return mean_of(values, as_weights(weights, len(values)))
 
 
-def mean_of(values: np.ndarray, weights: np.ndarray) -> float:
-    """`weighted_mean`'s kernel, unchecked: for weights already known good (the bootstrap's own counts)."""
-    return float(np.dot(values, weights) / weights.sum())
+def mean_of(values: np.ndarray, weights: np.ndarray) -> Any:
+    """`weighted_mean`'s kernel, unchecked: for weights already known good (the bootstrap's own counts);
+    weights (R, N), one resample per row, give (R,) means."""
+    if weights.ndim == 1:
+        return float(np.dot(values, weights) / weights.sum())
+    return weights @ values / weights.sum(axis=1)
 
 
 # --------------------------------------------------------------------------- per-image terms
@@ -164,9 +179,19 @@ def ece_parts(probs: Any, labels: Any, n_bins: int) -> tuple[np.ndarray, np.ndar
     return index, correct - confidence
 
 
-def binned_gap(index: np.ndarray, gap: np.ndarray, weights: np.ndarray, n_bins: int) -> float:
-    """Σ_b |Σ_{i in b} w_i (correct_i − conf_i)| / Σ w: the ECE from `ece_parts`."""
-    return float(np.abs(np.bincount(index, weights=weights * gap, minlength=n_bins)).sum() / weights.sum())
+def binned_gap(index: np.ndarray, gap: np.ndarray, weights: np.ndarray, n_bins: int) -> Any:
+    """Σ_b |Σ_{i in b} w_i (correct_i − conf_i)| / Σ w: the ECE from `ece_parts`; weights (R, N) give (R,),
+    row r's bins in one bincount as bins r B ... r B + B − 1 (each bin summed in image order, as alone)."""
+    if weights.ndim == 1:
+        return float(
+            np.abs(np.bincount(index, weights=weights * gap, minlength=n_bins)).sum() / weights.sum()
+        )
+    rows = len(weights)
+    shifted = (index[None, :] + n_bins * np.arange(rows)[:, None]).ravel()
+    sums = np.bincount(shifted, weights=(weights * gap).ravel(), minlength=rows * n_bins).reshape(
+        rows, n_bins
+    )
+    return np.abs(sums).sum(axis=1) / weights.sum(axis=1)
 
 
 def ece(probs: Any, labels: Any, n_bins: int = 15, weights: Any = None) -> float:
@@ -275,6 +300,9 @@ class Ranked:
         ranked = negative[self._order]
         self._below = np.searchsorted(ranked, positive, side="left")
         self._up_to = np.searchsorted(ranked, positive, side="right")
+        # The positives tied with some negative: only they need the half-win term (for the others it is
+        # 0.5 * (c - c) = 0, so leaving it out changes no bit).
+        self._tied = np.flatnonzero(self._up_to != self._below)
 
     def __call__(self, weights_negative: Any = None, weights_positive: Any = None) -> float:
         return self.auroc(
@@ -282,11 +310,27 @@ class Ranked:
             as_weights(weights_positive, self.n_positive, "weights_positive"),
         )
 
-    def auroc(self, w_negative: np.ndarray, w_positive: np.ndarray) -> float:
-        """The kernel, unchecked: for weights already known good (the bootstrap's own counts)."""
-        cumulative = np.concatenate([[0.0], np.cumsum(w_negative[self._order])])
-        wins = cumulative[self._below] + 0.5 * (cumulative[self._up_to] - cumulative[self._below])
-        return float(np.dot(w_positive, wins) / (cumulative[-1] * w_positive.sum()))
+    def auroc(self, w_negative: np.ndarray, w_positive: np.ndarray) -> Any:
+        """The kernel, unchecked: for weights already known good (the bootstrap's own counts); weights
+        (R, N) on both sides, one resample per row, give (R,)."""
+        if w_negative.ndim == 1:
+            cumulative = np.empty(self.n_negative + 1)
+            cumulative[0] = 0.0
+            np.cumsum(w_negative[self._order], out=cumulative[1:])
+            wins = cumulative[self._below]
+            if len(self._tied):
+                tied = self._tied
+                wins[tied] += 0.5 * (cumulative[self._up_to[tied]] - wins[tied])
+            return float(np.dot(w_positive, wins) / (cumulative[-1] * w_positive.sum()))
+        # np.take keeps rows contiguous (an index array on axis 1 leaves a column-major copy, whose
+        # cumulative sums along rows take four times as long)
+        cumulative = np.zeros((len(w_negative), self.n_negative + 1))
+        np.cumsum(np.take(w_negative, self._order, axis=1), axis=1, out=cumulative[:, 1:])
+        wins = np.take(cumulative, self._below, axis=1)
+        if len(self._tied):
+            tied = self._tied
+            wins[:, tied] += 0.5 * (np.take(cumulative, self._up_to[tied], axis=1) - wins[:, tied])
+        return np.einsum("rn,rn->r", w_positive, wins) / (cumulative[:, -1] * w_positive.sum(axis=1))
 
 
 def auroc(score_in: Any, score_out: Any, weights_in: Any = None, weights_out: Any = None) -> float:
@@ -387,6 +431,20 @@ class Selective:
         coverage at a risk of one image resample share one curve)."""
         if weights is self._last[0]:
             return self._last[1]
+        if weights.ndim == 2:  # a block of resamples, one per row: each row's curve and areas
+            w_kept, right = np.take(weights, self._order, axis=1), self._right  # rows kept contiguous
+            kept = np.cumsum(w_kept, axis=1)
+            accuracy_k = np.cumsum(w_kept * right, axis=1) / np.where(kept > 0, kept, 1.0)
+            wrong_kept = np.cumsum(w_kept * (1.0 - right), axis=1)
+            total = kept[:, -1]
+            found = {
+                "coverage": kept / total[:, None],
+                "accuracy": accuracy_k,
+                "aurc": np.einsum("rn,rn->r", w_kept, 1.0 - accuracy_k) / total,
+                "augrc": np.einsum("rn,rn->r", w_kept, wrong_kept) / total**2,
+            }
+            self._last = (weights, found)
+            return found
         w_kept, right = weights[self._order], self._right
         kept = np.cumsum(w_kept)
         accuracy_k = np.cumsum(w_kept * right) / np.where(kept > 0, kept, 1.0)
@@ -401,10 +459,16 @@ class Selective:
         self._last = (weights, found)
         return found
 
-    def statistic(self, name: str, weights: np.ndarray, risk: float = 0.05) -> float:
-        """ "aurc", "augrc" or "coverage_at_risk" (at selective risk `risk`) for these weights."""
+    def statistic(self, name: str, weights: np.ndarray, risk: float = 0.05) -> Any:
+        """ "aurc", "augrc" or "coverage_at_risk" (at selective risk `risk`) for these weights ((R,) for
+        weights (R, N))."""
         curve = self.curve(weights)
-        return coverage_at_risk(curve, risk) if name == "coverage_at_risk" else curve[name]
+        if name != "coverage_at_risk":
+            return curve[name]
+        if weights.ndim == 1:
+            return coverage_at_risk(curve, risk)
+        reached = (1.0 - curve["accuracy"]) <= risk + _COVERAGE_TOL  # as coverage_at_risk, row by row
+        return np.where(reached, curve["coverage"], 0.0).max(axis=1)
 
 
 def risk_coverage(score: Any, correct: Any, weights: Any = None) -> dict[str, Any]:

@@ -64,6 +64,11 @@ class Inference:
     def labels(self, model: str) -> np.ndarray:
         return self(model, "test")["labels"]
 
+    @functools.cache  # noqa: B019 (as __call__: every ensemble holding the model reads them again)
+    def logit_scores(self, model: str, set_name: str) -> Output:
+        """The model's logit scores on a set (`logit_scores`), computed once."""
+        return logit_scores(self(model, set_name)["logits"])
+
 
 @dataclass
 class Instance:
@@ -107,7 +112,7 @@ def _softmax(inference: Inference, model: str) -> Callable[[str], Output]:
     @functools.cache
     def output(set_name: str) -> Output:
         arrays = inference(model, set_name)
-        return {"mean": arrays["probs"].astype(np.float64), **logit_scores(arrays["logits"])}
+        return {"mean": arrays["probs"].astype(np.float64), **inference.logit_scores(model, set_name)}
 
     return output
 
@@ -126,12 +131,23 @@ def ensemble_output(inference: Inference, members: tuple[str, ...]) -> Callable[
     @functools.cache
     def output(set_name: str) -> Output:
         stack = np.stack([inference(m, set_name)["probs"] for m in members])  # (M, [A,] N, K)
-        scores = [logit_scores(inference(m, set_name)["logits"]) for m in members]
+        scores = [inference.logit_scores(m, set_name) for m in members]
         mean_scores = {name: np.mean([s[name] for s in scores], axis=0) for name in LOGIT_SCORES}
         if stack.ndim == 3:
             return {**summarize_passes(stack), **mean_scores}
         per_angle = [summarize_passes(stack[:, a]) for a in range(stack.shape[1])]
         return {**{key: np.stack([s[key] for s in per_angle]) for key in per_angle[0]}, **mean_scores}
+
+    return output
+
+
+def ensemble_mean(inference: Inference, members: tuple[str, ...]) -> Callable[[str], Output]:
+    """`ensemble_output`'s mean alone, the same numbers (its float64 mean over the members), without the
+    other summaries: what a temperature-scaled ensemble reads."""
+
+    def output(set_name: str) -> Output:
+        stack = np.stack([inference(m, set_name)["probs"] for m in members])
+        return {"mean": stack.astype(np.float64).mean(axis=0)}
 
     return output
 

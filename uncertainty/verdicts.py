@@ -13,7 +13,9 @@ seed, an ensemble with a single-model method on the same trainings subset by sub
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +28,7 @@ from uncertainty.predictors import (
     Instance,
     Predictor,
     ensemble_groups,
+    ensemble_mean,
     ensemble_output,
     scaled_output,
     temperature_halves,
@@ -74,9 +77,12 @@ def pools(
             base, design = found[spec.of]
             labels = inference.labels(base[0].models[0])
             split = split or temperature_halves(len(labels), params.verdicts.seed)
+            means = [
+                Instance(i.name, ensemble_mean(inference, i.models), i.models) for i in base
+            ]  # all it reads
             found[name] = (
                 [Instance(i.name, scaled_output(i, cross_fit(i.output("test")["mean"], labels, split), split), i.models)
-                 for i in base], design,
+                 for i in means], design,
             )  # fmt: skip
     return found
 
@@ -147,31 +153,63 @@ def headline(table: Mapping[str, Any], paths: Sequence[MetricPath]) -> dict[str,
     return nest({path: {k: v[k] for k in HEADLINE if k in v} for path, v in found.items() if v is not None})
 
 
+Kernels = Mapping[MetricPath, Reduction]  # one instance's metrics (registry.kernels)
+
+
 def replicates(
-    predictors: Mapping[str, Sequence[Mapping[MetricPath, Reduction]]],
+    predictors: Mapping[str, Sequence[Kernels | Callable[[], Kernels]]],
     sizes: Mapping[str, int],
     rounds: int,
     seed: int,
     shift_sizes: Mapping[str, int] | None = None,
+    workers: int = 1,
 ) -> dict[str, dict[MetricPath, np.ndarray]]:
     """predictor -> metric -> array (rounds + 1, seeds): row 0 on the full data, then one row per image resample.
 
     Every round draws one weight vector per set (statistics.weight_rounds) and evaluates every
-    instance on it, so all predictors see the same resampled images.
+    instance on it, so all predictors see the same resampled images. Row 0 is each reduction on
+    the ones, as the evaluate stage computes it; the resamples go through each reduction a block of
+    rounds at a time (statistics.weight_blocks: a reduction takes (R, N) weights per set), instance by
+    instance. An instance given as a function that builds its kernels is built when its turn comes
+    and let go once its column is filled, so the kernels of hundreds of pooled ensembles never sit in
+    memory together. A reduction in several cells (a predictor's own score; a kernel that predictors
+    share, built once by registry.kernels' `shared`) is resampled once. `workers` threads take the
+    instances (numpy lets go of the GIL in its loops); each value is the same whichever thread computes it.
     """
-    out = {
-        predictor: {
-            metric: np.full((rounds + 1, len(instances)), np.nan)
-            for metric in instances[0]
-            if all(metric in inst for inst in instances)
-        }
-        for predictor, instances in predictors.items()
-    }
-    for r, weights in enumerate(statistics.weight_rounds(sizes, rounds, seed, shift_sizes)):
-        for predictor, instances in predictors.items():
-            for metric, table in out[predictor].items():
-                for i, inst in enumerate(instances):
-                    table[r, i] = inst[metric](weights)
+    ones = {s: np.ones(n) for s, n in {**sizes, **(shift_sizes or {})}.items()}
+    blocks = [(0, ones), *statistics.weight_blocks(sizes, rounds, seed, shift_sizes)]
+    done: dict[int, tuple[weakref.ref[Any], np.ndarray]] = {}  # id -> (the reduction, its column)
+
+    def column(instance: Kernels | Callable[[], Kernels]) -> dict[MetricPath, np.ndarray]:
+        kernels = instance() if callable(instance) else instance
+        found: dict[int, np.ndarray] = {}
+        todo: dict[int, Reduction] = {}
+        for reduction in kernels.values():
+            key = id(reduction)
+            if key in found or key in todo:
+                continue
+            seen = done.get(key)
+            if seen is not None and seen[0]() is reduction:
+                found[key] = seen[1]
+            else:
+                todo[key] = reduction
+        values = {key: np.empty(rounds + 1) for key in todo}
+        for rows, weights in blocks:  # one instance's metrics per block: a selective curve serves three
+            for key, reduction in todo.items():
+                values[key][rows] = reduction(weights)
+        for key, reduction in todo.items():
+            done[key] = (weakref.ref(reduction), values[key])
+        found.update(values)
+        return {metric: found[id(reduction)] for metric, reduction in kernels.items()}
+
+    tasks = [(name, instance) for name, instances in predictors.items() for instance in instances]
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        columns = list(pool.map(lambda task: column(task[1]), tasks))
+    out: dict[str, dict[MetricPath, np.ndarray]] = {}
+    for name in predictors:
+        own = [found for (task_name, _), found in zip(tasks, columns, strict=True) if task_name == name]
+        shared_metrics = [m for m in own[0] if all(m in found for found in own)]
+        out[name] = {m: np.column_stack([found[m] for found in own]) for m in shared_metrics}
     return out
 
 
