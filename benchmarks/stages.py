@@ -119,7 +119,9 @@ def run_once(command: list[str], outputs: list[str], code: Path, into: Path) -> 
 
 
 def files(path: Path) -> dict[str, Path]:
-    return {str(f.relative_to(path)): f for f in sorted(path.rglob("*")) if f.is_file()} if path.is_dir() else {}
+    return (
+        {str(f.relative_to(path)): f for f in sorted(path.rglob("*")) if f.is_file()} if path.is_dir() else {}
+    )
 
 
 def leaves(text: str, suffix: str) -> list[Any]:
@@ -212,7 +214,9 @@ def side_by_side(revision: str, names: list[str], rounds: int) -> dict[str, Any]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stages", nargs="*", help="with --against: the stages to run both ways (dvc.yaml names)")
+    parser.add_argument(
+        "stages", nargs="*", help="with --against: the stages to run both ways (dvc.yaml names)"
+    )
     parser.add_argument("--against", metavar="REV", help="the commit whose code runs beside this tree's")
     parser.add_argument("--rounds", type=int, default=2, help="rounds of each side, alternating")
     parser.add_argument("--log", type=Path, default=ROOT / "reports/machine/stages.jsonl")
