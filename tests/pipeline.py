@@ -77,7 +77,15 @@ BY_NAME = {{metric.name: metric for metric in METRICS}}
 """
 
 
-DELETE = object()  # as a value for set_key: remove the key
+class _Delete:
+    """As a value for set_key: remove the key. Its repr is fixed, so test ids are the same in every
+    pytest-xdist worker (each collects the tests itself)."""
+
+    def __repr__(self) -> str:
+        return "DELETE"
+
+
+DELETE = _Delete()
 
 
 def set_key(params: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
