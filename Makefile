@@ -86,7 +86,7 @@ reproduce: ## everything from scratch: retrain every CNN on this machine, then e
 # (tests/conftest.py's tiny_repo) on one worker, in order, every other test on whichever is free.
 TEST_WORKERS ?= 2
 test: ## every test, with real dvc repro runs on tiny params and a real browser (about 20 min on 2 cores)
-	$(PYTHON) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=10
+	$(PYTHON) -m pytest -q -n $(TEST_WORKERS) --durations=10
 
 test-fast: ## while editing: the unit tests without dvc repro and without the slow simulations (a few minutes)
 	$(PYTHON) -m pytest -q -n $(TEST_WORKERS) -m "not e2e and not slow"

@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,12 +12,28 @@ from uncertainty import vocabulary
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (make test), every test of the shared tiny pipeline run goes to one worker, so the
-    run is made once (tests that change it put it back, in order); the rest go to whichever worker is free."""
-    for item in items:
-        if "tiny_repo" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("tiny_repo"))
+# The modules whose tests read the one shared tiny pipeline run (tiny_repo): under pytest-xdist (make test)
+# they all go to one worker, in order, so the run is made once; every other test goes to whichever worker
+# is free. tests/test_deps.py checks this list against the tests that ask for tiny_repo.
+TINY_REPO_MODULES = (
+    "tests/test_compare.py",
+    "tests/test_pipeline.py",
+    "tests/test_reliability.py",
+    "tests/test_report.py",
+    "tests/test_sweep_machines.py",
+)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """pytest-xdist's scope scheduling with one scope for the tiny_repo modules and one per other test
+    (its xdist_group marks do not reach the scheduler under pytest 9, which names nodes by `_id`)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class TinyRepoTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "tiny_repo" if nodeid.split("::", 1)[0] in TINY_REPO_MODULES else nodeid
+
+    return TinyRepoTogether(config, log)
 
 
 @pytest.fixture(autouse=True)

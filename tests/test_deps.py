@@ -231,3 +231,16 @@ def test_every_committed_result_file_is_a_declared_output() -> None:
     for directory in ("reports/metrics", "reports/tables"):
         found = {str(path.relative_to(ROOT)) for path in (ROOT / directory).glob("*.json")}
         assert found <= declared, sorted(found - declared)
+
+
+def test_the_tiny_repo_modules_are_the_ones_whose_tests_ask_for_it() -> None:
+    """make test sends these modules to one worker (tests/conftest.py): a module whose tests or fixtures
+    start taking the shared tiny run must join the list, or a second worker would build it again."""
+    from tests.conftest import TINY_REPO_MODULES
+
+    found = set()
+    for path in (ROOT / "tests").glob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and any(a.arg == "tiny_repo" for a in node.args.args):
+                found.add(path.relative_to(ROOT).as_posix())
+    assert found == set(TINY_REPO_MODULES)
