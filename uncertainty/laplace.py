@@ -220,7 +220,7 @@ class Posterior:
     def logit_covariances(self, features: np.ndarray) -> np.ndarray:
         """Σ_f = J Σ J^T for each image, (N, K, K): Cov(f_c, f_c') = z̃^T Σ_cc' z̃; kept per set (by its
         digest), so the links of one posterior compute it once."""
-        key = hashlib.sha256(np.ascontiguousarray(features).data).digest()
+        key = _digest(features)
         if key in self._covariances:
             return self._covariances[key]
         z = augment(features)
@@ -347,6 +347,16 @@ def fit(
     return Posterior(weights, eigenvalues, eigenvectors, float(prior_precision)), evidence
 
 
+def _digest(*arrays: np.ndarray) -> bytes:
+    """What the arrays hold (dtype, shape, bytes), in 32 bytes: the key of a result computed once."""
+    found = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        found.update(f"{array.dtype}{array.shape}".encode())
+        found.update(array.data)
+    return found.digest()
+
+
 _FITTED: dict[bytes, tuple[Posterior, dict[str, Any]]] = {}  # the last fits, by their inputs' digest
 
 
@@ -355,12 +365,7 @@ def shared_fit(
 ) -> tuple[Posterior, dict[str, Any]]:
     """`fit` at the evidence's λ, computed once for the same inputs: the predictors that differ only in
     their link (probit, centred, mc) share one posterior. The last two fits are kept (one model's)."""
-    digest = hashlib.sha256(prior.encode())
-    for array in (features, labels, kernel, bias):
-        array = np.ascontiguousarray(array)
-        digest.update(f"{array.dtype}{array.shape}".encode())
-        digest.update(array.data)
-    key = digest.digest()
+    key = prior.encode() + _digest(features, labels, kernel, bias)
     if key not in _FITTED:
         while len(_FITTED) >= 2:
             del _FITTED[next(iter(_FITTED))]
@@ -448,7 +453,7 @@ class Method:
     def _monte_carlo(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The mc link's (mean, variance) on a set, drawn once: `diagnose` reads the test set's again."""
         assert self.posterior is not None, "fit first"
-        key = hashlib.sha256(np.ascontiguousarray(features).data).digest()
+        key = _digest(features)
         if key not in self._drawn:
             logits, covariances = self.posterior.logits(features), self.posterior.logit_covariances(features)
             self._drawn[key] = _monte_carlo_blocks(
