@@ -132,7 +132,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     tables: dict[tuple[str, str, float], dict[str, np.ndarray]] = {}
     images = Images(labels, sides, uniforms, weights, class_masks, class_weights)
     for name, predictor in kept.items():
-        models = [half_models(predictor, i, built, temperatures) for i in range(len(predictor.instances))]
+        models = [half_models(predictor, i, built) for i in range(len(predictor.instances))]
         for variant, score, mondrian in conformal.variants(c.scores, c.mondrian_score):
             for alpha in c.alphas:
                 options = {"score": score, "alpha": alpha, "mondrian": mondrian, "lam": c.raps_lambda,

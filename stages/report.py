@@ -55,12 +55,16 @@ def machines(machine_dir: Path) -> dict[str, str]:
 
 
 def costs(
-    params: Any, machine_dir: Path, posthoc: Mapping[str, Mapping[str, Any]]
+    params: Any,
+    machine_dir: Path,
+    posthoc: Mapping[str, Mapping[str, Any]],
+    calibrations: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Per predictor of the registry (one training of it): trainings x epochs, seconds, passes, fit seconds.
 
     A one-model predictor's seconds are the means over its trainings; the ensemble costs the sum over its
-    members; a temperature-scaled predictor costs what it scales (the fit takes well under a second); a
+    members; a calibrated predictor costs what it calibrates plus its fit (`calibrations`: predictor ->
+    instance -> seconds, the temperature stage's machine record; a temperature's takes well under a second); a
     post-hoc predictor adds its fit on the training features and its test-set seconds (`posthoc`:
     predictor -> model -> seconds, the posthoc stage's machine record).
     Read from machine_dir (measurements, not results: they vary run to run): train_<model>.json from the
@@ -75,7 +79,8 @@ def costs(
     for name, spec in params.predictors.items():
         if spec.of is not None:
             if spec.of in found:
-                found[name] = found[spec.of]
+                fits = [r["fit_seconds"] for r in (calibrations or {}).get(name, {}).values()]
+                found[name] = {**found[spec.of], "fit_seconds": found[spec.of]["fit_seconds"] + _mean(fits)}
             continue
         trained = [record("train", m) for m in spec.models]
         inferred = [record("infer", m) for m in spec.models]
@@ -104,6 +109,10 @@ def costs(
     return found
 
 
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
 def curves(passes: Path, members: Path) -> dict[str, list[dict[str, float]]]:
     """Quality against MC passes T and ensemble size M (the verdicts stage's CSVs), as records."""
     found = {}
@@ -122,9 +131,11 @@ def main(params: Any, paths: argparse.Namespace) -> None:
         for directory in (paths.metrics_dir, paths.tables_dir)
         for path in sorted(directory.glob("*.json"))
     }
-    fits = paths.machine_dir / "posthoc.json"  # the post-hoc fits' seconds
-    fit_seconds = read_json(fits)["seconds"] if fits.is_file() else {}
-    spent = costs(params, paths.machine_dir, fit_seconds)
+    seconds = {  # the post-hoc fits' seconds, the calibrators'
+        stage: read_json(path)["seconds"] if (path := paths.machine_dir / f"{stage}.json").is_file() else {}
+        for stage in ("posthoc", "temperature")
+    }
+    spent = costs(params, paths.machine_dir, seconds["posthoc"], seconds["temperature"])
     data = report.data_record(
         info.name,
         info.source,
@@ -140,7 +151,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
             "verdicts.md.j2",
             report.verdicts(metrics, params, spent, curves(paths.curve_passes, paths.curve_members)),
         ),
-        ("posthoc.md.j2", report.posthoc(metrics, params, fit_seconds)),
+        ("posthoc.md.j2", report.posthoc(metrics, params, seconds["posthoc"])),
         ("conformal.md.j2", report.conformal(metrics, params, info.class_names)),
         (
             "corruption.md.j2",

@@ -1,18 +1,25 @@
-"""Stage: the temperatures, fitted once for every instance of every predictor and written once.
+"""Stage: the temperatures, fitted once for every instance of every predictor and written once; and the
+other calibrators' cost.
 
 Each instance's test-set predictive distribution is fitted by NLL on one seeded half of
 the test set and the other (uncertainty.temperature: cross-fitting, since the article
 trains on all 60,000 training images). Every later stage scales with these numbers.
+A predictor of a calibrator kind (uncertainty.calibrators: histogram binning, isotonic regression,
+vector scaling) is cross-fitted on the same halves where it is used, from these same inputs, the same
+numbers every time; here each instance is fitted and applied once to time it: the machine record
+holds the seconds (the cost table), apart from the results.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 from typing import Any
 
 from stages.cli import parse_paths
 from stages.common import run
 from uncertainty.io import write_json
+from uncertainty.machine import machine_info
 from uncertainty.predictors import HALVES, Inference, build, temperature_halves
 from uncertainty.schema.predictors import Predictors
 from uncertainty.schema.verdicts import Verdicts
@@ -23,10 +30,17 @@ SECTIONS = {"predictors": Predictors, "verdicts": Verdicts}  # the params.yaml s
 
 def main(params: Any, paths: argparse.Namespace) -> None:
     inference, posthoc = Inference(paths.inference), Inference(paths.posthoc)
-    # without temperatures: the scaled predictors are left out
+    # without temperatures: the temperature-scaled predictors are left out
     predictors = build(params, inference, posthoc=posthoc)
     fitted: dict[str, dict[str, dict[str, float]]] = {}
+    seconds: dict[str, dict[str, dict[str, float]]] = {}
     for name, predictor in predictors.items():
+        if predictor.of is not None:  # a calibrator: timed, its fit on both halves and the test set's mapping
+            for instance in predictor.instances:
+                started = time.perf_counter()
+                instance.output("test")
+                seconds.setdefault(name, {})[instance.name] = {"fit_seconds": time.perf_counter() - started}
+            continue
         labels = inference.labels(predictor.first.models[0])
         split = temperature_halves(len(labels), params.verdicts.seed)
         for instance in predictor.instances:
@@ -37,6 +51,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
             + ", ".join(f"{t[HALVES[0]]:.3f}/{t[HALVES[1]]:.3f}" for t in fitted[name].values())
         )
     write_json(paths.temperature, fitted, digits=17)  # every digit: later stages scale with these
+    write_json(paths.machine, {"machine": machine_info(), "seconds": seconds})
 
 
 if __name__ == "__main__":
@@ -49,6 +64,7 @@ if __name__ == "__main__":
                 "inference": "every model's outputs, <model>/<set>.npz (infer stage)",
                 "posthoc": "the post-hoc predictors' outputs, <predictor>/<model>/<set>.npz (posthoc stage)",
                 "temperature": "predictor -> instance -> the T fitted on each half, JSON",
+                "machine": "the CPU, and per calibrator and instance its fit seconds, JSON",
             },
         ),
     )

@@ -41,7 +41,7 @@ from uncertainty.curves import csv_text
 from uncertainty.dataset_info import read_info
 from uncertainty.errors import PipelineError
 from uncertainty.io import read_json, write_json, write_text
-from uncertainty.predictors import Inference, Predictor, build, ensemble_output
+from uncertainty.predictors import KINDS, Inference, Predictor, build, ensemble_output
 from uncertainty.schema.corrupt import Corrupt
 from uncertainty.schema.evaluate import Evaluate
 from uncertainty.schema.ood import Ood
@@ -223,8 +223,8 @@ def main(params: Any, paths: argparse.Namespace) -> None:
             for m in tables[a]
             if m in tables[b] and not np.array_equal(tables[a][m], tables[b][m])
         }
-        scaled_only = predictors[a].is_scaled_version_of(
-            predictors[b]
+        scaled_only = (
+            predictors[a].is_scaled_version_of(predictors[b]) and KINDS[predictors[a].kind].keeps_top_class
         )  # the same top class: accuracy is equal
         for m in verdict_paths:
             if m not in found or (scaled_only and m == ("accuracy",)):

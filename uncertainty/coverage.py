@@ -20,8 +20,7 @@ import numpy as np
 from uncertainty import conformal, corrupted, metrics, statistics
 from uncertainty.errors import PipelineError
 from uncertainty.names import format_number
-from uncertainty.predictors import HALVES, Predictor, repeats
-from uncertainty.temperature import apply_temperature
+from uncertainty.predictors import Predictor, repeats
 from uncertainty.vocabulary import first_ood, ood_sets
 
 Probs = Callable[
@@ -41,9 +40,9 @@ def table_bounds(key: str, n_classes: int) -> tuple[float, float]:
     raise KeyError(f"no range declared for the conformal table {key!r}")
 
 
-def half_models(predictor: Predictor, index: int, built: dict[str, Predictor], temperatures: Any) -> Probs:
+def half_models(predictor: Predictor, index: int, built: dict[str, Predictor]) -> Probs:
     """A set's probabilities under the model each calibration half may use: the same for every predictor
-    fitted before the test set; a temperature-scaled one's with the temperature fitted on that half."""
+    fitted before the test set; a calibrated one's (temperature among them) under the map fitted on that half."""
     instance = predictor.instances[index]
     if predictor.of is None:
 
@@ -53,13 +52,12 @@ def half_models(predictor: Predictor, index: int, built: dict[str, Predictor], t
             return probs, probs
 
         return same
-    base = built[predictor.of].instances[index]
-    fitted = temperatures[predictor.of][instance.name]
+    base, halves = built[predictor.of].instances[index], instance.halves
+    assert halves is not None, f"{predictor.name} scales {predictor.of} but has no calibration halves"
 
     @functools.cache  # scaled once per set, whatever the number of scores and alphas
     def scaled(set_name: str) -> tuple[np.ndarray, np.ndarray]:
-        probs = base.output(set_name)["mean"]
-        return tuple(apply_temperature(probs, fitted[half]) for half in HALVES)  # type: ignore[return-value]
+        return halves(base.output(set_name)["mean"])
 
     return scaled
 

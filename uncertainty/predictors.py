@@ -40,9 +40,10 @@ import numpy as np
 import scipy.special
 from pydantic import BaseModel, ConfigDict, Field
 
+from uncertainty.calibrators import CALIBRATORS, Declared, Map
 from uncertainty.io import load_npz
 from uncertainty.summaries import summarize_passes
-from uncertainty.temperature import halves, restrict, scale
+from uncertainty.temperature import apply_temperature, cross_fit, halves, restrict, scale
 
 # The test set's first n images under each condition, (conditions, n, ...): where inferred (every plain CNN,
 # the dropout CNNs of infer.shift_mc_models); each image keeps its test image's half.
@@ -77,6 +78,8 @@ class Instance:
     name: str  # the trained model(s): "plain", "plain+ensemble_1+..."
     output: Callable[[str], Output]
     models: tuple[str, ...] = ()
+    # A calibrated instance: probs -> (those probs under the map fitted on test half a, on half b)
+    halves: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
 
 
 @dataclass
@@ -167,6 +170,69 @@ def scaled_output(
     return output
 
 
+def calibrated_output(
+    base: Instance, maps: Callable[[], tuple[Map, Map]], split: tuple[np.ndarray, np.ndarray]
+) -> Callable[[str], Output]:
+    """As `scaled_output` for a calibrator: `maps()` gives the maps fitted on test halves a and b; a test image
+    gets the other half's, an image outside the test set the mean of both."""
+
+    @functools.cache
+    def output(set_name: str) -> Output:
+        mean = base.output(set_name)["mean"]
+        fitted_a, fitted_b = maps()
+        if set_name in ("test", *SHIFT_SETS):
+            a, b = split if set_name == "test" else restrict(split, mean.shape[-2])
+            out = np.empty(mean.shape, dtype=np.float64)
+            out[..., a, :] = fitted_b(mean[..., a, :])
+            out[..., b, :] = fitted_a(mean[..., b, :])
+            return {"mean": out}
+        return {"mean": (fitted_a(mean) + fitted_b(mean)) / 2}
+
+    return output
+
+
+def calibrated(
+    base: Instance,
+    declared: Declared,
+    options: BaseModel,
+    labels: np.ndarray,
+    split: tuple[np.ndarray, np.ndarray],
+) -> Instance:
+    """`base` calibrated by a CALIBRATORS entry, cross-fitted on the test set's halves (fitted on first use)."""
+
+    @functools.cache
+    def maps() -> tuple[Map, Map]:
+        probs = base.output("test")["mean"]
+        return tuple(declared.fit(probs[half], labels[half], options) for half in split)  # type: ignore[return-value]
+
+    def both(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return tuple(fitted(probs) for fitted in maps())  # type: ignore[return-value]
+
+    return Instance(base.name, calibrated_output(base, maps, split), base.models, both)
+
+
+def temperature_scaled(
+    base: Instance, temperatures: tuple[float, float], split: tuple[np.ndarray, np.ndarray]
+) -> Instance:
+    """`base` scaled by the temperatures fitted on the test set's halves a and b."""
+
+    def both(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return tuple(apply_temperature(probs, t) for t in temperatures)  # type: ignore[return-value]
+
+    return Instance(base.name, scaled_output(base, temperatures, split), base.models, both)
+
+
+def recalibrated(
+    spec: Any, base: Instance, labels: np.ndarray, split: tuple[np.ndarray, np.ndarray]
+) -> Instance:
+    """`base` calibrated by the kind of `spec` (temperature or a calibrator), fitted here on the halves: what the
+    verdicts do for an instance no stage fitted (an ensemble pooled from the trainings)."""
+    if spec.kind == "temperature":
+        return temperature_scaled(base, cross_fit(base.output("test")["mean"], labels, split), split)
+    declared = CALIBRATORS[spec.kind]
+    return calibrated(base, declared, declared.options(**spec.options), labels, split)
+
+
 def _fitted(
     name: str, inference: Inference, posthoc: Inference, model: str, keep_softmax: bool
 ) -> Callable[[str], Output]:
@@ -240,7 +306,18 @@ def _temperature_instances(name: str, spec: Any, context: Context) -> list[Insta
         return None  # the temperature stage: what it fits is not there yet
     fitted = context.temperatures[spec.of]
     return [
-        Instance(i.name, scaled_output(i, tuple(fitted[i.name][h] for h in HALVES), context.split), i.models)
+        temperature_scaled(i, tuple(fitted[i.name][h] for h in HALVES), context.split)  # type: ignore[arg-type]
+        for i in context.built[spec.of].instances
+    ]
+
+
+def _calibrated_instances(name: str, spec: Any, context: Context) -> list[Instance] | None:
+    if spec.of not in context.built:
+        return None  # what it calibrates is left out here
+    declared = CALIBRATORS[spec.kind]
+    options = declared.options(**spec.options)
+    return [
+        calibrated(i, declared, options, context.inference.labels(i.models[0]), context.split)
         for i in context.built[spec.of].instances
     ]
 
@@ -278,6 +355,49 @@ class Kind:
     # whose `Options` then replace `options`). Named, not imported: a method edit re-runs only its stages.
     posthoc: str | None = None
     ood_score: str = "entropy"  # its score in the verdict table's OOD rows, unless options.ood_score says
+    keeps_top_class: bool = True  # a kind that scales `of` and never changes its top class: accuracy is equal
+
+
+def _feature_score(score: str, words: str) -> Kind:
+    """A post-hoc OOD score on one CNN's penultimate features (module uncertainty.<score>, its score `score`):
+    the CNN's softmax, judged on OOD inputs by that score. The description names the options params.yaml
+    sets (the module's own defaults are its docstring's: the report never imports a method)."""
+
+    def describe(spec: Any, p: Any) -> str:
+        options = ", ".join(
+            f"{key} = {value:,}" if isinstance(value, int) else f"{key} = {value}"
+            for key, value in spec.options.items()
+        )
+        return (
+            f"one CNN's softmax, judged on OOD inputs by {words}{f' ({options})' if options else ''}; "
+            f"{len(spec.models)} trainings ({', '.join(spec.models)})"
+        )
+
+    return Kind(
+        (*SOFTMAX_SCORES, *LOGIT_SCORES, score),
+        "plain",
+        _posthoc_instances(keep_softmax=True),
+        describe,
+        posthoc=f"uncertainty.{score}",
+        ood_score=score,
+    )
+
+
+def _calibrator(name: str, declared: Declared) -> Kind:
+    """A CALIBRATORS entry as a kind: predictor `of`, each instance calibrated on the test set's halves."""
+
+    def describe(spec: Any, p: Any) -> str:
+        words = declared.words.format(**declared.options(**spec.options).model_dump())
+        return f"{p.predictors[spec.of].label}, calibrated by {words} (cross-fitted on the test set's halves)"
+
+    return Kind(
+        SOFTMAX_SCORES,
+        None,
+        _calibrated_instances,
+        describe,
+        options=declared.options,
+        keeps_top_class=declared.keeps_top_class,
+    )
 
 
 # The laplace options its description reads, as uncertainty.laplace.Options defaults them (a test checks).
@@ -334,17 +454,24 @@ KINDS: dict[str, Kind] = {
             f"{p.predictors[spec.of].label}, temperature-scaled (cross-fitted on the test set's halves)"
         ),
     ),
-    "feature_density": Kind(
-        (*SOFTMAX_SCORES, *LOGIT_SCORES, "feature_density"),
-        "plain",
-        _posthoc_instances(keep_softmax=True),
-        lambda spec, p: (
-            "one CNN's softmax, judged on OOD inputs by the density of its 128 penultimate features under "
-            "class-conditional Gaussians fitted on the training images (DDU); "
-            f"{len(spec.models)} trainings ({', '.join(spec.models)})"
-        ),
-        posthoc="uncertainty.feature_density",
-        ood_score="feature_density",
+    "feature_density": _feature_score(
+        "feature_density",
+        "the density of its penultimate features under class-conditional Gaussians fitted on the training "
+        "images (DDU)",
+    ),
+    "knn": _feature_score(
+        "knn",
+        "the distance of its normalized penultimate features to the k-th nearest training image's "
+        "(deep nearest neighbours, Sun et al. 2022)",
+    ),
+    "vim": _feature_score(
+        "vim",
+        "its features' residual off their principal subspace, matched to the energy (ViM, Wang et al. 2022)",
+    ),
+    "rmds": _feature_score(
+        "rmds",
+        "the Mahalanobis distance to the nearest class minus the distance to all training images' Gaussian "
+        "(relative Mahalanobis, Ren et al. 2021)",
     ),
     "laplace": Kind(
         SOFTMAX_SCORES,
@@ -353,6 +480,7 @@ KINDS: dict[str, Kind] = {
         lambda spec, p: _describe_laplace(spec),
         posthoc="uncertainty.laplace",
     ),
+    **{name: _calibrator(name, declared) for name, declared in CALIBRATORS.items()},
 }
 
 

@@ -326,7 +326,8 @@ def verdicts(
         for a, b in params.verdicts.comparisons
         for path in registry.verdict_paths(ood_sets(), params.corrupt.verdict_severities)
         if (result := lookup(found.get(a, {}).get(b, {}), path)) is not None
-        and not (path == ("accuracy",) and specs[a].of == b) and "same_as" not in result
+        and not (path == ("accuracy",) and specs[a].of == b and KINDS[specs[a].kind].keeps_top_class)
+        and "same_as" not in result
     ]  # fmt: skip
     rates = {s.label: sorted({models[m].dropout_rate for m in s.models or ()}) for s in specs.values()}
     recipes = {

@@ -8,8 +8,8 @@ examples/ and inputs/, and a params.yaml made from the project's with what this 
 
 * the data: `prepare.source: npz` and your file (or `--source mnist` / `fashion_mnist`);
 * the model: `train.imported.<name>` (its own file is its stage's dependency), no training;
-* the predictors: every kind that takes one model (the softmax, its temperature, energy and max
-  logit, feature density, the three Laplace links) and, when the model has Dropout layers, MC dropout
+* the predictors: every kind that takes one model (the softmax, its temperature and other calibrators,
+  energy and max logit, the feature-space scores, the three Laplace links) and, when the model has Dropout layers, MC dropout
   and its temperature (the model then also runs once with dropout off: `infer.also_without_dropout`);
   the ensembles need several trainings and are left out, with the comparisons that name them;
 * the labels name your model, not the article's "plain CNN".
@@ -34,7 +34,20 @@ from uncertainty.errors import PipelineError
 
 ROOT = Path(__file__).resolve().parents[1]
 LINKS = ("dvc.yaml", "stages", "uncertainty", "examples", "inputs")
-ONE_MODEL_KINDS = ("softmax", "feature_density", "laplace")  # kinds that judge one model's softmax
+ONE_MODEL_KINDS = (
+    "softmax",
+    "feature_density",
+    "knn",
+    "vim",
+    "rmds",
+    "laplace",
+)  # kinds judging one model's softmax
+CALIBRATING_KINDS = (
+    "temperature",
+    "histogram_binning",
+    "isotonic",
+    "vector_scaling",
+)  # they take predictor `of`
 ARTICLE_LABEL = "plain CNN"  # the article's name for a single model, in the project's labels
 
 
@@ -65,7 +78,7 @@ def one_model_params(
     kept: dict[str, Any] = {}
     for key, spec in base["predictors"].items():
         kind = spec["kind"]
-        if kind == "temperature":
+        if kind in CALIBRATING_KINDS:
             if spec["of"] not in kept:
                 continue
             entry = dict(spec)

@@ -24,16 +24,16 @@ import numpy as np
 from uncertainty import statistics, subsets
 from uncertainty.metric_registry import MetricPath, Reduction, bounds, higher_is_better
 from uncertainty.predictors import (
+    KINDS,
     Inference,
     Instance,
     Predictor,
     ensemble_groups,
     ensemble_mean,
     ensemble_output,
-    scaled_output,
+    recalibrated,
     temperature_halves,
 )
-from uncertainty.temperature import cross_fit
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,8 @@ def pools(
     params: Any, built: Mapping[str, Predictor], inference: Inference
 ) -> dict[str, tuple[list[Instance], Design]]:
     """Each ensemble predictor of disjoint ensembles over every ensemble of `members` its trainings form
-    (all C(n, M), or verdicts.ensemble_subsets of them drawn with verdicts.seed), and each temperature-
-    scaled predictor of one, each subset's temperatures cross-fitted as the temperature stage does:
+    (all C(n, M), or verdicts.ensemble_subsets of them drawn with verdicts.seed), and each calibrated
+    predictor of one (temperature or a calibrator), each subset cross-fitted as the temperature stage does:
     name -> (one instance per subset, their design)."""
     found: dict[str, tuple[list[Instance], Design]] = {}
     split = None
@@ -73,17 +73,14 @@ def pools(
             groups = [tuple(spec.models[j] for j in row) for row in members]
             instances = [Instance("+".join(g), ensemble_output(inference, g), g) for g in groups]
             found[name] = (instances, Design(tuple(spec.models), members))
-        elif spec.kind == "temperature" and spec.of in found:
+        elif KINDS[spec.kind].cnns is None and spec.of in found:  # calibrated: temperature or a calibrator
             base, design = found[spec.of]
             labels = inference.labels(base[0].models[0])
             split = split or temperature_halves(len(labels), params.verdicts.seed)
             means = [
                 Instance(i.name, ensemble_mean(inference, i.models), i.models) for i in base
             ]  # all it reads
-            found[name] = (
-                [Instance(i.name, scaled_output(i, cross_fit(i.output("test")["mean"], labels, split), split), i.models)
-                 for i in means], design,
-            )  # fmt: skip
+            found[name] = ([recalibrated(spec, i, labels, split) for i in means], design)
     return found
 
 

@@ -30,6 +30,9 @@ SCORES: dict[str, Score] = {
     "energy": Score("energy", "read", ood=True),
     "max_logit": Score("max logit", "read", ood=True),
     "feature_density": Score("feature density", "read", ood=True),
+    "knn": Score("KNN distance", "read", ood=True),
+    "vim": Score("ViM", "read", ood=True),
+    "rmds": Score("relative Mahalanobis", "read", ood=True),
 }
 # A predictor's own OOD score (the one its method proposes, Predictor.ood_score), under one key.
 OWN_SCORE = "own_score"
