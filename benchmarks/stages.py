@@ -3,6 +3,7 @@
     python -m benchmarks.stages                       # reports/machine/stages.jsonl -> reports/stage_times.json
     python -m benchmarks.stages --log runs/mnist/reports/machine/stages.jsonl --output runs/mnist/reports/stage_times.json
     python -m benchmarks.stages --against a8315ff posthoc verdicts infer@plain   # -> reports/stage_speed.json
+    python -m benchmarks.stages --against d4dc85c --params-only posthoc verdicts   # what new entries cost
 
 The table: every stage's wall seconds (its process, imports included) and peak resident memory as the
 stage log recorded them (stages.common: `make report` and `make run` write it), the latest line per
@@ -12,7 +13,8 @@ stage, slowest first, with the total and the peak.
 working tree's code and with REV's (`git archive`), on the same inputs (this workspace's data, models
 and reports), each writing its outputs into a folder of its own; the two alternate over --rounds
 rounds (the order reversed every other round), so a slow spell of the machine does not land on one
-side only. Per side: the best wall seconds and the peak resident memory (the process's own, from
+side only. With --params-only both sides run this tree's code, the "before" side with REV's params.yaml:
+what the params entries added since REV (a predictor, a comparison) cost, the code's other changes apart. Per side: the best wall seconds and the peak resident memory (the process's own, from
 wait4); per output file, whether the two are byte-identical, and for JSON and CSV files that are not,
 how many numbers moved and by how much at most, and every word that changed (a verdict word
 moving would show here). Nothing is asserted.
@@ -79,8 +81,9 @@ def stage_commands(names: list[str]) -> dict[str, tuple[list[str], list[str]]]:
     return found
 
 
-def tree(where: Path, revision: str | None) -> Path:
-    """A folder holding the code of `revision` (None: this working tree) and links to this workspace's inputs."""
+def tree(where: Path, revision: str | None, params_of: str | None = None) -> Path:
+    """A folder holding the code of `revision` (None: this working tree) and links to this workspace's inputs;
+    `params_of`: a commit whose params.yaml replaces this tree's (with this tree's code)."""
     where.mkdir(parents=True)
     if revision is None:
         for name in CODE:
@@ -89,6 +92,11 @@ def tree(where: Path, revision: str | None) -> Path:
                 shutil.copytree(source, where / name, ignore=shutil.ignore_patterns("__pycache__"))
             else:
                 shutil.copy2(source, where / name)
+        if params_of is not None:
+            shown = subprocess.run(
+                ["git", "show", f"{params_of}:params.yaml"], cwd=ROOT, check=True, capture_output=True
+            )
+            (where / "params.yaml").write_bytes(shown.stdout)
     else:
         archive = subprocess.run(
             ["git", "archive", revision, "stages", "uncertainty"], cwd=ROOT, check=True, capture_output=True
@@ -186,12 +194,15 @@ def compare_outputs(before: Path, after: Path) -> dict[str, Any]:
     return report
 
 
-def side_by_side(revision: str, names: list[str], rounds: int) -> dict[str, Any]:
+def side_by_side(revision: str, names: list[str], rounds: int, params_only: bool = False) -> dict[str, Any]:
     commands = stage_commands(names)
-    record: dict[str, Any] = {"machine": machine_info(), "against": revision, "rounds": rounds, "stages": {}}
+    record: dict[str, Any] = {
+        "machine": machine_info(), "against": revision, "params_only": params_only, "rounds": rounds, "stages": {},
+    }  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="stages-") as scratch:
         base = Path(scratch)
-        code = {"before": tree(base / "before", revision), "after": tree(base / "after", None)}
+        before = tree(base / "before", None, revision) if params_only else tree(base / "before", revision)
+        code = {"before": before, "after": tree(base / "after", None)}
         for name, (command, outputs) in commands.items():
             runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
             for round_ in range(rounds):
@@ -218,6 +229,9 @@ def main() -> None:
         "stages", nargs="*", help="with --against: the stages to run both ways (dvc.yaml names)"
     )
     parser.add_argument("--against", metavar="REV", help="the commit whose code runs beside this tree's")
+    parser.add_argument(
+        "--params-only", action="store_true", help="both sides this tree's code; before: REV's params.yaml"
+    )
     parser.add_argument("--rounds", type=int, default=2, help="rounds of each side, alternating")
     parser.add_argument("--log", type=Path, default=ROOT / "reports/machine/stages.jsonl")
     parser.add_argument("--output", type=Path)
@@ -226,7 +240,7 @@ def main() -> None:
         if not args.stages:
             raise SystemExit("--against needs the stages to run, e.g. posthoc verdicts")
         output = args.output or ROOT / "reports/stage_speed.json"
-        write_json(output, side_by_side(args.against, args.stages, args.rounds))
+        write_json(output, side_by_side(args.against, args.stages, args.rounds, args.params_only))
     else:
         if not args.log.exists():
             raise SystemExit(f"{args.log}: no stage log; make report writes it")

@@ -96,3 +96,15 @@ def test_the_stage_log_line_names_the_stage_its_seconds_and_memory(monkeypatch) 
     record = stage_record()
     assert record["stage"] == "infer dropout_1"
     assert 0 < record["seconds"] < 3600 and record["max_rss_mb"] > 10
+
+
+def test_params_only_runs_this_trees_code_with_the_commits_params(tmp_path) -> None:
+    import subprocess
+
+    from benchmarks.stages import ROOT, tree
+
+    before = tree(tmp_path / "before", None, "HEAD")
+    shown = subprocess.run(["git", "show", "HEAD:params.yaml"], cwd=ROOT, check=True, capture_output=True)
+    assert (before / "params.yaml").read_bytes() == shown.stdout  # the commit's params, not the tree's
+    for code in ("stages/verdicts.py", "uncertainty/calibrators.py"):  # this tree's code, as it is now
+        assert (before / code).read_bytes() == (ROOT / code).read_bytes()

@@ -37,7 +37,9 @@ def test_knn_is_scikit_learns_kth_neighbour_distance_of_normalized_features(k: i
     def normalized(x: np.ndarray) -> np.ndarray:  # OpenOOD's normalizer
         return x / (np.linalg.norm(x, ord=2, axis=-1, keepdims=True) + 1e-10)
 
-    searcher = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(normalized(train["features"].astype(np.float64)))
+    searcher = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(
+        normalized(train["features"].astype(np.float64))
+    )
     expected = searcher.kneighbors(normalized(test["features"].astype(np.float64)))[0][:, -1]
     np.testing.assert_allclose(found, expected, atol=2e-6)  # float32 similarities: ~1e-7 relative
 

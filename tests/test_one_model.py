@@ -12,7 +12,8 @@ from uncertainty.claims import CLAIMS, decide_all
 from uncertainty.config import CheckedParams
 from uncertainty.errors import PipelineError
 from uncertainty.params import read_params
-from uncertainty.runs import new, one_model_params
+from uncertainty.predictors import KINDS
+from uncertainty.runs import CALIBRATING_KINDS, ONE_MODEL_KINDS, new, one_model_params
 from uncertainty.schema.params import SECTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,9 +36,9 @@ def test_the_default_run_is_the_articles_and_other_data_or_models_are_not() -> N
 def test_one_models_params_hold_every_method_it_allows_and_validate(rate: float) -> None:
     params = one_model_params(PROJECT, "mine", "inputs/digits_bn.keras", rate, {"source": "npz", "file": "x"})
     kinds = {spec["kind"] for spec in params["predictors"].values()}
-    assert kinds == {"softmax", "temperature", "feature_density", "laplace"} | (
-        {"mc_dropout"} if rate else set()
-    )
+    assert kinds == {"softmax", "feature_density", "knn", "vim", "rmds", "laplace"} | set(
+        CALIBRATING_KINDS
+    ) | ({"mc_dropout"} if rate else set())
     assert all(spec.get("models", ["mine"]) == ["mine"] for spec in params["predictors"].values())
     assert all(
         a in params["predictors"] and b in params["predictors"] for a, b in params["verdicts"]["comparisons"]
@@ -55,6 +56,13 @@ def test_one_models_params_hold_every_method_it_allows_and_validate(rate: float)
     # Only the claims a run of one model can decide: none of the article's, none needing an ensemble.
     assert not [key for key, claim in CLAIMS.items() if (not claim.article) and claim.applies(checked)]
     assert decide_all({}, checked, article=False) == {}
+
+
+def test_every_kind_is_sorted_into_what_one_model_allows() -> None:
+    """A new kind must say whether a run of one model keeps it: one model's, a calibration of another
+    predictor, or one needing several trainings or Dropout layers."""
+    assert set(CALIBRATING_KINDS) == {name for name, kind in KINDS.items() if kind.cnns is None}
+    assert set(KINDS) == {*ONE_MODEL_KINDS, *CALIBRATING_KINDS, "mc_dropout", "ensemble"}
 
 
 def test_a_run_folder_names_a_missing_or_misplaced_file_in_one_line(tmp_path: Path) -> None:

@@ -31,7 +31,6 @@ import numpy as np
 import scipy.optimize
 import scipy.special
 from pydantic import BaseModel, ConfigDict, Field
-from sklearn.isotonic import IsotonicRegression
 
 Map = Callable[[np.ndarray], np.ndarray]  # probs (..., K) -> calibrated probs (..., K), float64
 _FLOOR = 1e-12  # lower clip before taking logs of probabilities (as metrics.NLL_FLOOR)
@@ -96,6 +95,10 @@ class NoOptions(BaseModel):
 
 
 def isotonic(probs: np.ndarray, labels: np.ndarray, options: NoOptions) -> Map:
+    # Imported here: scikit-learn takes ~1 s to import, and every stage after inference imports this
+    # module through the predictor registry, most of them never fitting an isotonic map.
+    from sklearn.isotonic import IsotonicRegression
+
     p, y = _check(probs, labels)
     fits = [
         IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(

@@ -10,8 +10,9 @@ The paper searches all 50,000 CIFAR-10 training features with k = 50, and on Ima
 α share of them with k scaled by α (k = 1000 at 100 %, k = 10 at 1 %). An exact search of the 60,000
 training features for each of the ~67,500 images a CNN is scored on here costs ~50 s per CNN on two
 cores (a partition of a 67,500 × 60,000 similarity matrix): `train_images` draws a seeded sample of
-them instead, and k is chosen with it (params.yaml: 5,000 images and k = 5, the paper's ratio of 50 to 50,000; on the article CNN it detects
-MNIST with AUROC 0.931 against 0.935 for all 60,000 with k = 50, at a twentieth of the cost).
+them instead, and k is chosen with it. params.yaml: 5,000 images and k = 5, the paper's ratio of 50
+to 50,000; on the article's CNN it detects MNIST digits with AUROC 0.931, against 0.935 searching all
+60,000 with k = 50, at a twentieth of the cost.
 Classification stays the CNN's softmax. The search is exact (a matrix product and a partition, float32
 like the features); a test checks it against scikit-learn's NearestNeighbors.
 """

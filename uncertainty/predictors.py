@@ -369,7 +369,7 @@ def _feature_score(score: str, words: str) -> Kind:
             for key, value in spec.options.items()
         )
         return (
-            f"one CNN's softmax, judged on OOD inputs by {words}{f' ({options})' if options else ''}; "
+            f"one CNN's softmax, judged on OOD inputs by {words}{f', with {options}' if options else ''}; "
             f"{len(spec.models)} trainings ({', '.join(spec.models)})"
         )
 

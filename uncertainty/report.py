@@ -26,6 +26,7 @@ from markupsafe import Markup
 from uncertainty import corrupted, statistics
 from uncertainty import metric_registry as registry
 from uncertainty.article import not_the_article
+from uncertainty.calibrators import CALIBRATORS
 from uncertainty.claims import CLAIMS
 from uncertainty.conformal import variants
 from uncertainty.fashion_mnist import CLASS_NAMES as ARTICLE_CLASSES  # the article's numbers name its classes
@@ -361,11 +362,39 @@ def verdicts(
             for x in KINDS[s.kind].scores if (v := lookup(seeds[n], ("misclassification_auroc", x)))
         ],
         "claims": claim_records(claims, params),
+        "calibrators": _calibrator_records(found, specs, params.verdicts.comparisons),
         "per_seed": [
             {"label": specs[n].label, "model": m, "values": v}
             for n, by in per_seed.items() if n in specs and specs[n].of is None for m, v in by.items()
         ],
     }  # fmt: skip
+
+
+CALIBRATION_METRICS = ("ece", "nll", "brier")  # what a calibrator is for, and what it may cost
+
+
+def _calibrator_records(
+    found: Mapping[str, Any], specs: Mapping[str, Any], comparisons: list[list[str]]
+) -> list[dict[str, Any]]:
+    """Each comparison of a calibrator beside temperature (uncertainty.calibrators) on ECE, NLL and Brier, with
+    whether it lowers the ECE while worsening NLL or Brier against the same trainings (binning does, on few
+    calibration images)."""
+    records = []
+    for a, b in comparisons:
+        if a not in specs or b not in specs or specs[a].kind not in CALIBRATORS:
+            continue
+        same_trainings = (
+            b == specs[a].of or specs[b].of == specs[a].of
+        )  # the uncalibrated or another calibration
+        results = {m: lookup(found.get(a, {}).get(b, {}), (m,)) for m in CALIBRATION_METRICS}
+        if any(r is None for r in results.values()):
+            continue
+        worse = [registry.label((m,)) for m in ("nll", "brier") if results[m]["verdict"] == "worse"]
+        records.append({
+            "a": specs[a].label, "b": specs[b].label, **results,
+            "trade": same_trainings and results["ece"]["verdict"] == "better" and bool(worse), "worse": worse,
+        })  # fmt: skip
+    return records
 
 
 def claim_records(claims: Mapping[str, Any], params: Any) -> list[dict[str, Any]]:
