@@ -102,9 +102,7 @@ def test_a_calibrator_kind_scores_each_half_with_the_other_halfs_map(kind: str) 
     rotated = found.output("rotated")["mean"]
     np.testing.assert_array_equal(rotated[1][small_a], fitted_b(shifted[1][small_a]))
     np.testing.assert_array_equal(rotated[0][small_b], fitted_a(shifted[0][small_b]))
-    assert found.halves is not None  # the conformal stage's per-half models
-    for got, want in zip(found.halves(ood), (fitted_a(ood), fitted_b(ood)), strict=True):
-        np.testing.assert_array_equal(got, want)
+    assert found.halves is not None  # the conformal stage's maps: the next test
     assert not KINDS[kind].keeps_top_class and KINDS[kind].cnns is None  # judged on accuracy; scales `of`
     assert KINDS["temperature"].keeps_top_class
 
@@ -122,10 +120,41 @@ def test_each_half_is_fitted_once_whatever_the_sets_read() -> None:
     found = calibrated_instance(base, declared, cal.NoOptions(), labels, ts.halves(200, 0))
     for set_name in ("test", "mnist", "test"):
         found.output(set_name)
-    assert found.halves is not None and len(found.halves(probs)) == 2
     assert fits == [100, 100]  # the two halves, once
+    assert found.halves is not None and len(found.halves.probs(probs)) == 2
+    found.halves.probs(probs)
+    assert fits == [100, 100, 50, 50]  # the conformal maps: fitted on quarters, once
 
 
 def test_bad_calibration_input_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="need probs"):
         cal.isotonic(np.ones((3, 2)) / 2, np.array([0, 1]), cal.NoOptions())
+
+
+def test_a_calibrators_conformal_sets_are_calibrated_on_images_its_map_never_saw() -> None:
+    """Split conformal needs calibration scores exchangeable with the new images': a calibrator's map for the
+    sets is fitted on every other image of the half, the sets calibrated on the rest."""
+    from uncertainty import conformal
+    from uncertainty.coverage import HalfModel, Images, cross_fitted, side_of
+    from uncertainty.vocabulary import ood_sets
+
+    probs, labels = calibrated(400, 9)
+    split = ts.halves(400, 1)
+    base = _instance({"test": probs})
+    declared = cal.CALIBRATORS["histogram_binning"]
+    found = calibrated_instance(base, declared, declared.options(), labels, split)
+    assert found.halves is not None and found.halves.calibrating is not None
+    for half, rest in zip(split, found.halves.calibrating, strict=True):
+        np.testing.assert_array_equal(rest, half[1::2])
+    fitted = [declared.fit(probs[half[0::2]], labels[half[0::2]], declared.options()) for half in split]
+    for got, want in zip(found.halves.probs(probs), (m(probs) for m in fitted), strict=True):
+        np.testing.assert_array_equal(got, want)
+    model = HalfModel(lambda s: found.halves.probs(probs), found.halves.calibrating)  # type: ignore[union-attr]
+    sides = {"test": side_of(split, 400), **{s: side_of(ts.halves(400, 2), 400) for s in ood_sets()}}
+    images = Images(labels, sides, {}, {}, np.eye(10)[labels], np.zeros((1, 10)))
+    options = {"score": "thr", "alpha": 0.1, "mondrian": False, "lam": 0.0, "k_reg": 0, "seed": 0}
+    run = cross_fitted(model, images, options)
+    for half, calibration in enumerate(run["calibrations"]):
+        rest = split[half][1::2]
+        expected = conformal.calibrate(fitted[half](probs)[rest], labels[rest], "thr", 0.1)
+        assert calibration.threshold == expected.threshold

@@ -27,6 +27,19 @@ Probs = Callable[
     [str], tuple[np.ndarray, np.ndarray]
 ]  # set -> (probs of the model for half a's sets, ... b's)
 
+
+@dataclass(frozen=True)
+class HalfModel:
+    """An instance's `Probs` for the conformal stage, and the test images of each half that calibrate its sets
+    (None: the whole half; a calibrator fits its map on the rest: uncertainty.predictors.HalfMaps)."""
+
+    probs: Probs
+    calibrating: tuple[np.ndarray, np.ndarray] | None = None
+
+    def __call__(self, set_name: str) -> tuple[np.ndarray, np.ndarray]:
+        return self.probs(set_name)
+
+
 SHARE = (0.0, 1.0)  # the range of a share of images (covered, empty sets) and of an AUROC
 
 
@@ -40,9 +53,9 @@ def table_bounds(key: str, n_classes: int) -> tuple[float, float]:
     raise KeyError(f"no range declared for the conformal table {key!r}")
 
 
-def half_models(predictor: Predictor, index: int, built: dict[str, Predictor]) -> Probs:
+def half_models(predictor: Predictor, index: int, built: dict[str, Predictor]) -> HalfModel:
     """A set's probabilities under the model each calibration half may use: the same for every predictor
-    fitted before the test set; a calibrated one's (temperature among them) under the map fitted on that half."""
+    fitted before the test set; a calibrated one's (temperature among them) under its map for that half."""
     instance = predictor.instances[index]
     if predictor.of is None:
 
@@ -51,15 +64,15 @@ def half_models(predictor: Predictor, index: int, built: dict[str, Predictor]) -
             probs = instance.output(set_name)["mean"]
             return probs, probs
 
-        return same
+        return HalfModel(same)
     base, halves = built[predictor.of].instances[index], instance.halves
     assert halves is not None, f"{predictor.name} scales {predictor.of} but has no calibration halves"
 
     @functools.cache  # scaled once per set, whatever the number of scores and alphas
     def scaled(set_name: str) -> tuple[np.ndarray, np.ndarray]:
-        return halves(base.output(set_name)["mean"])
+        return halves.probs(base.output(set_name)["mean"])
 
-    return scaled
+    return HalfModel(scaled, halves.calibrating)
 
 
 def distinct(built: dict[str, Predictor]) -> tuple[dict[str, Predictor], dict[str, str]]:
@@ -98,8 +111,9 @@ class Images:
 
 
 def cross_fitted(model: Probs, images: Images, options: dict[str, Any]) -> dict[str, Any]:
-    """One instance's sets: calibrated on each test half (with the model that half may use), applied to the
-    test images of the other half and to the OOD images assigned to the other half."""
+    """One instance's sets: calibrated on each test half (with the model that half may use; a `HalfModel`'s
+    `calibrating` images of it), applied to the test images of the other half and to the OOD images assigned
+    to the other half."""
     u_of = (lambda _: None) if options["score"] == "thr" else images.uniforms.__getitem__
     test = model("test")
     labels, side = images.labels, images.sides["test"]
@@ -107,8 +121,13 @@ def cross_fitted(model: Probs, images: Images, options: dict[str, Any]) -> dict[
     outs = {s: model(s) for s in ood_sets()}
     ood = {s: np.zeros(outs[s][0].shape, dtype=bool) for s in ood_sets()}
     calibrations = []
+    calibrating = getattr(model, "calibrating", None)
     for half in (0, 1):
         mine, other, u = side == half, side != half, u_of("test")
+        if calibrating is not None:
+            assert np.all(side[calibrating[half]] == half), "calibrating images outside their half"
+            mine = np.zeros_like(mine)
+            mine[calibrating[half]] = True
         calibration = conformal.calibrate(
             test[half][mine], labels[mine], options["score"], options["alpha"],
             u=None if u is None else u[mine], lam=options["lam"], k_reg=options["k_reg"],
