@@ -108,11 +108,25 @@ def test_relative_mahalanobis_is_openoods_formula() -> None:
     np.testing.assert_allclose(found, -conf, rtol=1e-8, atol=1e-8)
 
 
-def test_rmds_rejects_a_constant_feature() -> None:
-    train = _features()
+def test_rmds_with_a_constant_feature_is_openoods_pseudo_inverse() -> None:
+    """A dead unit (a feature constant over the training images) makes the covariances singular: scikit-learn's
+    precision is then the pseudo-inverse, and so is ours."""
+    train, test = _features(), _queries()
     train["features"][:, 3] = 1.0
-    with pytest.raises(ValueError, match="covariance is singular"):
-        rmds.Method(rmds.Options()).fit(train)
+    method = rmds.Method(rmds.Options())
+    assert method.fit(train)["rank"] == 11
+    found = method.apply(test)["rmds"]
+    x, y = train["features"].astype(np.float64), train["labels"]
+    class_mean = np.stack([x[y == c].mean(axis=0) for c in range(4)])
+    precision = EmpiricalCovariance(assume_centered=False).fit(x - class_mean[y]).precision_
+    whole_mean = x.mean(axis=0)
+    whole_precision = EmpiricalCovariance(assume_centered=False).fit(x - whole_mean).precision_
+    z = test["features"].astype(np.float64)
+    background = np.einsum("nd,de,ne->n", z - whole_mean, whole_precision, z - whole_mean)
+    classes = np.stack(
+        [np.einsum("nd,de,ne->n", z - class_mean[c], precision, z - class_mean[c]) for c in range(4)], axis=1
+    )
+    np.testing.assert_allclose(found, (classes - background[:, None]).min(axis=1), rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("module", [knn, vim, rmds])

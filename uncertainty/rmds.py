@@ -23,12 +23,13 @@ from pydantic import BaseModel, ConfigDict
 
 
 def _whitener(centred: np.ndarray) -> np.ndarray:
-    """L with Σ⁻¹ = L Lᵀ for the maximum-likelihood covariance of these centred rows: ||(z − μ) L||² is the
-    squared Mahalanobis distance. From the eigendecomposition, so a singular direction raises, not drifts."""
+    """L with Σ⁺ = L Lᵀ for the maximum-likelihood covariance of these centred rows: ||(z − μ) L||² is the
+    squared Mahalanobis distance. Σ⁺ is the pseudo-inverse, as scikit-learn's EmpiricalCovariance (scipy's
+    pinvh, its cutoff) gives OpenOOD: a feature constant over the training images (a dead ReLU unit, as in
+    a CNN with BatchNorm) is a direction of zero variance, left out rather than divided by."""
     values, vectors = np.linalg.eigh(centred.T @ centred / len(centred))
-    if values[0] <= values[-1] * 1e-12:
-        raise ValueError("the training features' covariance is singular: a feature is constant")
-    return vectors / np.sqrt(values)
+    kept = values > values.max() * len(values) * np.finfo(np.float64).eps
+    return vectors[:, kept] / np.sqrt(values[kept])
 
 
 class Options(BaseModel):
@@ -53,7 +54,7 @@ class Method:
         means = np.stack([z[labels == k].mean(axis=0) for k in range(n_classes)])
         whole = z.mean(axis=0)
         self.fitted = (means, _whitener(z - means[labels]), whole, _whitener(z - whole))
-        return {"train_images": len(z)}
+        return {"train_images": len(z), "rank": int(self.fitted[1].shape[1])}  # rank: the directions kept
 
     def apply(self, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The score, higher = more uncertain: the smallest class distance minus the global one, (N,)."""
