@@ -113,7 +113,7 @@ BAD = [
     ("train.models.plain.dropout_rate", 0.2, "predictors.plain.models[0]: should be a plain CNN (dropout_rate 0) or one listed in infer.also_without_dropout for kind softmax, got 'plain' (dropout_rate 0.2)"),
     ("train.models.dropout.dropout_rate", 0, "predictors.mc_dropout.models[0]: should be a dropout CNN (dropout_rate > 0) for kind mc_dropout, got 'dropout' (dropout_rate 0)"),
     ("infer.also_without_dropout", ["plain"], "infer.also_without_dropout[0]: should be a dropout CNN of train.models, got 'plain'"),
-    ("predictors.plain.kind", "sofmax", "predictors.plain.kind: should be one of softmax, mc_dropout, ensemble, temperature, feature_density, laplace, got 'sofmax' (did you mean 'softmax'?)"),
+    ("predictors.plain.kind", "sofmax", "predictors.plain.kind: should be one of softmax, mc_dropout, ensemble, temperature, feature_density, knn, vim, rmds, laplace, histogram_binning, isotonic, vector_scaling, got 'sofmax' (did you mean 'softmax'?)"),
     ("predictors.plain.models", DELETE, "predictors.plain.models: should list at least 1 of train.models for kind softmax, got None"),
     ("predictors.plain.models", [], "predictors.plain.models: should list at least 1 of train.models for kind softmax, got []"),
     ("predictors.mc_dropout.models", [], "predictors.mc_dropout.models: should list at least 1 of train.models for kind mc_dropout"),

@@ -27,7 +27,7 @@ from uncertainty.schema.params import SECTIONS
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ROOT = Path(__file__).resolve().parents[1]
 SEPARATOR = re.compile(r"^\|(?:-+\|)+$")  # a pipe table's header separator, no alignment colons
-TABLES_PER_SECTION = {"article": 4, "beyond": 5, "verdicts": 7, "posthoc": 4, "conformal": 5, "provenance": 1}
+TABLES_PER_SECTION = {"article": 4, "beyond": 5, "verdicts": 8, "posthoc": 4, "conformal": 5, "provenance": 1}
 
 DATA = report.data_record(  # the default data and models: the article's run
     "Fashion-MNIST",
@@ -106,7 +106,9 @@ def test_tables_hold_the_metrics(sections: dict[str, str], committed: dict[str, 
     labels = {name: spec.label for name, spec in committed["params"].predictors.items()}
     metrics = committed["metrics"]
     twins = report.same_probabilities(labels, metrics["eval"], metrics["shift"])
-    assert twins == {"plain_energy": "plain", "plain_max_logit": "plain", "feature_density": "plain"}
+    assert twins == {  # the score-only predictors: the plain CNN's probabilities
+        name: "plain" for name in ("plain_energy", "plain_max_logit", "feature_density", "knn", "vim", "rmds")
+    }
     for predictor, values in metrics["eval"].items():
         columns = [m for m in METRICS if m.file == "eval"]
         expected = [
@@ -124,6 +126,21 @@ def test_tables_hold_the_metrics(sections: dict[str, str], committed: dict[str, 
     assert ["plain CNN", "plain", f"{plain['accuracy']:.4f}", f"{plain['nll']:.4f}"] in [
         row[:4] for row in per_seed
     ]
+    # the calibrators beside temperature: each comparison's ECE, NLL and Brier as the verdicts stage wrote them
+    calibrators = next(
+        t for t in markdown_tables(sections["verdicts"]) if t[0][:3] == ["A", "B", "ECE A − B"]
+    )
+    found = committed["metrics"]["verdicts"]["plain_histogram"]["plain"]
+    row = next(r for r in calibrators if r[:2] == ["plain CNN + histogram binning", "plain CNN"])
+    assert row[2] == f"{found['ece']['difference']:+.4f}" and row[4] == f"**{found['ece']['verdict']}**"
+    assert row[5] == f"{found['nll']['difference']:+.4f}" and row[7] == f"**{found['nll']['verdict']}**"
+    lowered = found["ece"]["verdict"] == "better" and "worse" in (
+        found["nll"]["verdict"],
+        found["brier"]["verdict"],
+    )
+    assert (
+        "plain CNN + histogram binning against plain CNN lowers the ECE" in sections["verdicts"]
+    ) == lowered
 
 
 def test_a_missing_template_variable_raises_instead_of_rendering_empty(committed: dict[str, Any]) -> None:
