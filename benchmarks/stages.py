@@ -14,7 +14,10 @@ working tree's code and with REV's (`git archive`), on the same inputs (this wor
 and reports), each writing its outputs into a folder of its own; the two alternate over --rounds
 rounds (the order reversed every other round), so a slow spell of the machine does not land on one
 side only. With --params-only both sides run this tree's code, the "before" side with REV's params.yaml:
-what the params entries added since REV (a predictor, a comparison) cost, the code's other changes apart. Per side: the best wall seconds and the peak resident memory (the process's own, from
+what the params entries added since REV (a predictor, a comparison) cost, the code's other changes apart.
+Each side reads this workspace's inputs, so a stage that reads what earlier stages wrote for the other
+params (the report, reading every metric) can fail on the before side: a failed stage is recorded as
+such and the others still run. Per side: the best wall seconds and the peak resident memory (the process's own, from
 wait4); per output file, whether the two are byte-identical, and for JSON and CSV files that are not,
 how many numbers moved and by how much at most, and every word that changed (a verdict word
 moving would show here). Nothing is asserted.
@@ -108,6 +111,10 @@ def tree(where: Path, revision: str | None, params_of: str | None = None) -> Pat
     return where
 
 
+class StageFailed(RuntimeError):
+    """A stage's command exited non-zero on one side: recorded, and the other stages still run."""
+
+
 def run_once(command: list[str], outputs: list[str], code: Path, into: Path) -> dict[str, float]:
     """The stage's command in `code`, its outputs redirected into `into`: wall seconds and peak RSS (MB)."""
     if into.exists():
@@ -122,7 +129,7 @@ def run_once(command: list[str], outputs: list[str], code: Path, into: Path) -> 
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(command[:3])} failed in {code}")
+        raise StageFailed(f"{' '.join(command[:3])} failed in {code}")
     return {"seconds": round(seconds, 2), "max_rss_mb": round(usage.ru_maxrss / 1024, 1)}
 
 
@@ -205,10 +212,17 @@ def side_by_side(revision: str, names: list[str], rounds: int, params_only: bool
         code = {"before": before, "after": tree(base / "after", None)}
         for name, (command, outputs) in commands.items():
             runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
-            for round_ in range(rounds):
-                for side in ("before", "after") if round_ % 2 == 0 else ("after", "before"):
-                    print(f"{name}: {side}, round {round_ + 1} of {rounds}", flush=True)
-                    runs[side].append(run_once(command, outputs, code[side], base / "out" / side / name))
+            try:
+                for round_ in range(rounds):
+                    for side in ("before", "after") if round_ % 2 == 0 else ("after", "before"):
+                        print(f"{name}: {side}, round {round_ + 1} of {rounds}", flush=True)
+                        runs[side].append(run_once(command, outputs, code[side], base / "out" / side / name))
+            except (
+                StageFailed
+            ) as failure:  # e.g. with --params-only, a stage reading metrics of the other params
+                print(failure, flush=True)
+                record["stages"][name] = {"failed": str(failure).replace(scratch, "<scratch>")}
+                continue
             best = {side: min(r["seconds"] for r in found) for side, found in runs.items()}
             record["stages"][name] = {
                 "runs": runs,

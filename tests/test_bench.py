@@ -108,3 +108,14 @@ def test_params_only_runs_this_trees_code_with_the_commits_params(tmp_path) -> N
     assert (before / "params.yaml").read_bytes() == shown.stdout  # the commit's params, not the tree's
     for code in ("stages/verdicts.py", "uncertainty/calibrators.py"):  # this tree's code, as it is now
         assert (before / code).read_bytes() == (ROOT / code).read_bytes()
+
+
+def test_a_failing_stage_command_is_a_stage_failure_not_an_exit(tmp_path) -> None:
+    import sys
+
+    from benchmarks.stages import StageFailed, run_once
+
+    with pytest.raises(StageFailed, match="failed in"):
+        run_once([sys.executable, "-c", "raise SystemExit(3)"], [], tmp_path, tmp_path / "out")
+    found = run_once([sys.executable, "-c", "pass"], [], tmp_path, tmp_path / "out")
+    assert found["seconds"] > 0 and found["max_rss_mb"] > 1
