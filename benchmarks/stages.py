@@ -111,6 +111,16 @@ def tree(where: Path, revision: str | None, params_of: str | None = None) -> Pat
     return where
 
 
+def redirect(command: list[str], outputs: list[str], into: Path) -> list[str]:
+    """The command with each output path, and each folder that holds outputs (a figures stage takes the folder
+    its files go in), moved under `into`: a side never writes into this workspace."""
+
+    def holds_outputs(argument: str) -> bool:
+        return argument in outputs or any(out.startswith(argument.rstrip("/") + "/") for out in outputs)
+
+    return [str(into / a) if holds_outputs(a) else a for a in command]
+
+
 class StageFailed(RuntimeError):
     """A stage's command exited non-zero on one side: recorded, and the other stages still run."""
 
@@ -119,7 +129,7 @@ def run_once(command: list[str], outputs: list[str], code: Path, into: Path) -> 
     """The stage's command in `code`, its outputs redirected into `into`: wall seconds and peak RSS (MB)."""
     if into.exists():
         shutil.rmtree(into)
-    arguments = [str(into / a) if a in outputs else a for a in command]
+    arguments = redirect(command, outputs, into)
     for out in outputs:
         (into / out).parent.mkdir(parents=True, exist_ok=True)
     environment = {**os.environ, "PYTHONPATH": str(code), "TF_CPP_MIN_LOG_LEVEL": "2"}

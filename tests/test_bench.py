@@ -119,3 +119,21 @@ def test_a_failing_stage_command_is_a_stage_failure_not_an_exit(tmp_path) -> Non
         run_once([sys.executable, "-c", "raise SystemExit(3)"], [], tmp_path, tmp_path / "out")
     found = run_once([sys.executable, "-c", "pass"], [], tmp_path, tmp_path / "out")
     assert found["seconds"] > 0 and found["max_rss_mb"] > 1
+
+
+def test_a_side_writes_its_outputs_and_their_folders_under_its_own_folder(tmp_path) -> None:
+    from benchmarks.stages import redirect
+
+    command = [
+        "python",
+        "-m",
+        "stages.figures",
+        "--figures-dir",
+        "reports/figures",
+        "--table",
+        "reports/t.json",
+    ]
+    outputs = ["reports/figures/a.png", "reports/t.json"]
+    found = redirect(command, outputs, tmp_path)
+    assert found[4] == str(tmp_path / "reports/figures") and found[6] == str(tmp_path / "reports/t.json")
+    assert found[:4] == command[:4] and found[5] == "--table"
