@@ -110,8 +110,8 @@ class Images:
     class_weights: np.ndarray  # (rounds + 1, K) the images of each class in each bootstrap round
 
 
-def cross_fitted(model: Probs, images: Images, options: dict[str, Any]) -> dict[str, Any]:
-    """One instance's sets: calibrated on each test half (with the model that half may use; a `HalfModel`'s
+def cross_fitted(model: HalfModel, images: Images, options: dict[str, Any]) -> dict[str, Any]:
+    """One instance's sets: calibrated on each test half (with the model that half may use, on its
     `calibrating` images of it), applied to the test images of the other half and to the OOD images assigned
     to the other half."""
     u_of = (lambda _: None) if options["score"] == "thr" else images.uniforms.__getitem__
@@ -121,13 +121,12 @@ def cross_fitted(model: Probs, images: Images, options: dict[str, Any]) -> dict[
     outs = {s: model(s) for s in ood_sets()}
     ood = {s: np.zeros(outs[s][0].shape, dtype=bool) for s in ood_sets()}
     calibrations = []
-    calibrating = getattr(model, "calibrating", None)
     for half in (0, 1):
         mine, other, u = side == half, side != half, u_of("test")
-        if calibrating is not None:
-            assert np.all(side[calibrating[half]] == half), "calibrating images outside their half"
+        if model.calibrating is not None:
+            assert np.all(side[model.calibrating[half]] == half), "calibrating images outside their half"
             mine = np.zeros_like(mine)
-            mine[calibrating[half]] = True
+            mine[model.calibrating[half]] = True
         calibration = conformal.calibrate(
             test[half][mine], labels[mine], options["score"], options["alpha"],
             u=None if u is None else u[mine], lam=options["lam"], k_reg=options["k_reg"],

@@ -43,7 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from uncertainty.calibrators import CALIBRATORS, Declared, Map
 from uncertainty.io import load_npz
 from uncertainty.summaries import summarize_passes
-from uncertainty.temperature import apply_temperature, cross_fit, halves, restrict, scale
+from uncertainty.temperature import apply_temperature, cross_apply, cross_fit, halves, restrict, scale
 
 # The test set's first n images under each condition, (conditions, n, ...): where inferred (every plain CNN,
 # the dropout CNNs of infer.shift_mc_models); each image keeps its test image's half.
@@ -197,11 +197,8 @@ def calibrated_output(
         mean = base.output(set_name)["mean"]
         fitted_a, fitted_b = maps()
         if set_name in ("test", *SHIFT_SETS):
-            a, b = split if set_name == "test" else restrict(split, mean.shape[-2])
-            out = np.empty(mean.shape, dtype=np.float64)
-            out[..., a, :] = fitted_b(mean[..., a, :])
-            out[..., b, :] = fitted_a(mean[..., b, :])
-            return {"mean": out}
+            halves_here = split if set_name == "test" else restrict(split, mean.shape[-2])
+            return {"mean": cross_apply(mean, fitted_a, fitted_b, halves_here)}
         return {"mean": (fitted_a(mean) + fitted_b(mean)) / 2}
 
     return output

@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 
 from uncertainty.errors import PipelineError
+from uncertainty.predictors import KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
 LINKS = ("dvc.yaml", "stages", "uncertainty", "examples", "inputs")
@@ -42,12 +43,7 @@ ONE_MODEL_KINDS = (
     "rmds",
     "laplace",
 )  # kinds judging one model's softmax
-CALIBRATING_KINDS = (
-    "temperature",
-    "histogram_binning",
-    "isotonic",
-    "vector_scaling",
-)  # they take predictor `of`
+CALIBRATING_KINDS = tuple(name for name, kind in KINDS.items() if kind.cnns is None)  # they take `of`
 ARTICLE_LABEL = "plain CNN"  # the article's name for a single model, in the project's labels
 
 

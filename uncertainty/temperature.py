@@ -9,6 +9,9 @@ geometric mean of the two temperatures.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import numpy as np
 import scipy.optimize
 import scipy.special
@@ -70,10 +73,24 @@ def scale(
     t_a, t_b = temperatures
     if split is None:
         return apply_temperature(probs, float(np.sqrt(t_a * t_b)))
+    return cross_apply(
+        probs, functools.partial(apply_temperature, temperature=t_a),
+        functools.partial(apply_temperature, temperature=t_b), split,
+    )  # fmt: skip
+
+
+def cross_apply(
+    probs: np.ndarray,
+    fitted_on_a: Callable[[np.ndarray], np.ndarray],
+    fitted_on_b: Callable[[np.ndarray], np.ndarray],
+    split: tuple[np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """probs (..., N, K) -> float64, half a's images by the map fitted on half b and half b's by half a's:
+    no image is mapped by what was fitted on it (temperature scaling, and every calibrator)."""
     a, b = split
     out = np.empty(np.shape(probs), dtype=np.float64)
-    out[..., a, :] = apply_temperature(np.asarray(probs)[..., a, :], t_b)
-    out[..., b, :] = apply_temperature(np.asarray(probs)[..., b, :], t_a)
+    out[..., a, :] = fitted_on_b(np.asarray(probs)[..., a, :])
+    out[..., b, :] = fitted_on_a(np.asarray(probs)[..., b, :])
     return out
 
 
