@@ -11,7 +11,7 @@ export DVC_NO_ANALYTICS := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data browser report mnist own run reproduce test test-fast lint format bench sweep sweep-push sweep-pull sweep-collect clean
+.PHONY: help setup data browser report readme mnist own run reproduce test test-fast lint format bench sweep sweep-push sweep-pull sweep-collect clean
 
 # The sweep, in DVC's own sweep syntax: every -S with a comma list is a grid dimension (DVC
 # expands it). SWEEP_PART=k/n runs this machine's share: the n parts cover the grid exactly once.
@@ -77,6 +77,9 @@ RUN ?= runs/$(NAME)
 run: ## run the pipeline of a run folder (make run RUN=runs/mine), reusing what it already computed
 	cd $(RUN) && UNCERTAINTY_STAGE_LOG=$(CURDIR)/$(RUN)/reports/machine/stages.jsonl $(abspath $(VENV))/bin/dvc repro
 	@echo "report: $(CURDIR)/$(RUN)/reports/index.html"
+
+readme: ## rewrite the answer table at the top of README.md from reports/metrics/summary.json (after make report)
+	$(PYTHON) -m uncertainty.readme
 
 reproduce: ## everything from scratch: retrain every CNN on this machine, then every later stage (dvc repro --force)
 	$(VENV)/bin/dvc repro --force
