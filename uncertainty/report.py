@@ -197,6 +197,8 @@ def html(markdown_text: str, summaries: Sequence[tuple[bool, str]], title: str =
     for index, (is_open, summary) in enumerate(summaries):
         opening = f"<details{' open' if is_open else ''}><summary>{escape(summary)}</summary>"
         body = body.replace(f"<p>DETAILS-OPEN-{index}</p>", opening)
+    # Each figure links to itself: shown smaller than its file, it opens whole in one click.
+    body = re.sub(r'(<img alt="[^"]*" src="([^"]+)" />)', r'<a href="\2">\1</a>', body)
     return environment().get_template("report.html.j2").render(title=title, body=Markup(body))
 
 
