@@ -79,7 +79,7 @@ run: ## run the pipeline of a run folder (make run RUN=runs/mine), reusing what 
 	@echo "report: $(CURDIR)/$(RUN)/reports/index.html"
 
 readme: ## rewrite the answer table at the top of README.md from reports/metrics/summary.json (after make report)
-	$(PYTHON) -m uncertainty.readme
+	$(PYTHON) -m uncertainty.report.readme
 
 reproduce: ## everything from scratch: retrain every CNN on this machine, then every later stage (dvc repro --force)
 	$(VENV)/bin/dvc repro --force
@@ -94,9 +94,10 @@ test: ## every test, with real dvc repro runs on tiny params and a real browser 
 test-fast: ## while editing: the unit tests without dvc repro and without the slow simulations (a few minutes)
 	$(PYTHON) -m pytest -q -n $(TEST_WORKERS) -m "not e2e and not slow"
 
-lint: ## ruff check and format check
+lint: ## ruff check and format check, and the import contracts of the layers (lint-imports)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: ## ruff fix and format
 	$(VENV)/bin/ruff check --fix .

@@ -5,7 +5,7 @@ this one run, so they hold on a noisy machine; the absolute figures depend on
 it. Nothing here is a test: no figure is asserted.
 
 1. MC passes/s on one 128-image batch, T passes: the article's loop
-   (`model(x, training=True)` T times, eager) against the engine (uncertainty.mc); then the engine
+   (`model(x, training=True)` T times, eager) against the engine (uncertainty.models.mc); then the engine
    against the Sequential-only one it replaced (benchmarks.sequential_mc) on the trained article CNN,
    2,000 test images at T = 100, interleaved, with whether their passes are bit-identical
    (`--engine-only`: this alone, into reports/engine_before_after.json).
@@ -54,16 +54,16 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks.sequential_mc import SequentialMCDropout
-from uncertainty.cnn import build_cnn, compile_cnn, load_cnn
-from uncertainty.images import one_hot, to_model_input
-from uncertainty.io import load_npz, write_json
-from uncertainty.machine import machine_info
-from uncertainty.mc import MCDropout
-from uncertainty.regressors import build_regressor, linear_data, train_regressors
-from uncertainty.report import describe_machine
-from uncertainty.runtime import seed_everything
-from uncertainty.statistics import t_interval, word
-from uncertainty.training import evaluate, make_dataset, train_cnn
+from uncertainty.core.io import load_npz, write_json
+from uncertainty.core.machine import machine_info
+from uncertainty.data.images import one_hot, to_model_input
+from uncertainty.evaluation.statistics import t_interval, word
+from uncertainty.models.cnn import build_cnn, compile_cnn, load_cnn
+from uncertainty.models.mc import MCDropout
+from uncertainty.models.regressors import build_regressor, linear_data, train_regressors
+from uncertainty.models.runtime import seed_everything
+from uncertainty.models.training import evaluate, make_dataset, train_cnn
+from uncertainty.report.summary import describe_machine
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "reports/benchmarks.json"
@@ -134,7 +134,7 @@ def bench_mc(model: keras.Model, images: np.ndarray, passes: int, engine: dict[s
 def bench_engine_before_after(
     model: keras.Model, images: np.ndarray, passes: int, engine: dict[str, Any], rounds: int = 4
 ) -> dict[str, Any]:
-    """The graph engine (uncertainty.mc) against the Sequential-only one it replaced
+    """The graph engine (uncertainty.models.mc) against the Sequential-only one it replaced
     (benchmarks.sequential_mc), on the same model and images, interleaved over rounds (the order
     reversed every other round), each keeping its best; and whether their passes are bit-identical."""
     ways = {
@@ -165,10 +165,10 @@ def bench_test_set(passes: int, engine: dict[str, Any]) -> dict[str, Any]:
     code = f"""
 import os, time, json, resource
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-from uncertainty.images import to_model_input
-from uncertainty.io import load_npz
-from uncertainty.mc import MCDropout
-from uncertainty.cnn import build_cnn, load_cnn
+from uncertainty.data.images import to_model_input
+from uncertainty.core.io import load_npz
+from uncertainty.models.mc import MCDropout
+from uncertainty.models.cnn import build_cnn, load_cnn
 images = to_model_input(load_npz("data/dataset.npz")["x_test"])
 model = load_cnn("models/dropout.npz", lambda rate: build_cnn(dropout_rate=rate))[0] if os.path.exists("models/dropout.npz") else build_cnn(dropout_rate=0.1)
 sampler = MCDropout(model, 84, **{engine!r})
@@ -205,7 +205,7 @@ def train_epochs(images: int, *options: str, processes: int = 1) -> list[dict[st
 # Ways to train the article's CNN (batch 128, Adam 1e-3, seed 84), each in a fresh process.
 # "pipeline" is the train stage's path before the training-speed work (one step per call, tf.data's own
 # threads and autotuner, Keras' own swish gradient); "params" is today's (one-thread input
-# pipeline, params.yaml's steps per call and batch shards, uncertainty.cnn.swish).
+# pipeline, params.yaml's steps per call and batch shards, uncertainty.models.cnn.swish).
 # "params_one_batch_shard" is the same without shards, and the others change one thing
 # from it (or, for arrays, from the pipeline).
 TWO_PROCESSES = "two_processes_one_thread_each"
@@ -225,7 +225,7 @@ def training_candidates(train_params: dict[str, Any], bfloat16_native: bool) -> 
             for shards, name in shard_ways.items()
             if shards != train_params["batch_shards"]
         },
-        # Keras' own swish, TensorFlow's gradient: the train stage's before uncertainty.cnn.swish.
+        # Keras' own swish, TensorFlow's gradient: the train stage's before uncertainty.models.cnn.swish.
         "keras_swish_gradient": (*params, "--activation", "keras"),
         # Not the article's CNN: no activations at all, so what any cheaper activation could still gain.
         "bound_no_activations": (*params, "--activation", "none"),
@@ -394,7 +394,7 @@ def bench_training_quality(
 
     The input pipelines give the same batches (tests/test_training.py), so only the steps
     per call, the batch shards and the swish gradient (Keras' own on the pipeline's
-    path, uncertainty.cnn.swish on the params') can move the bits. For the plain and the dropout CNN:
+    path, uncertainty.models.cnn.swish on the params') can move the bits. For the plain and the dropout CNN:
     test accuracy and NLL per seed on each path (`epochs` epochs), the paired difference
     (params - pipeline) with its 95 % t-interval, set beside the pipeline's seed-to-seed
     standard deviation.
@@ -433,7 +433,10 @@ def bench_training_quality(
         return per_seed
 
     shown = {  # "swish" is Keras' own activation; without the key, build_cnn's default
-        path: {**options, "activation": "keras swish" if "activation" in options else "uncertainty.cnn.swish"}
+        path: {
+            **options,
+            "activation": "keras swish" if "activation" in options else "uncertainty.models.cnn.swish",
+        }
         for path, options in paths.items()
     }
     record: dict[str, Any] = {"epochs": epochs, "seeds": list(seeds), "paths": shown}

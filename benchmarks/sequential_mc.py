@@ -1,8 +1,8 @@
 """The MC dropout engine as it was before it walked Keras graphs: a Sequential model's layer list only.
 
 Kept as the benchmark's baseline (benchmarks.bench, `engine_before_after`): the graph engine
-(uncertainty.mc) must give the same passes bit for bit on the article's CNN, at the same speed
-(tests/test_bench.py checks the bits). Its masks are the same hash (uncertainty.mc.dropout_uniform).
+(uncertainty.models.mc) must give the same passes bit for bit on the article's CNN, at the same speed
+(tests/test_bench.py checks the bits). Its masks are the same hash (uncertainty.models.mc.dropout_uniform).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from uncertainty.mc import dropout_uniform
-from uncertainty.runtime import get_strategy
+from uncertainty.models.mc import dropout_uniform
+from uncertainty.models.runtime import get_strategy
 
 
 class SequentialMCDropout:

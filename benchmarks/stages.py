@@ -38,8 +38,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from uncertainty.io import write_json
-from uncertainty.machine import machine_info
+from uncertainty.core.io import write_json
+from uncertainty.core.machine import machine_info
 
 ROOT = Path(__file__).resolve().parents[1]
 CODE = ("stages", "uncertainty", "params.yaml")  # what a stage runs; the rest is read from this workspace

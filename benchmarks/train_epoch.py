@@ -8,13 +8,13 @@ runs in its own process, with the same data, seed, batch and warm-up.
 
 --input autotuned is the train stage's input pipeline before the training-speed work (tf.data's
 own thread pool and autotuner); "pipeline", the default, is today's
-(`uncertainty.training.make_dataset`: one thread, fixed depth, the same batches).
+(`uncertainty.models.training.make_dataset`: one thread, fixed depth, the same batches).
 
 --batch-shards K computes each batch as K slices of one CNN, the cores split among
-them (`uncertainty.training.BatchShards`, the train stage's `train.batch_shards`).
+them (`uncertainty.models.training.BatchShards`, the train stage's `train.batch_shards`).
 
 --activation keras trains the CNN with Keras' own swish (TensorFlow's gradient, as the
-train stage did before `uncertainty.cnn.swish`); --activation none drops the activations
+train stage did before `uncertainty.models.cnn.swish`); --activation none drops the activations
 altogether: not the article's CNN, but a bound on what any cheaper activation gradient
 could still gain.
 
@@ -69,7 +69,7 @@ def main() -> None:
 
     import keras
 
-    from uncertainty.runtime import seed_everything, set_threads_for_shards
+    from uncertainty.models.runtime import seed_everything, set_threads_for_shards
 
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
@@ -78,12 +78,12 @@ def main() -> None:
         set_threads_for_shards(args.batch_shards)  # as the train stage does
     keras.mixed_precision.set_global_policy(args.precision)
 
-    from uncertainty.cnn import build_cnn, swish
-    from uncertainty.images import one_hot, to_model_input
+    from uncertainty.data.images import one_hot, to_model_input
+    from uncertainty.models.cnn import build_cnn, swish
 
     IMAGE_SHAPE = (28, 28, 1)  # Fashion-MNIST, the data this benchmark measures
-    from uncertainty.io import load_npz
-    from uncertainty.training import BatchShards, make_dataset
+    from uncertainty.core.io import load_npz
+    from uncertainty.models.training import BatchShards, make_dataset
 
     data = load_npz("data/dataset.npz", keys=("x_train", "y_train"))
     x, y = to_model_input(data["x_train"][: args.images]), one_hot(data["y_train"][: args.images], 10)

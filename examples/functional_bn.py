@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import keras
 import numpy as np
 
-from uncertainty.sources.mnist import load_mnist_digits, split
+from uncertainty.data.sources.mnist import load_mnist_digits, split
 
 
 def bn_cnn(input_shape: tuple[int, ...], num_classes: int, dropout_rate: float = 0.2) -> keras.Model:

@@ -1,6 +1,6 @@
 """An architecture of your own, as params.yaml's train.builder names it (file examples/small_cnn.py,
 function small_cnn): the pipeline calls it with the data's image shape, its class count and each
-model's dropout rate. The contract (uncertainty.classifier): any Sequential or Functional model with one
+model's dropout rate. The contract (uncertainty.models.classifier): any Sequential or Functional model with one
 image input, ending in Dense(num_classes), softmax or logits; Dropout layers only when dropout_rate > 0
 (MC dropout samples them). examples/functional_bn.py trains a Functional model with BatchNorm elsewhere."""
 

@@ -1,7 +1,7 @@
 """Stage: the figures of the article's noise image and MC batch (article 1.7-1.9), on the article's run only.
 
 Drawn from what the noise and mc_batch stages wrote into reports/figures/article/; on any other run those
-stages were skipped (uncertainty.article) and the folder stays empty.
+stages were skipped (uncertainty.core.article) and the folder stays empty.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from typing import Any
 
 from stages.cli import parse_paths
 from stages.common import run
-from uncertainty.dataset_info import read_info
-from uncertainty.io import load_npz
-from uncertainty.plots import plot_interval, plot_noise_prediction, plot_softmax_grid
-from uncertainty.schema.mc_batch import McBatch
-from uncertainty.schema.noise import Noise
+from uncertainty.core.io import load_npz
+from uncertainty.core.schema.mc_batch import McBatch
+from uncertainty.core.schema.noise import Noise
+from uncertainty.data.dataset_info import read_info
+from uncertainty.report.plots.softmax import plot_interval, plot_noise_prediction, plot_softmax_grid
 
 SECTIONS = {"mc_batch": McBatch, "noise": Noise}  # the params.yaml sections it reads
 

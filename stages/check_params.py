@@ -13,8 +13,8 @@ import sys
 
 from stages.cli import parse_paths
 from uncertainty.config import load_params
-from uncertainty.errors import PipelineError
-from uncertainty.io import write_text
+from uncertainty.core.errors import PipelineError
+from uncertainty.core.io import write_text
 
 
 def main() -> None:

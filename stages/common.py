@@ -21,9 +21,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
-from uncertainty.errors import PipelineError
-from uncertainty.io import save_npz, write_json
-from uncertainty.params import read_params
+from uncertainty.core.errors import PipelineError
+from uncertainty.core.io import save_npz, write_json
+from uncertainty.core.params import read_params
 
 
 def run(main: Callable[..., None], sections: dict[str, Any], *args: Any) -> None:

@@ -16,7 +16,7 @@ conformal.scores (and conformal.mondrian_score calibrated per class) and every a
 Writes reports/tables/conformal.json: predictor -> score -> alpha -> the marginal coverage,
 mean set size, worst class's coverage, share of empty sets and the first OOD set's mean set
 size, each with the mean over seeds, the t-interval over seeds and the interval over seeds and
-test images (uncertainty.statistics; the image bootstrap resamples the scored images, the thresholds held
+test images (uncertainty.evaluation.statistics; the image bootstrap resamples the scored images, the thresholds held
 fixed), plus the per-class coverage, the set-size histograms (test and every OOD set), the
 coverage per set size, the coverage and size per rotation angle (the predictor's first
 instance), under corruption (corrupt.conformal_score at corrupt.conformal_alpha: per corruption and
@@ -37,8 +37,17 @@ import numpy as np
 
 from stages.cli import parse_paths
 from stages.common import run
-from uncertainty import conformal, corrupted, statistics
-from uncertainty.coverage import (
+from uncertainty.core.io import read_json, write_json
+from uncertainty.core.names import format_number
+from uncertainty.core.schema.conformal import Conformal
+from uncertainty.core.schema.corrupt import Corrupt
+from uncertainty.core.schema.predictors import Predictors
+from uncertainty.core.schema.shift import Shift
+from uncertainty.core.schema.verdicts import Verdicts
+from uncertainty.core.vocabulary import ood_sets, use_data_sets
+from uncertainty.data.dataset_info import read_info
+from uncertainty.evaluation import corrupted, statistics
+from uncertainty.evaluation.coverage import (
     Images,
     corrupted_coverage,
     cross_fitted,
@@ -50,18 +59,10 @@ from uncertainty.coverage import (
     side_of,
     smallest_sets,
 )
-from uncertainty.curves import write_curves
-from uncertainty.dataset_info import read_info
-from uncertainty.io import read_json, write_json
-from uncertainty.names import format_number
-from uncertainty.predictors import HALVES, Inference, build, temperature_halves
-from uncertainty.schema.conformal import Conformal
-from uncertainty.schema.corrupt import Corrupt
-from uncertainty.schema.predictors import Predictors
-from uncertainty.schema.shift import Shift
-from uncertainty.schema.verdicts import Verdicts
-from uncertainty.temperature import halves
-from uncertainty.vocabulary import ood_sets, use_data_sets
+from uncertainty.evaluation.curves import write_curves
+from uncertainty.methods import conformal
+from uncertainty.methods.predictors import HALVES, Inference, build, temperature_halves
+from uncertainty.methods.temperature import halves
 
 SECTIONS = {
     "conformal": Conformal,

@@ -3,7 +3,7 @@
     python -m stages.corrupt --data data/dataset.npz --output data/corrupted.npz
 
 The first corrupt.test_limit test images, each through every corruption of corrupt.corruptions at
-every severity of corrupt.severities (uncertainty.corruptions: numpy and scipy, tested). Each
+every severity of corrupt.severities (uncertainty.data.corruptions: numpy and scipy, tested). Each
 (corruption, severity) draws from its own generator seeded [corrupt.seed, corruption's index in
 CORRUPTIONS, severity], so adding or dropping one corruption changes no other's images. Written once
 for every CNN (the inference stage reads it), as uint8 like the test set itself:
@@ -25,11 +25,11 @@ import numpy as np
 
 from stages.cli import parse_paths
 from stages.common import run
-from uncertainty.corruptions import CORRUPTIONS, corrupt
-from uncertainty.images import to_model_input
-from uncertainty.io import load_npz, save_npz, write_json
-from uncertainty.machine import machine_info
-from uncertainty.schema.corrupt import Corrupt
+from uncertainty.core.io import load_npz, save_npz, write_json
+from uncertainty.core.machine import machine_info
+from uncertainty.core.schema.corrupt import Corrupt
+from uncertainty.data.corruptions import CORRUPTIONS, corrupt
+from uncertainty.data.images import to_model_input
 
 SECTIONS = {"corrupt": Corrupt}  # the params.yaml sections it reads
 

@@ -20,13 +20,14 @@ import numpy as np
 
 from stages.cli import parse_paths
 from stages.common import run
-from uncertainty import corrupted
-from uncertainty import metric_registry as registry
-from uncertainty.io import load_npz, read_json
-from uncertainty.names import format_number
-from uncertainty.plots import plot_corruption_grid, plot_heat_map, plot_shift
-from uncertainty.schema.corrupt import Corrupt
-from uncertainty.schema.predictors import Predictors
+from uncertainty.core.io import load_npz, read_json
+from uncertainty.core.names import format_number
+from uncertainty.core.schema.corrupt import Corrupt
+from uncertainty.core.schema.predictors import Predictors
+from uncertainty.evaluation import corrupted
+from uncertainty.evaluation import metric_registry as registry
+from uncertainty.report.plots.corruption import plot_corruption_grid, plot_heat_map
+from uncertainty.report.plots.evaluation import plot_shift
 
 SECTIONS = {"corrupt": Corrupt, "predictors": Predictors}  # the params.yaml sections it reads
 

@@ -29,21 +29,21 @@ import numpy as np
 
 from stages.cli import parse_paths
 from stages.common import run
-from uncertainty import corrupted, metrics
-from uncertainty import metric_registry as registry
-from uncertainty.curves import write_curves
-from uncertainty.dataset_info import read_info
-from uncertainty.errors import PipelineError
-from uncertainty.io import read_json, write_json
-from uncertainty.metric_registry import MetricPath
-from uncertainty.names import format_number
-from uncertainty.predictors import Inference, build
-from uncertainty.schema.corrupt import Corrupt
-from uncertainty.schema.evaluate import Evaluate
-from uncertainty.schema.predictors import Predictors
-from uncertainty.schema.shift import Shift
-from uncertainty.schema.verdicts import Verdicts
-from uncertainty.vocabulary import first_ood, ood_sets, use_data_sets
+from uncertainty.core.errors import PipelineError
+from uncertainty.core.io import read_json, write_json
+from uncertainty.core.names import format_number
+from uncertainty.core.schema.corrupt import Corrupt
+from uncertainty.core.schema.evaluate import Evaluate
+from uncertainty.core.schema.predictors import Predictors
+from uncertainty.core.schema.shift import Shift
+from uncertainty.core.schema.verdicts import Verdicts
+from uncertainty.core.vocabulary import first_ood, ood_sets, use_data_sets
+from uncertainty.data.dataset_info import read_info
+from uncertainty.evaluation import corrupted, metrics
+from uncertainty.evaluation import metric_registry as registry
+from uncertainty.evaluation.curves import write_curves
+from uncertainty.evaluation.metric_registry import MetricPath
+from uncertainty.methods.predictors import Inference, build
 
 SECTIONS = {
     "corrupt": Corrupt,

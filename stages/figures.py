@@ -16,25 +16,18 @@ import pandas as pd
 
 from stages.cli import parse_paths
 from stages.common import run
-from uncertainty import conformal
-from uncertainty import metric_registry as registry
-from uncertainty.dataset_info import read_info
-from uncertainty.io import read_json
-from uncertainty.names import format_number
-from uncertainty.plots import (
-    plot_extrapolation,
-    plot_linear_data,
-    plot_regressors,
-    plot_reliability,
-    plot_risk_coverage,
-    plot_roc,
-    plot_shift,
-)
-from uncertainty.predictors import KINDS, ood_score, repeats
-from uncertainty.schema.conformal import Conformal
-from uncertainty.schema.predictors import Predictors
-from uncertainty.schema.shift import Shift
-from uncertainty.vocabulary import ood_sets, score_label, set_label, use_data_sets
+from uncertainty.core.io import read_json
+from uncertainty.core.names import format_number
+from uncertainty.core.schema.conformal import Conformal
+from uncertainty.core.schema.predictors import Predictors
+from uncertainty.core.schema.shift import Shift
+from uncertainty.core.vocabulary import ood_sets, score_label, set_label, use_data_sets
+from uncertainty.data.dataset_info import read_info
+from uncertainty.evaluation import metric_registry as registry
+from uncertainty.methods import conformal
+from uncertainty.methods.predictors import KINDS, ood_score, repeats
+from uncertainty.report.plots.evaluation import plot_reliability, plot_risk_coverage, plot_roc, plot_shift
+from uncertainty.report.plots.regression import plot_extrapolation, plot_linear_data, plot_regressors
 
 SECTIONS = {
     "conformal": Conformal,

@@ -1,4 +1,4 @@
-"""Stage: every model of train.models beside chance and beside its training (uncertainty.health).
+"""Stage: every model of train.models beside chance and beside its training (uncertainty.evaluation.health).
 
     python -m stages.health --data data/dataset.npz --info data/dataset.json --models models \
         --metrics reports/metrics/health.json
@@ -6,7 +6,7 @@
 Per model (models/<name>.npz, loaded as the infer stage does): its accuracy on the whole test set and on
 the first health.train_images training images in inference mode and, for a model with BatchNormalization,
 on the same training images in training mode (each batch of train.batch_size normalized by its own
-statistics, the model unchanged: uncertainty.modes). Writes {model: record} (uncertainty.health.assess:
+statistics, the model unchanged: uncertainty.models.modes). Writes {model: record} (uncertainty.evaluation.health.assess:
 chance, the accuracies and the problems found, with `train_images`, how many were measured); the report
 names a model with a problem in its first lines and marks the rows that rest on it.
 """
@@ -18,15 +18,15 @@ from typing import Any
 
 from stages.cli import parse_paths
 from stages.common import run
-from uncertainty.classifier import has_batch_norm
-from uncertainty.cnn import architecture, load_cnn
-from uncertainty.dataset_info import read_info
-from uncertainty.health import assess, class_counts
-from uncertainty.images import to_model_input
-from uncertainty.io import load_npz, write_json
-from uncertainty.modes import inference_accuracy, training_mode_accuracy
-from uncertainty.schema.health import Health
-from uncertainty.schema.train import Train
+from uncertainty.core.io import load_npz, write_json
+from uncertainty.core.schema.health import Health
+from uncertainty.core.schema.train import Train
+from uncertainty.data.dataset_info import read_info
+from uncertainty.data.images import to_model_input
+from uncertainty.evaluation.health import assess, class_counts
+from uncertainty.models.classifier import has_batch_norm
+from uncertainty.models.cnn import architecture, load_cnn
+from uncertainty.models.modes import inference_accuracy, training_mode_accuracy
 
 SECTIONS = {"health": Health, "train": Train}  # the params.yaml sections it reads
 

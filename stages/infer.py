@@ -18,7 +18,7 @@ each corruption and severity, arrays with a leading (corruption, severity) axis,
 * A deterministic CNN (dropout rate 0): `probs` (N, K), `logits` (N, K) and `features`
   (N, D), the activations before the last Dense layer (the article's CNN: D = 128), on every set.
 * A dropout CNN: infer.mc_passes MC passes (seed infer.seed) per image, kept as the per-image
-  summaries of uncertainty.summaries (on the test set and the first OOD set also for the first t passes
+  summaries of uncertainty.models.summaries (on the test set and the first OOD set also for the first t passes
   of infer.curve_passes). Rotated and corrupted images only for the models in infer.shift_mc_models.
 
 Also the machine record: the CPU and the seconds this model took for the test set (the cost table) and
@@ -36,20 +36,20 @@ import numpy as np
 
 from stages.cli import parse_paths
 from stages.common import run
-from uncertainty.classifier import features_model, head_model, head_of
-from uncertainty.cnn import architecture, load_cnn, predict_probs
-from uncertainty.dataset_info import read_info
-from uncertainty.images import to_model_input
-from uncertainty.io import load_npz, save_npz, write_json
-from uncertainty.machine import machine_info
-from uncertainty.mc import MCDropout
-from uncertainty.ood_inputs import noise_sets, rotate_images
-from uncertainty.schema.infer import Infer
-from uncertainty.schema.mc_engine import McEngine
-from uncertainty.schema.ood import Ood
-from uncertainty.schema.shift import Shift
-from uncertainty.schema.train import Train
-from uncertainty.summaries import summarize_passes
+from uncertainty.core.io import load_npz, save_npz, write_json
+from uncertainty.core.machine import machine_info
+from uncertainty.core.schema.infer import Infer
+from uncertainty.core.schema.mc_engine import McEngine
+from uncertainty.core.schema.ood import Ood
+from uncertainty.core.schema.shift import Shift
+from uncertainty.core.schema.train import Train
+from uncertainty.data.dataset_info import read_info
+from uncertainty.data.images import to_model_input
+from uncertainty.data.ood_inputs import noise_sets, rotate_images
+from uncertainty.models.classifier import features_model, head_model, head_of
+from uncertainty.models.cnn import architecture, load_cnn, predict_probs
+from uncertainty.models.mc import MCDropout
+from uncertainty.models.summaries import summarize_passes
 
 SECTIONS = {
     "infer": Infer,
@@ -62,7 +62,7 @@ SECTIONS = {
 
 class Deterministic:
     """A CNN's outputs on a set with dropout off, every image through the convolutions once: `features`
-    (N, D), the input of the last Dense layer found through the graph (uncertainty.classifier), then
+    (N, D), the input of the last Dense layer found through the graph (uncertainty.models.classifier), then
     `probs` (N, K) from the head applied to them, bit for bit predict_probs' of the whole model (the
     article's softmax), and `logits` = features @ kernel + bias (N, K) in float32."""
 

@@ -14,15 +14,15 @@ import numpy as np
 
 from stages.cli import parse_paths
 from stages.common import run, skipped
-from uncertainty.article import DROPOUT, PLAIN, not_the_article
-from uncertainty.cnn import architecture, load_cnn, predict_probs
-from uncertainty.dataset_info import read_info
-from uncertainty.images import to_model_input
-from uncertainty.io import load_npz, save_npz, write_json
-from uncertainty.mc import MCDropout
-from uncertainty.schema.mc_batch import McBatch
-from uncertainty.schema.mc_engine import McEngine
-from uncertainty.schema.train import Train
+from uncertainty.core.article import DROPOUT, PLAIN, not_the_article
+from uncertainty.core.io import load_npz, save_npz, write_json
+from uncertainty.core.schema.mc_batch import McBatch
+from uncertainty.core.schema.mc_engine import McEngine
+from uncertainty.core.schema.train import Train
+from uncertainty.data.dataset_info import read_info
+from uncertainty.data.images import to_model_input
+from uncertainty.models.cnn import architecture, load_cnn, predict_probs
+from uncertainty.models.mc import MCDropout
 
 SECTIONS = {"mc_batch": McBatch, "mc_engine": McEngine, "train": Train}  # the params.yaml sections it reads
 

@@ -3,7 +3,7 @@
     python -m stages.posthoc --inference data/inference --output data/posthoc \
         --metrics reports/metrics/posthoc.json --machine reports/machine/posthoc.json
 
-A predictor whose kind fits something after training (uncertainty.predictors: `Kind.posthoc`,
+A predictor whose kind fits something after training (uncertainty.methods.predictors: `Kind.posthoc`,
 e.g. feature density, last-layer Laplace) is fitted on one CNN's training-image features
 (the inference stage's `train` set: never a test image), for each of its models, and applied
 to the test set, the OOD sets and the shift sets (rotated and corrupted). Writes <output>/<predictor>/<model>/<set>.npz
@@ -24,14 +24,14 @@ import numpy as np
 
 from stages.cli import parse_paths
 from stages.common import run
-from uncertainty.dataset_info import read_info
-from uncertainty.io import save_npz, write_json
-from uncertainty.machine import machine_info
-from uncertainty.posthoc import PosthocMethod
-from uncertainty.posthoc import method as posthoc_method
-from uncertainty.predictors import KINDS, SHIFT_SETS, Inference
-from uncertainty.schema.predictors import Predictors
-from uncertainty.vocabulary import ood_sets, use_data_sets
+from uncertainty.core.io import save_npz, write_json
+from uncertainty.core.machine import machine_info
+from uncertainty.core.schema.predictors import Predictors
+from uncertainty.core.vocabulary import ood_sets, use_data_sets
+from uncertainty.data.dataset_info import read_info
+from uncertainty.methods.posthoc import PosthocMethod
+from uncertainty.methods.posthoc import method as posthoc_method
+from uncertainty.methods.predictors import KINDS, SHIFT_SETS, Inference
 
 SECTIONS = {"predictors": Predictors}  # the params.yaml sections it reads
 

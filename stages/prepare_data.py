@@ -1,9 +1,9 @@
-"""Stage: the data a source gives (prepare.source, uncertainty.sources), checked, into the files later stages read.
+"""Stage: the data a source gives (prepare.source, uncertainty.data.sources), checked, into the files later stages read.
 
 Writes data/dataset.npz (x_train, y_train, x_test, y_test, as the source gives them: training reads
 only this), data/ood.npz (the source's real OOD sets, ood_<name>) and data/dataset.json (the name,
 class names, image shape and OOD sets' words, for every stage after it). Every array is checked
-before anything is written; Fashion-MNIST's files are also checksummed (uncertainty.fashion_mnist).
+before anything is written; Fashion-MNIST's files are also checksummed (uncertainty.data.fashion_mnist).
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import Any
 
 from stages.cli import parse_paths
 from stages.common import run
-from uncertainty.data import Dataset, OodSet, check, image_shape, source
-from uncertainty.dataset_info import write_info
-from uncertainty.errors import PipelineError
-from uncertainty.io import save_npz
-from uncertainty.schema.prepare import Prepare
+from uncertainty.core.errors import PipelineError
+from uncertainty.core.io import save_npz
+from uncertainty.core.schema.prepare import Prepare
+from uncertainty.data.contract import Dataset, OodSet, check, image_shape, source
+from uncertainty.data.dataset_info import write_info
 
 SECTIONS = {"prepare": Prepare}  # the params.yaml sections it reads
 

@@ -14,11 +14,11 @@ import numpy as np
 
 from stages.cli import parse_paths
 from stages.common import run
-from uncertainty.io import write_json, write_text
-from uncertainty.names import format_number
-from uncertainty.regressors import build_regressor, train_regressors
-from uncertainty.runtime import seed_everything
-from uncertainty.schema.regression import Regression
+from uncertainty.core.io import write_json, write_text
+from uncertainty.core.names import format_number
+from uncertainty.core.schema.regression import Regression
+from uncertainty.models.regressors import build_regressor, train_regressors
+from uncertainty.models.runtime import seed_everything
 
 SECTIONS = {"regression": Regression}  # the params.yaml sections it reads
 

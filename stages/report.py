@@ -17,16 +17,15 @@ import pandas as pd
 
 from stages.cli import parse_paths
 from stages.common import run
-from uncertainty import report
-from uncertainty.corruptions import parameter_table
-from uncertainty.dataset_info import read_info
-from uncertainty.io import read_json, write_text
-from uncertainty.machine import machine_info
-from uncertainty.params import PARAMS_FILE
-from uncertainty.predictors import KINDS
-from uncertainty.report import describe_machine
-from uncertainty.schema.params import SECTIONS
-from uncertainty.vocabulary import use_data_sets
+from uncertainty.core.io import read_json, write_text
+from uncertainty.core.machine import machine_info
+from uncertainty.core.params import PARAMS_FILE
+from uncertainty.core.schema.params import SECTIONS
+from uncertainty.core.vocabulary import use_data_sets
+from uncertainty.data.corruptions import parameter_table
+from uncertainty.data.dataset_info import read_info
+from uncertainty.methods.predictors import KINDS
+from uncertainty.report import page, sections, summary
 
 PACKAGES = ("tensorflow-cpu", "keras", "dvc", "numpy", "scikit-learn", "matplotlib", "mlxtend")
 
@@ -47,10 +46,10 @@ def machines(machine_dir: Path) -> dict[str, str]:
     for verb, kind in (("trained", "train"), ("inferred", "infer")):
         by_machine: dict[str, list[str]] = {}
         for path in sorted(machine_dir.glob(f"{kind}_*.json")):
-            description = describe_machine(read_json(path)["machine"])
+            description = summary.describe_machine(read_json(path)["machine"])
             by_machine.setdefault(description, []).append(path.stem.removeprefix(f"{kind}_"))
         rows.update({f"{verb} {', '.join(models)} on": text for text, models in by_machine.items()})
-    rows["report rendered on"] = describe_machine(machine_info())
+    rows["report rendered on"] = summary.describe_machine(machine_info())
     return rows
 
 
@@ -136,37 +135,37 @@ def main(params: Any, paths: argparse.Namespace) -> None:
         for stage in ("posthoc", "temperature")
     }
     spent = costs(params, paths.machine_dir, seconds["posthoc"], seconds["temperature"])
-    data = report.data_record(
+    data = page.data_record(
         info.name,
         info.source,
         info.class_names,
         [words["words"] for words in info.ood.values()],
         params.train,
     )
-    sections = [  # in the page's order: each a template and its records (None: left out)
-        ("health.md.j2", report.health(metrics, params)),  # only when a model has not learned
-        ("article.md.j2", report.article(metrics, params, info.class_names) if data["article"] else None),
-        ("beyond.md.j2", report.beyond(metrics, params)),
+    parts = [  # in the page's order: each a template and its records (None: left out)
+        ("health.md.j2", summary.health(metrics, params)),  # only when a model has not learned
+        ("article.md.j2", sections.article(metrics, params, info.class_names) if data["article"] else None),
+        ("beyond.md.j2", sections.beyond(metrics, params)),
         (
             "verdicts.md.j2",
-            report.verdicts(metrics, params, spent, curves(paths.curve_passes, paths.curve_members)),
+            sections.verdicts(metrics, params, spent, curves(paths.curve_passes, paths.curve_members)),
         ),
-        ("posthoc.md.j2", report.posthoc(metrics, params, seconds["posthoc"])),
-        ("conformal.md.j2", report.conformal(metrics, params, info.class_names)),
+        ("posthoc.md.j2", sections.posthoc(metrics, params, seconds["posthoc"])),
+        ("conformal.md.j2", sections.conformal(metrics, params, info.class_names)),
         (
             "corruption.md.j2",
-            report.corruption(
+            sections.corruption(
                 metrics, params, [r for r in parameter_table() if r["name"] in params.corrupt.corruptions]
             ),
         ),
         (
             "provenance.md.j2",
-            report.provenance(PARAMS_FILE.read_text(), versions(), machines(paths.machine_dir)),
+            summary.provenance(PARAMS_FILE.read_text(), versions(), machines(paths.machine_dir)),
         ),
     ]
-    text, page = report.render(sections, report.summary(metrics, params, spent), data)
+    text, page_html = page.render(parts, summary.summary(metrics, params, spent), data)
     write_text(paths.markdown, text)
-    write_text(paths.html, page)
+    write_text(paths.html, page_html)
     print(f"report: {paths.html.resolve()} (and {paths.markdown})")
 
 

@@ -2,9 +2,9 @@
 other calibrators' cost.
 
 Each instance's test-set predictive distribution is fitted by NLL on one seeded half of
-the test set and the other (uncertainty.temperature: cross-fitting, since the article
+the test set and the other (uncertainty.methods.temperature: cross-fitting, since the article
 trains on all 60,000 training images). Every later stage scales with these numbers.
-A predictor of a calibrator kind (uncertainty.calibrators: histogram binning, isotonic regression,
+A predictor of a calibrator kind (uncertainty.methods.calibrators: histogram binning, isotonic regression,
 vector scaling) is cross-fitted on the same halves where it is used, from these same inputs, the same
 numbers every time; here each instance is fitted and applied once to time it: the machine record
 holds the seconds (the cost table), apart from the results.
@@ -18,12 +18,12 @@ from typing import Any
 
 from stages.cli import parse_paths
 from stages.common import run
-from uncertainty.io import write_json
-from uncertainty.machine import machine_info
-from uncertainty.predictors import HALVES, Inference, build, temperature_halves
-from uncertainty.schema.predictors import Predictors
-from uncertainty.schema.verdicts import Verdicts
-from uncertainty.temperature import cross_fit
+from uncertainty.core.io import write_json
+from uncertainty.core.machine import machine_info
+from uncertainty.core.schema.predictors import Predictors
+from uncertainty.core.schema.verdicts import Verdicts
+from uncertainty.methods.predictors import HALVES, Inference, build, temperature_halves
+from uncertainty.methods.temperature import cross_fit
 
 SECTIONS = {"predictors": Predictors, "verdicts": Verdicts}  # the params.yaml sections it reads
 

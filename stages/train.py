@@ -24,16 +24,16 @@ import numpy as np
 
 from stages.cli import parse_paths
 from stages.common import run
-from uncertainty.classifier import head_of
-from uncertainty.cnn import architecture, compile_cnn, import_keras, save_cnn
-from uncertainty.dataset_info import read_info
-from uncertainty.errors import PipelineError
-from uncertainty.images import one_hot, to_model_input
-from uncertainty.io import load_npz, write_json, write_text
-from uncertainty.machine import machine_info
-from uncertainty.runtime import seed_everything, set_threads_for_shards
-from uncertainty.schema.train import Train
-from uncertainty.training import evaluate, train_cnn
+from uncertainty.core.errors import PipelineError
+from uncertainty.core.io import load_npz, write_json, write_text
+from uncertainty.core.machine import machine_info
+from uncertainty.core.schema.train import Train
+from uncertainty.data.dataset_info import read_info
+from uncertainty.data.images import one_hot, to_model_input
+from uncertainty.models.classifier import head_of
+from uncertainty.models.cnn import architecture, compile_cnn, import_keras, save_cnn
+from uncertainty.models.runtime import seed_everything, set_threads_for_shards
+from uncertainty.models.training import evaluate, train_cnn
 
 SECTIONS = {"train": Train}  # the params.yaml sections it reads
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from stages.cli import parse_paths
-from uncertainty.plots import plot_history
+from uncertainty.report.plots.training import plot_history
 
 
 def main() -> None:

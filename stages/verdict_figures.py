@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 
 from stages.cli import parse_paths
-from uncertainty import metric_registry as registry
-from uncertainty.dataset_info import read_info
-from uncertainty.plots import plot_quality_against_cost
-from uncertainty.vocabulary import use_data_sets
+from uncertainty.core.vocabulary import use_data_sets
+from uncertainty.data.dataset_info import read_info
+from uncertainty.evaluation import metric_registry as registry
+from uncertainty.report.plots.training import plot_quality_against_cost
 
 
 def main() -> None:

@@ -2,17 +2,17 @@
 
 Every instance of every predictor of the registry (one per trained seed; an ensemble of
 disjoint groups, and its temperature-scaled self, over every ensemble its trainings form:
-uncertainty.verdicts.pools), on the test set and the OOD sets, from the inference stage's outputs
+uncertainty.evaluation.verdicts.pools), on the test set and the OOD sets, from the inference stage's outputs
 and the fitted temperatures. Writes, as nested JSON metrics (dotted keys in `dvc metrics diff`):
 
 * reports/tables/per_seed.json: predictor -> instance -> metric;
 * reports/tables/seeds.json: predictor -> metric -> mean, std, 95 % t-interval over
-  seeds, and the interval over seeds and test images (uncertainty.statistics);
+  seeds, and the interval over seeds and test images (uncertainty.evaluation.statistics);
 * reports/tables/verdicts.json: A -> B -> metric -> difference A − B, interval, p-values,
   verdict, for each pair of verdicts.comparisons;
 * reports/metrics/seeds.json and verdicts.json: the same for the verdict table's metrics only,
   each interval as mean (or difference), low, high and verdict: what `dvc metrics diff` compares;
-* reports/metrics/claims.json: the article's claims (uncertainty.claims): held, contradicted, undecided;
+* reports/metrics/claims.json: the article's claims (uncertainty.evaluation.claims): held, contradicted, undecided;
 * reports/metrics/summary.json: per job (accuracy, calibration, detecting MNIST digits, refusing
   uncertain inputs), the predictor with the best mean, the runner-up and their difference; and
   the verdict table read at once (Benjamini-Hochberg over its p-values);
@@ -32,24 +32,24 @@ import numpy as np
 
 from stages.cli import parse_paths
 from stages.common import run
-from uncertainty import corrupted, statistics
-from uncertainty import metric_registry as registry
-from uncertainty import verdicts as v
-from uncertainty.article import not_the_article
-from uncertainty.claims import decide_all
-from uncertainty.curves import csv_text
-from uncertainty.dataset_info import read_info
-from uncertainty.errors import PipelineError
-from uncertainty.io import read_json, write_json, write_text
-from uncertainty.predictors import KINDS, Inference, Predictor, build, ensemble_output
-from uncertainty.schema.corrupt import Corrupt
-from uncertainty.schema.evaluate import Evaluate
-from uncertainty.schema.ood import Ood
-from uncertainty.schema.predictors import Predictors
-from uncertainty.schema.regression import Regression
-from uncertainty.schema.train import Train
-from uncertainty.schema.verdicts import Verdicts
-from uncertainty.vocabulary import first_ood, ood_sets, use_data_sets
+from uncertainty.core.article import not_the_article
+from uncertainty.core.errors import PipelineError
+from uncertainty.core.io import read_json, write_json, write_text
+from uncertainty.core.schema.corrupt import Corrupt
+from uncertainty.core.schema.evaluate import Evaluate
+from uncertainty.core.schema.ood import Ood
+from uncertainty.core.schema.predictors import Predictors
+from uncertainty.core.schema.regression import Regression
+from uncertainty.core.schema.train import Train
+from uncertainty.core.schema.verdicts import Verdicts
+from uncertainty.core.vocabulary import first_ood, ood_sets, use_data_sets
+from uncertainty.data.dataset_info import read_info
+from uncertainty.evaluation import corrupted, statistics
+from uncertainty.evaluation import metric_registry as registry
+from uncertainty.evaluation import verdicts as v
+from uncertainty.evaluation.claims import decide_all
+from uncertainty.evaluation.curves import csv_text
+from uncertainty.methods.predictors import KINDS, Inference, Predictor, build, ensemble_output
 
 SECTIONS = {
     "corrupt": Corrupt,
@@ -57,7 +57,7 @@ SECTIONS = {
     "ood": Ood,
     "predictors": Predictors,
     "regression": Regression,
-    "train": Train,  # which run is the article's (uncertainty.article): its claims are decided there only
+    "train": Train,  # which run is the article's (uncertainty.core.article): its claims are decided there only
     "verdicts": Verdicts,
 }  # the params.yaml sections it reads
 

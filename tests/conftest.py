@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.pipeline import make_repo, sh
-from uncertainty import vocabulary
+from uncertainty.core import vocabulary
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

@@ -46,8 +46,8 @@ def test_a_pair_with_no_spread_is_its_own_ratio_and_reaches_it() -> None:
 def test_the_graph_engine_gives_the_sequential_engines_passes_bit_for_bit() -> None:
     """The benchmark's baseline (the Sequential-only engine) and the graph engine on the article's CNN."""
     from benchmarks.bench import bench_engine_before_after
-    from uncertainty.cnn import build_cnn
-    from uncertainty.runtime import seed_everything
+    from uncertainty.models.cnn import build_cnn
+    from uncertainty.models.runtime import seed_everything
 
     seed_everything(3)
     model = build_cnn(dropout_rate=0.2)
@@ -106,7 +106,10 @@ def test_params_only_runs_this_trees_code_with_the_commits_params(tmp_path) -> N
     before = tree(tmp_path / "before", None, "HEAD")
     shown = subprocess.run(["git", "show", "HEAD:params.yaml"], cwd=ROOT, check=True, capture_output=True)
     assert (before / "params.yaml").read_bytes() == shown.stdout  # the commit's params, not the tree's
-    for code in ("stages/verdicts.py", "uncertainty/calibrators.py"):  # this tree's code, as it is now
+    for code in (
+        "stages/verdicts.py",
+        "uncertainty/methods/calibrators.py",
+    ):  # this tree's code, as it is now
         assert (before / code).read_bytes() == (ROOT / code).read_bytes()
 
 

@@ -8,11 +8,11 @@ import pytest
 import scipy.special
 
 from tests.test_verdicts import calibrated
-from uncertainty import calibrators as cal
-from uncertainty import metrics
-from uncertainty import temperature as ts
-from uncertainty.predictors import KINDS, Instance
-from uncertainty.predictors import calibrated as calibrated_instance
+from uncertainty.evaluation import metrics
+from uncertainty.methods import calibrators as cal
+from uncertainty.methods import temperature as ts
+from uncertainty.methods.predictors import KINDS, Instance
+from uncertainty.methods.predictors import calibrated as calibrated_instance
 
 
 def test_histogram_binning_is_each_bins_class_share_then_renormalized() -> None:
@@ -134,9 +134,9 @@ def test_bad_calibration_input_is_a_value_error() -> None:
 def test_a_calibrators_conformal_sets_are_calibrated_on_images_its_map_never_saw() -> None:
     """Split conformal needs calibration scores exchangeable with the new images': a calibrator's map for the
     sets is fitted on every other image of the half, the sets calibrated on the rest."""
-    from uncertainty import conformal
-    from uncertainty.coverage import HalfModel, Images, cross_fitted, side_of
-    from uncertainty.vocabulary import ood_sets
+    from uncertainty.core.vocabulary import ood_sets
+    from uncertainty.evaluation.coverage import HalfModel, Images, cross_fitted, side_of
+    from uncertainty.methods import conformal
 
     probs, labels = calibrated(400, 9)
     split = ts.halves(400, 1)

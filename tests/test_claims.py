@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from uncertainty.claims import CLAIMS, WORDS, decide_all, three_way
-from uncertainty.params import read_params
-from uncertainty.schema.params import SECTIONS
+from uncertainty.core.params import read_params
+from uncertainty.core.schema.params import SECTIONS
+from uncertainty.evaluation.claims import CLAIMS, WORDS, decide_all, three_way
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,19 @@ import keras
 import numpy as np
 import pytest
 
-from uncertainty.classifier import DROPOUT, check, features_model, head_model, head_of, infer_mode, walk
-from uncertainty.cnn import build_cnn, build_model, predict_probs
-from uncertainty.errors import PipelineError
-from uncertainty.mc import MCDropout
-from uncertainty.runtime import seed_everything
+from uncertainty.core.errors import PipelineError
+from uncertainty.models.classifier import (
+    DROPOUT,
+    check,
+    features_model,
+    head_model,
+    head_of,
+    infer_mode,
+    walk,
+)
+from uncertainty.models.cnn import build_cnn, build_model, predict_probs
+from uncertainty.models.mc import MCDropout
+from uncertainty.models.runtime import seed_everything
 
 SHAPE, K = (12, 12, 1), 4
 

@@ -16,12 +16,12 @@ from pydantic import BaseModel
 
 from tests.pipeline import DELETE, set_key
 from uncertainty.config import CheckedParams, _bare, load_params, validate
-from uncertainty.errors import PipelineError
-from uncertainty.params import read_params
-from uncertainty.predictors import KINDS
-from uncertainty.schema.descriptions import DESCRIPTIONS, reference
-from uncertainty.schema.params import SECTIONS, Params
-from uncertainty.schema.train import Train
+from uncertainty.core.errors import PipelineError
+from uncertainty.core.params import read_params
+from uncertainty.core.schema.descriptions import DESCRIPTIONS, reference
+from uncertainty.core.schema.params import SECTIONS, Params
+from uncertainty.core.schema.train import Train
+from uncertainty.methods.predictors import KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -42,7 +42,7 @@ def error_line(params: Any) -> str:
 # (dotted key, bad value, text the one-line message must contain: the key and the value or expectation)
 # fmt: off
 BAD = [
-    # One value alone (uncertainty.schema), in pydantic's words.
+    # One value alone (uncertainty.core.schema), in pydantic's words.
     ("train.models.dropout.dropout_rate", 1.5, "train.models.dropout.dropout_rate: Input should be less than 1, got 1.5"),
     ("train.models.dropout.dropout_rate", -0.1, "train.models.dropout.dropout_rate: Input should be greater than or equal to 0"),
     ("train.models.dropout.dropout_rate", "0.1", "train.models.dropout.dropout_rate: Input should be a valid number, got '0.1'"),
@@ -79,7 +79,7 @@ BAD = [
     ("prepare.source", "cifar", "prepare.source: Input should be 'fashion_mnist', 'mnist' or 'npz'"),
     ("train.builder.file", "examples/absent.py", "train.builder.file: should be an existing .py file of the repository"),
     ("train.builder.file", "/tmp/x.py", "train.builder.file: String should match pattern"),
-    ("train.builder.function", "build_cn", "train.builder.function: should be a function defined in uncertainty/cnn.py, got 'build_cn' (did you mean 'build_cnn'?)"),
+    ("train.builder.function", "build_cn", "train.builder.function: should be a function defined in uncertainty/models/cnn.py, got 'build_cn' (did you mean 'build_cnn'?)"),
     ("infer.mc_passes", 0, "infer.mc_passes: Input should be greater than or equal to 1, got 0"),
     ("infer.curve_passes", [5, 3], "infer.curve_passes: List should be strictly increasing, got [5, 3]"),
     ("infer.curve_passes", [], "infer.curve_passes: List should have at least 1 item"),
@@ -430,7 +430,7 @@ def test_check_params_writes_its_output_on_the_defaults(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("module", "heavy"),
     [
-        ("uncertainty.params", ("tensorflow", "keras", "numpy")),  # every stage, training included
+        ("uncertainty.core.params", ("tensorflow", "keras", "numpy")),  # every stage, training included
         ("uncertainty.config", ("tensorflow", "keras")),  # check_params, before every dvc repro
     ],
 )

@@ -11,10 +11,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import StratifiedShuffleSplit
 
 from tests.test_verdicts import calibrated
-from uncertainty import conformal as cp
-from uncertainty import coverage as sets_coverage
-from uncertainty import statistics
-from uncertainty.vocabulary import ood_sets
+from uncertainty.core.vocabulary import ood_sets
+from uncertainty.evaluation import coverage as sets_coverage
+from uncertainty.evaluation import statistics
+from uncertainty.methods import conformal as cp
 
 
 def logit_sample(n: int, seed: int, n_classes: int = 10, hard: int | None = None, peak: float = 2.5):

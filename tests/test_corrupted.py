@@ -7,10 +7,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from uncertainty import corrupted, statistics
-from uncertainty import metric_registry as registry
-from uncertainty.claims import CLAIMS
-from uncertainty.errors import PipelineError
+from uncertainty.core.errors import PipelineError
+from uncertainty.evaluation import corrupted, statistics
+from uncertainty.evaluation import metric_registry as registry
+from uncertainty.evaluation.claims import CLAIMS
 
 P = SimpleNamespace(corruptions=["a", "b", "c"], severities=[1, 3, 5], verdict_severities=[3, 5])
 

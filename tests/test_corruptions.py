@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from uncertainty import corruptions
-from uncertainty.corruptions import CORRUPTIONS, SEVERITIES, corrupt, parameter_table
+from uncertainty.data import corruptions
+from uncertainty.data.corruptions import CORRUPTIONS, SEVERITIES, corrupt, parameter_table
 
 NAMES = list(CORRUPTIONS)
 # Those that draw nothing from the generator: the same output whatever the seed.

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from uncertainty import fashion_mnist as data
-from uncertainty.errors import PipelineError
-from uncertainty.fashion_mnist import (
+from uncertainty.core.errors import PipelineError
+from uncertainty.data import fashion_mnist as data
+from uncertainty.data.fashion_mnist import (
     CLASS_NAMES,
     DEBIAN_DIR,
     FASHION_MNIST_FILES,
@@ -26,10 +26,10 @@ from uncertainty.fashion_mnist import (
     locate_fashion_mnist,
     read_idx_gz,
 )
-from uncertainty.images import one_hot, to_model_input
-from uncertainty.ood_inputs import noise_images, rotate_images
-from uncertainty.regressors import linear_data
-from uncertainty.sources.mnist import load_mnist_digits
+from uncertainty.data.images import one_hot, to_model_input
+from uncertainty.data.ood_inputs import noise_images, rotate_images
+from uncertainty.data.sources.mnist import load_mnist_digits
+from uncertainty.models.regressors import linear_data
 
 IMAGES_MAGIC = 0x00000803
 LABELS_MAGIC = 0x00000801

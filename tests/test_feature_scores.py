@@ -9,7 +9,7 @@ import scipy.special
 from sklearn.covariance import EmpiricalCovariance
 from sklearn.neighbors import NearestNeighbors
 
-from uncertainty import knn, rmds, vim
+from uncertainty.methods import knn, rmds, vim
 
 
 def _features(n: int = 600, d: int = 12, k: int = 4, seed: int = 0) -> dict[str, np.ndarray]:

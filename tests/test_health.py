@@ -1,5 +1,5 @@
-"""A model that has not learned is named, not judged: the rules on hand-made numbers (uncertainty.health),
-the two modes' accuracies on a tiny BatchNorm model (uncertainty.modes) and the stage on files."""
+"""A model that has not learned is named, not judged: the rules on hand-made numbers (uncertainty.evaluation.health),
+the two modes' accuracies on a tiny BatchNorm model (uncertainty.models.modes) and the stage on files."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from uncertainty.health import assess, chance_level, class_counts, flagged
+from uncertainty.evaluation.health import assess, chance_level, class_counts, flagged
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = {"chance_margin": 0.1, "max_gap": 0.2}
@@ -22,7 +22,7 @@ def kinds(record: dict[str, Any]) -> list[str]:
     return [problem["kind"] for problem in record["problems"]]
 
 
-# --------------------------------------------------------------------------- uncertainty.health: the rules
+# --------------------------------------------------------------------------- uncertainty.evaluation.health: the rules
 
 
 def test_chance_is_the_majority_share_at_least_one_over_k() -> None:
@@ -160,7 +160,7 @@ def settled_copy(model: Any, images: np.ndarray) -> Any:
 def test_training_mode_is_keras_training_call_without_updating_anything(unsettled: dict[str, Any]) -> None:
     import keras
 
-    from uncertainty.modes import batch_normalized
+    from uncertainty.models.modes import batch_normalized
 
     model, (x_train, *_) = unsettled["model"], unsettled["data"]
     norm = model.layers[2]
@@ -175,7 +175,7 @@ def test_training_mode_is_keras_training_call_without_updating_anything(unsettle
 
 
 def test_the_two_modes_tell_unsettled_batch_norm_apart(unsettled: dict[str, Any]) -> None:
-    from uncertainty.modes import inference_accuracy, training_mode_accuracy
+    from uncertainty.models.modes import inference_accuracy, training_mode_accuracy
 
     model, (x_train, y_train, x_test, y_test) = unsettled["model"], unsettled["data"]
     images = x_train.astype(np.float32) / 255
@@ -195,11 +195,11 @@ def test_the_stage_names_unsettled_batch_norm(
 ) -> None:
     """stages.health on files: the unsettled model is flagged (near chance, BatchNorm), its settled copy not."""
     from stages import health as stage
-    from uncertainty.cnn import save_cnn
-    from uncertainty.dataset_info import write_info
-    from uncertainty.io import save_npz
-    from uncertainty.schema.health import Health
-    from uncertainty.schema.train import Train
+    from uncertainty.core.io import save_npz
+    from uncertainty.core.schema.health import Health
+    from uncertainty.core.schema.train import Train
+    from uncertainty.data.dataset_info import write_info
+    from uncertainty.models.cnn import save_cnn
 
     monkeypatch.chdir(ROOT)  # train.builder's file, as the stages see it
     x_train, y_train, x_test, y_test = unsettled["data"]
@@ -221,7 +221,7 @@ def test_the_stage_names_unsettled_batch_norm(
     )
     write_info(tmp_path / "info.json", "quadrants", "npz", [f"q{c}" for c in range(K)], (6, 6, 1), {})
     train = {
-        "builder": {"file": "uncertainty/cnn.py", "function": "build_cnn"}, "epochs": 1, "batch_size": 128,
+        "builder": {"file": "uncertainty/models/cnn.py", "function": "build_cnn"}, "epochs": 1, "batch_size": 128,
         "learning_rate": 0.001, "strategy": "default", "steps_per_execution": 1, "batch_shards": 1,
         "imported": {name: {"file": f"inputs/{name}.keras"} for name in models},
     }  # fmt: skip
@@ -249,8 +249,8 @@ def test_the_stage_names_unsettled_batch_norm(
 @pytest.fixture(scope="module")
 def committed() -> dict[str, Any]:
     """The committed params and metrics, with each trained model's health made from its train metrics."""
-    from uncertainty.params import read_params
-    from uncertainty.schema.params import SECTIONS
+    from uncertainty.core.params import read_params
+    from uncertainty.core.schema.params import SECTIONS
 
     params = read_params(SECTIONS, ROOT / "params.yaml")
     metrics = {
@@ -267,27 +267,28 @@ def committed() -> dict[str, Any]:
 
 
 def rendered(metrics: dict[str, Any], params: Any) -> str:
-    from uncertainty import report
-    from uncertainty.fashion_mnist import CLASS_NAMES
+    from uncertainty.data.fashion_mnist import CLASS_NAMES
+    from uncertainty.report import page as pages
+    from uncertainty.report import summary
 
-    data = report.data_record("Fashion-MNIST", "fashion_mnist", CLASS_NAMES, ["MNIST digits"], params.train)
-    sections = [("health.md.j2", report.health(metrics, params))]
-    return report.render(sections, report.summary(metrics, params, {}), data)[0]
+    data = pages.data_record("Fashion-MNIST", "fashion_mnist", CLASS_NAMES, ["MNIST digits"], params.train)
+    parts = [("health.md.j2", summary.health(metrics, params))]
+    return pages.render(parts, summary.summary(metrics, params, {}), data)[0]
 
 
 def test_a_report_without_a_problem_is_the_report_without_the_check(committed: dict[str, Any]) -> None:
-    from uncertainty import report
+    from uncertainty.report import summary
 
     metrics, params = committed["metrics"], committed["params"]
     assert not any(record["problems"] for record in metrics["health"].values())
-    assert report.health(metrics, params) is None
+    assert summary.health(metrics, params) is None
     without = {key: value for key, value in metrics.items() if key != "health"}
     text = rendered(metrics, params)
     assert text == rendered(without, params) and "⚠" not in text and "not learned" not in text
 
 
 def test_a_model_that_has_not_learned_is_named_first_and_its_rows_marked(committed: dict[str, Any]) -> None:
-    from uncertainty import report
+    from uncertainty.report import summary
 
     params, metrics = committed["params"], json.loads(json.dumps(committed["metrics"]))
     metrics["health"]["dropout_2"] = {**assess(10, BALANCED, 0.12, 0.11, 0.93, **RULES), "train_images": 2000}
@@ -299,7 +300,7 @@ def test_a_model_that_has_not_learned_is_named_first_and_its_rows_marked(committ
     assert "0.93 in training mode" in bullet and "BatchNorm's moving statistics have not settled" in bullet
     assert "in its training history" in bullet  # train_dropout_2.json's last epoch beside them
     # dropout_2 is one of MC dropout's models: its rows, and its temperature-scaled twin's, are marked
-    assert report.resting_on(["dropout_2"], params) == ["mc_dropout", "mc_dropout_ts"]
+    assert summary.resting_on(["dropout_2"], params) == ["mc_dropout", "mc_dropout_ts"]
     assert "(MC dropout; MC dropout + temperature) is marked ⚠" in opening
     cells = [
         cell.strip().strip("*") for row in rest.split("\n\n")[2].splitlines()[2:] for cell in row.split("|")
@@ -312,7 +313,7 @@ def test_a_model_that_has_not_learned_is_named_first_and_its_rows_marked(committ
 
 
 def test_a_temperature_predictor_uses_the_models_it_scales(committed: dict[str, Any]) -> None:
-    from uncertainty.report import models_of
+    from uncertainty.report.summary import models_of
 
     found = models_of(committed["params"])
     assert found["plain_ts"] == found["plain"] and "ensemble_3" in found["ensemble_ts"]

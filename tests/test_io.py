@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from uncertainty.errors import PipelineError
-from uncertainty.io import json_bytes, load_npz, npz_bytes, read_json, save_npz, write_json
+from uncertainty.core.errors import PipelineError
+from uncertainty.core.io import json_bytes, load_npz, npz_bytes, read_json, save_npz, write_json
 
 
 def test_npz_bytes_depend_only_on_the_arrays() -> None:

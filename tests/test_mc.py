@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from uncertainty.cnn import build_cnn
-from uncertainty.mc import _SALT_INPUT, _SALT_LAYER, _SALT_PASS, _SALT_UNIT, MCDropout, dropout_uniform
-from uncertainty.runtime import seed_everything
+from uncertainty.models.cnn import build_cnn
+from uncertainty.models.mc import _SALT_INPUT, _SALT_LAYER, _SALT_PASS, _SALT_UNIT, MCDropout, dropout_uniform
+from uncertainty.models.runtime import seed_everything
 
 # Softmax probabilities of the same pass from chunks of other shapes. Measured: up to 2.2e-8
 # apart on an AVX2-only CPU, identical on AVX-512 ones. float32 spacing at 1.0 is 1.2e-7, so
@@ -27,7 +27,7 @@ PROBABILITY_ATOL = 1e-6
 
 
 def _hash32_np(x: np.ndarray) -> np.ndarray:
-    """numpy twin of uncertainty.mc._hash32: an independent check of the mask hash."""
+    """numpy twin of uncertainty.models.mc._hash32: an independent check of the mask hash."""
     x = x.astype(np.uint32)
     x ^= x >> np.uint32(16)
     x *= np.uint32(0x7FEB352D)
@@ -40,7 +40,7 @@ def _hash32_np(x: np.ndarray) -> np.ndarray:
 def dropout_uniform_np(
     seed: int, layer: int, pass_ids: np.ndarray, input_ids: np.ndarray, units: int
 ) -> np.ndarray:
-    """numpy twin of uncertainty.mc.dropout_uniform."""
+    """numpy twin of uncertainty.models.mc.dropout_uniform."""
     with np.errstate(over="ignore"):
         h = _hash32_np
         base = h(np.uint32(seed) ^ h(np.array(layer + _SALT_LAYER, dtype=np.uint32)))

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, average_precision_score, log_loss, roc_auc_score, roc_curve
 
-from uncertainty import metrics as m
-from uncertainty.summaries import entropy, summarize_passes
+from uncertainty.evaluation import metrics as m
+from uncertainty.models.summaries import entropy, summarize_passes
 
 LOG2 = math.log(2)
 

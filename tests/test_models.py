@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from uncertainty.cnn import build_cnn, load_cnn, save_cnn, swish
-from uncertainty.errors import PipelineError
-from uncertainty.io import save_npz
-from uncertainty.regressors import build_regressor, train_regressors
-from uncertainty.runtime import seed_everything
+from uncertainty.core.errors import PipelineError
+from uncertainty.core.io import save_npz
+from uncertainty.models.cnn import build_cnn, load_cnn, save_cnn, swish
+from uncertainty.models.regressors import build_regressor, train_regressors
+from uncertainty.models.runtime import seed_everything
 
 
 def test_plain_cnn_has_the_articles_114954_parameters_and_no_dropout() -> None:

@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from uncertainty.article import not_the_article
-from uncertainty.claims import CLAIMS, decide_all
 from uncertainty.config import CheckedParams
-from uncertainty.errors import PipelineError
-from uncertainty.params import read_params
-from uncertainty.predictors import KINDS
+from uncertainty.core.article import not_the_article
+from uncertainty.core.errors import PipelineError
+from uncertainty.core.params import read_params
+from uncertainty.core.schema.params import SECTIONS
+from uncertainty.evaluation.claims import CLAIMS, decide_all
+from uncertainty.methods.predictors import KINDS
 from uncertainty.runs import CALIBRATING_KINDS, ONE_MODEL_KINDS, new, one_model_params
-from uncertainty.schema.params import SECTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = yaml.safe_load((ROOT / "params.yaml").read_text())

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tests.pipeline import TOY_LABEL, TOY_METRIC, TOY_METRIC_LABEL, TOY_PREDICTOR, dvc_outputs, sh
-from uncertainty.vocabulary import ood_sets
+from uncertainty.core.vocabulary import ood_sets
 
 pytestmark = pytest.mark.e2e
 
@@ -109,7 +109,7 @@ def test_a_predictor_registered_in_params_alone_reaches_every_output(repo: Path)
 
 
 def test_a_metric_added_as_one_registry_entry_reaches_every_output(repo: Path) -> None:
-    """tests/pipeline.py appends one Metric to the copy's uncertainty/metric_registry.py, nothing else."""
+    """tests/pipeline.py appends one Metric to the copy's uncertainty/evaluation/metric_registry.py, nothing else."""
 
     def read(name: str) -> dict:  # the full table where there is one, else the metrics file
         table = repo / "reports/tables" / f"{name}.json"

@@ -10,8 +10,9 @@ import pytest
 import scipy.special
 import scipy.stats
 
-from uncertainty import feature_density, laplace, metrics
-from uncertainty.predictors import logit_scores
+from uncertainty.evaluation import metrics
+from uncertainty.methods import feature_density, laplace
+from uncertainty.methods.predictors import logit_scores
 
 
 def _logistic_problem(n: int = 400, d: int = 3, k: int = 4, seed: int = 0):
@@ -341,23 +342,23 @@ def test_energy_is_minus_logsumexp_of_the_logits():
 
 
 def test_every_post_hoc_kind_names_a_module_that_keeps_the_contract() -> None:
-    from uncertainty.posthoc import PosthocMethod, method, module
-    from uncertainty.predictors import KINDS
+    from uncertainty.methods.posthoc import PosthocMethod, method, module
+    from uncertainty.methods.predictors import KINDS
 
     named = [kind.posthoc for kind in KINDS.values() if kind.posthoc]
     assert named == [
-        "uncertainty.feature_density", "uncertainty.knn", "uncertainty.vim", "uncertainty.rmds", "uncertainty.laplace"
+        "uncertainty.methods.feature_density", "uncertainty.methods.knn", "uncertainty.methods.vim", "uncertainty.methods.rmds", "uncertainty.methods.laplace"
     ]  # fmt: skip
     for path in named:
         assert isinstance(method(path, {}), PosthocMethod), path
         assert module(path).Options.model_config.get("extra") == "forbid", path
-    with pytest.raises(ValueError, match="uncertainty.metrics: a post-hoc method module needs"):
-        module("uncertainty.metrics")
+    with pytest.raises(ValueError, match="uncertainty.evaluation.metrics: a post-hoc method module needs"):
+        module("uncertainty.evaluation.metrics")
 
 
 def test_the_laplace_description_reads_the_methods_own_defaults() -> None:
-    from uncertainty.laplace import Options
-    from uncertainty.predictors import LAPLACE_DEFAULTS, LAPLACE_LINKS
+    from uncertainty.methods.laplace import Options
+    from uncertainty.methods.predictors import LAPLACE_DEFAULTS, LAPLACE_LINKS
 
     assert {key: getattr(Options(), key) for key in LAPLACE_DEFAULTS} == LAPLACE_DEFAULTS
     assert (

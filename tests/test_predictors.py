@@ -12,15 +12,16 @@ import pytest
 import scipy.special
 import yaml
 
-from uncertainty import conformal, corrupted, feature_density, laplace
-from uncertainty.dataset_info import write_info
-from uncertainty.fashion_mnist import CLASS_NAMES
-from uncertainty.io import read_json, save_npz
-from uncertainty.predictors import HALVES, KINDS, Inference, build, temperature_halves
-from uncertainty.schema.params import Params
-from uncertainty.summaries import entropy, summarize_passes
-from uncertainty.temperature import apply_temperature, halves
-from uncertainty.vocabulary import ood_sets
+from uncertainty.core.io import read_json, save_npz
+from uncertainty.core.schema.params import Params
+from uncertainty.core.vocabulary import ood_sets
+from uncertainty.data.dataset_info import write_info
+from uncertainty.data.fashion_mnist import CLASS_NAMES
+from uncertainty.evaluation import corrupted
+from uncertainty.methods import conformal, feature_density, laplace
+from uncertainty.methods.predictors import HALVES, KINDS, Inference, build, temperature_halves
+from uncertainty.methods.temperature import apply_temperature, halves
+from uncertainty.models.summaries import entropy, summarize_passes
 
 ROOT = Path(__file__).resolve().parents[1]
 N_TEST, N_OUT, ANGLES = 40, 12, [0, 90]
@@ -347,8 +348,8 @@ def test_conformal_sets_are_cross_fitted_with_each_halfs_own_temperature(
 
 
 def test_a_scaled_ensemble_reads_the_ensembles_own_mean_without_its_other_summaries(tmp_path) -> None:
-    from uncertainty.io import save_npz
-    from uncertainty.predictors import Inference, ensemble_mean, ensemble_output
+    from uncertainty.core.io import save_npz
+    from uncertainty.methods.predictors import Inference, ensemble_mean, ensemble_output
 
     rng = np.random.default_rng(3)
     for model in ("a", "b", "c"):

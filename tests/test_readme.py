@@ -1,4 +1,4 @@
-"""README.md opens with the committed run's answer: the table uncertainty.readme makes from summary.json."""
+"""README.md opens with the committed run's answer: the table uncertainty.report.readme makes from summary.json."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import yaml
 
-from uncertainty import metric_registry as registry
-from uncertainty import readme
-from uncertainty.statistics import WORDS
-from uncertainty.vocabulary import use_data_sets
+from uncertainty.core.vocabulary import use_data_sets
+from uncertainty.evaluation import metric_registry as registry
+from uncertainty.evaluation.statistics import WORDS
+from uncertainty.report import readme
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = {"ensemble": "deep ensemble", "plain_vector": "plain CNN + vector scaling", "mc_dropout_ts": "MC dropout + temperature"}  # fmt: skip
@@ -83,7 +83,7 @@ def test_a_job_without_a_runner_up_or_unknown_to_the_report_keeps_its_row() -> N
 
 
 def test_the_job_words_are_the_registry_s() -> None:
-    """uncertainty.readme repeats the registry's job words (numpy-free): they cannot drift apart."""
+    """uncertainty.report.readme repeats the registry's job words (numpy-free): they cannot drift apart."""
     severities = yaml.safe_load((ROOT / "params.yaml").read_text())["corrupt"]["verdict_severities"]
     for s in ((), severities, [1, 2, 4]):
         assert readme.jobs(s) == [(job.key, job.label) for job in registry.jobs(s)]
@@ -95,7 +95,7 @@ def test_the_job_words_are_the_registry_s() -> None:
 
 
 def test_the_module_imports_no_numpy() -> None:
-    code = "import sys, uncertainty.readme; print(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'pandas', 'sklearn', 'scipy')))"  # fmt: skip
+    code = "import sys, uncertainty.report.readme; print(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'pandas', 'sklearn', 'scipy')))"  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

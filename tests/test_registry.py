@@ -7,11 +7,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from uncertainty import corrupted, statistics
-from uncertainty import metric_registry as registry
-from uncertainty.predictors import KINDS
-from uncertainty.summaries import summarize_passes
-from uncertainty.vocabulary import INPUT_SETS, OWN_SCORE, SCORES, first_ood, ood_sets, use_data_sets
+from uncertainty.core.vocabulary import INPUT_SETS, OWN_SCORE, SCORES, first_ood, ood_sets, use_data_sets
+from uncertainty.evaluation import corrupted, statistics
+from uncertainty.evaluation import metric_registry as registry
+from uncertainty.methods.predictors import KINDS
+from uncertainty.models.summaries import summarize_passes
 
 
 def test_the_data_declares_its_own_ood_sets_before_the_noise() -> None:
@@ -75,7 +75,7 @@ def test_each_metric_says_which_way_is_better(path: tuple[str, ...], higher: boo
 
 
 INF = float("inf")
-RANGES = {  # every metric's range by its definition (uncertainty.metrics)
+RANGES = {  # every metric's range by its definition (uncertainty.evaluation.metrics)
     "accuracy": (0.0, 1.0), "nll": (0.0, INF), "brier": (0.0, 2.0), "ece": (0.0, 1.0), "adaptive_ece": (0.0, 1.0),
     "ood_auroc": (0.0, 1.0), "ood_aupr": (0.0, 1.0), "ood_fpr95": (0.0, 1.0), "misclassification_auroc": (0.0, 1.0),
     "aurc": (0.0, 1.0), "augrc": (0.0, 1.0), "coverage_at_risk": (0.0, 1.0), "max_prob": (0.0, 1.0),

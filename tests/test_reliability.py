@@ -206,7 +206,7 @@ def test_atomic_write_survives_sigkill_mid_write(tmp_path: Path) -> None:
     """SIGKILL while the temporary file is being written: the target never appears half-written."""
     target = tmp_path / "big.npz"
     code = (
-        "import numpy as np, sys; from uncertainty.io import save_npz; "
+        "import numpy as np, sys; from uncertainty.core.io import save_npz; "
         "save_npz(sys.argv[1], {'a': np.ones((128, 1024, 1024), np.float32)})"  # 512 MiB: a long write
     )
     root = Path(__file__).resolve().parents[1]

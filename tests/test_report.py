@@ -18,18 +18,20 @@ import jinja2
 import markdown
 import pytest
 
-from uncertainty import report
-from uncertainty.fashion_mnist import CLASS_NAMES
-from uncertainty.metric_registry import METRICS
-from uncertainty.params import read_params
-from uncertainty.schema.params import SECTIONS
+from uncertainty.core.params import read_params
+from uncertainty.core.schema.params import SECTIONS
+from uncertainty.data.fashion_mnist import CLASS_NAMES
+from uncertainty.evaluation.metric_registry import METRICS
+from uncertainty.report import formats, summary
+from uncertainty.report import page as pages
+from uncertainty.report import sections as builders
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ROOT = Path(__file__).resolve().parents[1]
 SEPARATOR = re.compile(r"^\|(?:-+\|)+$")  # a pipe table's header separator, no alignment colons
 TABLES_PER_SECTION = {"article": 4, "beyond": 5, "verdicts": 9, "posthoc": 4, "conformal": 5, "provenance": 1}
 
-DATA = report.data_record(  # the default data and models: the article's run
+DATA = pages.data_record(  # the default data and models: the article's run
     "Fashion-MNIST",
     "fashion_mnist",
     CLASS_NAMES,
@@ -61,17 +63,17 @@ def committed() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def sections(committed: dict[str, Any]) -> dict[str, str]:
-    """Each section's template rendered for Markdown from its records, as report.render does."""
+    """Each section's template rendered for Markdown from its records, as pages.render does."""
     found, params = committed["metrics"], committed["params"]
     records = {
-        "article": report.article(found, params, CLASS_NAMES),
-        "beyond": report.beyond(found, params),
-        "verdicts": report.verdicts(found, params, committed["costs"], committed["curves"]),
-        "posthoc": report.posthoc(found, params, committed["fit_seconds"]),
-        "conformal": report.conformal(found, params, CLASS_NAMES),
-        "provenance": report.provenance("seed: 84\n", {"python": "3.11.7"}, {"rendered on": "a CPU"}),
+        "article": builders.article(found, params, CLASS_NAMES),
+        "beyond": builders.beyond(found, params),
+        "verdicts": builders.verdicts(found, params, committed["costs"], committed["curves"]),
+        "posthoc": builders.posthoc(found, params, committed["fit_seconds"]),
+        "conformal": builders.conformal(found, params, CLASS_NAMES),
+        "provenance": summary.provenance("seed: 84\n", {"python": "3.11.7"}, {"rendered on": "a CPU"}),
     }
-    page = report.Page(for_html=False)
+    page = pages.Page(for_html=False)
     return {name: page.render(f"{name}.md.j2", data=DATA, **context) for name, context in records.items()}
 
 
@@ -97,7 +99,7 @@ def test_every_table_is_a_markdown_table(sections: dict[str, str]) -> None:
             assert SEPARATOR.match("|" + "|".join(separator) + "|"), (name, header, separator)
             assert len(separator) == len(header) and rows, (name, header)
             assert all(len(row) == len(header) for row in rows), (name, header)
-    page = report.html("\n".join(sections.values()), [], "report")
+    page = pages.html("\n".join(sections.values()), [], "report")
     assert page.count("<table>") == sum(TABLES_PER_SECTION.values())  # the converter read every one
 
 
@@ -105,7 +107,7 @@ def test_tables_hold_the_metrics(sections: dict[str, str], committed: dict[str, 
     rows = [row for table in markdown_tables(sections["beyond"]) for row in table]
     labels = {name: spec.label for name, spec in committed["params"].predictors.items()}
     metrics = committed["metrics"]
-    twins = report.same_probabilities(labels, metrics["eval"], metrics["shift"])
+    twins = builders.same_probabilities(labels, metrics["eval"], metrics["shift"])
     assert twins == {  # the score-only predictors: the plain CNN's probabilities
         name: "plain" for name in ("plain_energy", "plain_max_logit", "feature_density", "knn", "vim", "rmds")
     }
@@ -113,7 +115,7 @@ def test_tables_hold_the_metrics(sections: dict[str, str], committed: dict[str, 
         columns = [m for m in METRICS if m.file == "eval"]
         expected = [
             labels[predictor],
-            *(report.cell(values.get(m.file_key), f"fixed{m.digits}") for m in columns),
+            *(formats.cell(values.get(m.file_key), f"fixed{m.digits}") for m in columns),
         ]
         assert (expected in rows) == (predictor not in twins), predictor  # a twin's rows are its twin's
     density = metrics["ood"]["mnist"]["feature_density"]["feature_density"]["auroc"]
@@ -144,25 +146,25 @@ def test_tables_hold_the_metrics(sections: dict[str, str], committed: dict[str, 
 
 
 def test_a_missing_template_variable_raises_instead_of_rendering_empty(committed: dict[str, Any]) -> None:
-    context = report.provenance("seed: 84", {"python": "3.11.7"}, {})
+    context = summary.provenance("seed: 84", {"python": "3.11.7"}, {})
     del context["components"]
     with pytest.raises(jinja2.UndefinedError, match="components"):
-        report.Page(for_html=False).render("provenance.md.j2", data=DATA, **context)
-    records = report.article(committed["metrics"], committed["params"], CLASS_NAMES)
+        pages.Page(for_html=False).render("provenance.md.j2", data=DATA, **context)
+    records = builders.article(committed["metrics"], committed["params"], CLASS_NAMES)
     records["batch"] = {key: value for key, value in records["batch"].items() if key != "passes"}
     with pytest.raises(jinja2.UndefinedError, match="passes"):  # read only by the template
-        report.Page(for_html=False).render("article.md.j2", data=DATA, **records)
+        pages.Page(for_html=False).render("article.md.j2", data=DATA, **records)
 
 
 def _page(context: dict[str, Any], first: dict[str, Any] | None = None) -> tuple[str, str]:
     """The report of the provenance section alone (and an empty summary): Markdown and HTML."""
     empty = {"jobs": [], "confidence": 0.95, "claims": [], "trainings": {}, "single": [], "costs": []}
-    return report.render([("provenance.md.j2", context)], first or empty, DATA)
+    return pages.render([("provenance.md.j2", context)], first or empty, DATA)
 
 
 def test_html_special_characters_in_values_are_escaped() -> None:
     _, page = _page(
-        report.provenance(
+        summary.provenance(
             "note: a <b> & c\n", {"python": "3.11.7"}, {"trained <script>alert(1)</script> on": "x86 & arm"}
         )
     )
@@ -171,14 +173,14 @@ def test_html_special_characters_in_values_are_escaped() -> None:
     assert "<td>trained &lt;script&gt;alert(1)&lt;/script&gt; on</td>" in page
     assert "<td>x86 &amp; arm</td>" in page
     assert "note: a &lt;b&gt; &amp; c" in page  # inside the params code block
-    title = report.html("# t\n", [], 'Report <i>"1 & 2"</i>')
+    title = pages.html("# t\n", [], 'Report <i>"1 & 2"</i>')
     assert "<title>Report &lt;i&gt;&#34;1 &amp; 2&#34;&lt;/i&gt;</title>" in title and "<i>" not in title
 
 
 def test_only_the_templates_collapsible_parts_become_html() -> None:
     """A collapsible part is the template's `details`; a "<details>" in a value stays text."""
     markdown_text, page = _page(
-        report.provenance("<details><summary>x</summary>\n", {"python": "<details>"}, {})
+        summary.provenance("<details><summary>x</summary>\n", {"python": "<details>"}, {})
     )
     assert "<details><summary>params.yaml, as it was for this report</summary>" in markdown_text
     assert page.count("<details><summary>") == 1 and page.count("</details>") == 1
@@ -187,11 +189,11 @@ def test_only_the_templates_collapsible_parts_become_html() -> None:
 
 
 def test_the_contents_link_every_heading_the_templates_declare() -> None:
-    markdown_text, page = _page(report.provenance("seed: 84\n", {"python": "3.11.7"}, {}))
+    markdown_text, page = _page(summary.provenance("seed: 84\n", {"python": "3.11.7"}, {}))
     assert "- [What produced this report](#what-produced-this-report)" in markdown_text
     assert 'id="what-produced-this-report"' in page and 'href="#what-produced-this-report"' in page
-    assert report.slug("1. Three regressors: the weights") == "1-three-regressors-the-weights"
-    assert report.slug("The article's claims") == "the-articles-claims"
+    assert pages.slug("1. Three regressors: the weights") == "1-three-regressors-the-weights"
+    assert pages.slug("The article's claims") == "the-articles-claims"
 
 
 def test_a_table_declares_its_columns_and_formats_none_by_hand() -> None:
@@ -199,7 +201,7 @@ def test_a_table_declares_its_columns_and_formats_none_by_hand() -> None:
         {"name": "a | b", "value": 0.0, "summary": {"mean": 0.5, "low": 0.25, "high": 0.75}},
         {"name": "c"},
     ]
-    text = report.table(
+    text = formats.table(
         records, [["what", "name"], ["value", "value", "fixed6"], ["interval", "summary", "mean_interval3"]]
     )
     body = markdown.markdown(text, extensions=["tables"])
@@ -211,9 +213,9 @@ def test_the_page_inlines_the_stylesheet_from_any_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    report.environment.cache_clear()
-    page = report.html("# title\n", [], "title")
-    stylesheet = (ROOT / "uncertainty" / "templates" / "report.css").read_text()
+    pages.environment.cache_clear()
+    page = pages.html("# title\n", [], "title")
+    stylesheet = (ROOT / "uncertainty" / "report" / "templates" / "report.css").read_text()
     assert f"<style>\n{stylesheet}</style>" in page
     assert '<h1 id="title">title</h1>' in page and "<link" not in page  # headings carry their anchors
 
@@ -258,12 +260,12 @@ def test_table_numbers_equal_the_metrics(reports: Path) -> None:
         for name, spec in read_params(SECTIONS, reports.parent / "params.yaml").predictors.items()
     }
     evaluation = metrics(reports, "eval")
-    twins = report.same_probabilities(labels, evaluation, metrics(reports, "shift"))  # shown as their twin
+    twins = builders.same_probabilities(labels, evaluation, metrics(reports, "shift"))  # shown as their twin
     for predictor, values in evaluation.items():
         columns = [m for m in METRICS if m.file == "eval"]
         expected = [
             labels[predictor],
-            *(report.cell(values.get(m.file_key), f"fixed{m.digits}") for m in columns),
+            *(formats.cell(values.get(m.file_key), f"fixed{m.digits}") for m in columns),
         ]
         if predictor not in twins:  # the tiny repo's registry may add columns after these
             assert any(row[: len(expected)] == expected for row in rows), (expected, predictor)

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from tests.test_data import assert_one_line_naming
-from uncertainty.data import Dataset, OodSet, check, source
-from uncertainty.errors import PipelineError
-from uncertainty.sources import mnist, npz
+from uncertainty.core.errors import PipelineError
+from uncertainty.data.contract import Dataset, OodSet, check, source
+from uncertainty.data.sources import mnist, npz
 
 RNG = np.random.default_rng(0)
 
@@ -152,7 +152,7 @@ def write_builder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) ->
 def test_each_bad_builder_is_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str, function: str, expected: str
 ) -> None:
-    from uncertainty.cnn import architecture
+    from uncertainty.models.cnn import architecture
 
     file = write_builder(tmp_path, monkeypatch, body)
     with pytest.raises(PipelineError) as error:
@@ -162,7 +162,7 @@ def test_each_bad_builder_is_one_line(
 
 
 def test_a_builder_file_outside_the_repository_or_missing_is_named(tmp_path: Path) -> None:
-    from uncertainty.cnn import load_builder
+    from uncertainty.models.cnn import load_builder
 
     with pytest.raises(PipelineError, match="train.builder.file: should be a .py file inside the repository"):
         load_builder("/tmp/elsewhere.py", "build")
@@ -171,7 +171,7 @@ def test_a_builder_file_outside_the_repository_or_missing_is_named(tmp_path: Pat
 
 
 def test_the_example_builder_keeps_the_contract() -> None:
-    from uncertainty.cnn import architecture
+    from uncertainty.models.cnn import architecture
 
     build = architecture("examples/small_cnn.py", "small_cnn", (12, 10, 3), 4)
     assert build(0.0).output_shape == (None, 4)
@@ -179,9 +179,9 @@ def test_the_example_builder_keeps_the_contract() -> None:
 
 
 def test_the_article_builder_is_the_article_cnn() -> None:
-    from uncertainty.cnn import architecture, build_cnn
+    from uncertainty.models.cnn import architecture, build_cnn
 
-    model = architecture("uncertainty/cnn.py", "build_cnn", (28, 28, 1), 10)(0.1)
+    model = architecture("uncertainty/models/cnn.py", "build_cnn", (28, 28, 1), 10)(0.1)
     assert model.count_params() == build_cnn(dropout_rate=0.1).count_params() == 114_954
 
 
@@ -197,7 +197,7 @@ def saved_keras(tmp_path: Path, dropout_rate: float = 0.0, classes: int = 3) -> 
 
 
 def test_an_imported_model_is_stored_and_reloaded_as_trained(tmp_path: Path) -> None:
-    from uncertainty.cnn import import_keras, load_cnn, predict_probs, save_cnn
+    from uncertainty.models.cnn import import_keras, load_cnn, predict_probs, save_cnn
 
     path = saved_keras(tmp_path, dropout_rate=0.2)
     model = import_keras(str(path), (8, 8, 1), 3, 0.2)
@@ -222,7 +222,7 @@ def test_an_imported_model_is_stored_and_reloaded_as_trained(tmp_path: Path) -> 
 def test_each_bad_keras_file_is_one_line(
     tmp_path: Path, content: str | None, rate: float, classes: int, expected: str
 ) -> None:
-    from uncertainty.cnn import import_keras
+    from uncertainty.models.cnn import import_keras
 
     path = saved_keras(tmp_path)
     if content == "zip":  # a zip archive, but not a Keras model's

@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from uncertainty import metrics, statistics
-from uncertainty import subsets as sub
+from uncertainty.evaluation import metrics, statistics
+from uncertainty.evaluation import subsets as sub
 
 # --------------------------------------------------------------------------- the subsets
 

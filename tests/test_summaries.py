@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from uncertainty.summaries import entropy, summarize_passes
+from uncertainty.models.summaries import entropy, summarize_passes
 
 
 def test_summaries_equal_direct_computations() -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.test_verdicts import calibrated
-from uncertainty import temperature as ts
+from uncertainty.methods import temperature as ts
 
 
 def test_calibrated_probabilities_get_temperature_near_one() -> None:

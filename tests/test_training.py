@@ -15,9 +15,9 @@ import pytest
 import tensorflow as tf
 
 from benchmarks.train_epoch import autotuned_dataset
-from uncertainty.cnn import build_cnn
-from uncertainty.runtime import seed_everything
-from uncertainty.training import BatchShards, make_dataset, train_cnn
+from uncertainty.models.cnn import build_cnn
+from uncertainty.models.runtime import seed_everything
+from uncertainty.models.training import BatchShards, make_dataset, train_cnn
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -153,7 +153,7 @@ def test_threads_for_shards_split_the_cores_before_tensorflow_starts() -> None:
     # Thread counts are fixed when TensorFlow initialises: a fresh process each.
     code = """
 import json, os, sys
-from uncertainty.runtime import set_threads_for_shards
+from uncertainty.models.runtime import set_threads_for_shards
 print(json.dumps({"cores": len(os.sched_getaffinity(0)), "threads": set_threads_for_shards(int(sys.argv[1]))}))
 """
     for shards in (1, 2):
@@ -175,10 +175,10 @@ def test_training_under_mirrored_strategy_on_two_logical_cpus() -> None:
 import numpy as np, tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from uncertainty.cnn import build_cnn
-from uncertainty.errors import PipelineError
-from uncertainty.runtime import get_strategy
-from uncertainty.training import evaluate, train_cnn
+from uncertainty.models.cnn import build_cnn
+from uncertainty.core.errors import PipelineError
+from uncertainty.models.runtime import get_strategy
+from uncertainty.models.training import evaluate, train_cnn
 strategy = get_strategy("mirrored")
 assert strategy.num_replicas_in_sync == 2, strategy.num_replicas_in_sync
 rng = np.random.default_rng(0)
@@ -223,9 +223,9 @@ def test_mc_engine_under_mirrored_strategy_gives_the_single_device_passes() -> N
 import numpy as np, tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from uncertainty.mc import MCDropout
-from uncertainty.cnn import build_cnn
-from uncertainty.runtime import seed_everything
+from uncertainty.models.mc import MCDropout
+from uncertainty.models.cnn import build_cnn
+from uncertainty.models.runtime import seed_everything
 seed_everything(4)
 model = build_cnn(dropout_rate=0.2)
 x = np.random.default_rng(0).random((9, 28, 28, 1), dtype=np.float32)

@@ -7,11 +7,11 @@ import pytest
 import scipy.stats
 from sklearn.metrics import roc_auc_score
 
-from uncertainty import metric_registry as registry
-from uncertainty import metrics, statistics, subsets
-from uncertainty import verdicts as v
-from uncertainty.summaries import summarize_passes
-from uncertainty.vocabulary import ood_sets
+from uncertainty.core.vocabulary import ood_sets
+from uncertainty.evaluation import metric_registry as registry
+from uncertainty.evaluation import metrics, statistics, subsets
+from uncertainty.evaluation import verdicts as v
+from uncertainty.models.summaries import summarize_passes
 
 
 def test_t_interval_of_a_known_sample() -> None:
@@ -90,7 +90,7 @@ def calibrated(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_instance_metrics_at_unit_weights_are_the_metrics_module() -> None:
-    """One definition: the bootstrap's kernels give the point estimates of uncertainty.metrics exactly."""
+    """One definition: the bootstrap's kernels give the point estimates of uncertainty.evaluation.metrics exactly."""
     probs, labels = calibrated(500, 1)
     rng = np.random.default_rng(2)
     outputs = {"test": summarize_passes(np.stack([probs, np.roll(probs, 1, axis=0)]))}

@@ -1,11 +1,11 @@
-"""check_params' full check of params.yaml: each value alone (uncertainty.schema), then the rules
+"""check_params' full check of params.yaml: each value alone (uncertainty.core.schema), then the rules
 that tie keys together and to the real data (`CheckedParams`), every problem as one line.
 
 A line reads ``params.yaml: <dotted key>: <what was wrong>, got <value>`` in pydantic's own words
 (the first error pydantic reports), with the nearest valid name suggested for an unknown key or
 name: DVC never looks at a key that no stage declares, so a misspelt key would otherwise be
 silently ignored. Only check_params (and the tests) import this module; stages read the typed
-params through uncertainty.params, so editing a rule or a message never retrains a CNN.
+params through uncertainty.core.params, so editing a rule or a message never retrains a CNN.
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ import yaml
 from pydantic import BaseModel, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-from uncertainty.corruptions import CORRUPTIONS
-from uncertainty.errors import PipelineError, one_line
-from uncertainty.fashion_mnist import FASHION_MNIST_FILES
-from uncertainty.params import PARAMS_FILE
-from uncertainty.posthoc import module as posthoc_module
-from uncertainty.predictors import KINDS, Kind
-from uncertainty.schema.params import Params
+from uncertainty.core.errors import PipelineError, one_line
+from uncertainty.core.params import PARAMS_FILE
+from uncertainty.core.schema.params import Params
+from uncertainty.data.corruptions import CORRUPTIONS
+from uncertainty.data.fashion_mnist import FASHION_MNIST_FILES
+from uncertainty.methods.posthoc import module as posthoc_module
+from uncertainty.methods.predictors import KINDS, Kind
 
 # What the default data really holds, so that counts and indices are checked against it (limit 0 = all of
 # it); another source's counts are checked when the prepare stage reads it.
@@ -190,7 +190,7 @@ class CheckedParams(Params):
         for index, name in enumerate(corrupt.corruptions):
             if name not in CORRUPTIONS:
                 raise _broken(
-                    f"corrupt.corruptions[{index}]", "should be a corruption of uncertainty.corruptions",
+                    f"corrupt.corruptions[{index}]", "should be a corruption of uncertainty.data.corruptions",
                     name, _suggest(name, CORRUPTIONS),
                 )  # fmt: skip
         if len(set(corrupt.corruptions)) != len(corrupt.corruptions):

@@ -17,7 +17,7 @@ examples/ and inputs/, and a params.yaml made from the project's with what this 
 Why a generated folder rather than registry entries that adapt to whatever models exist: the
 params.yaml a run used stays a file in git that says exactly what was judged, `dvc params diff` and
 `dvc exp` work on it as on any run, and the project's own params.yaml (the article's) never changes.
-The article's own experiments are skipped on such a run (uncertainty.article), not failed.
+The article's own experiments are skipped on such a run (uncertainty.core.article), not failed.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from typing import Any
 
 import yaml
 
-from uncertainty.errors import PipelineError
-from uncertainty.predictors import KINDS
+from uncertainty.core.errors import PipelineError
+from uncertainty.methods.predictors import KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
 LINKS = ("dvc.yaml", "stages", "uncertainty", "examples", "inputs")
@@ -51,7 +51,7 @@ def dropout_rate(file: str) -> float:
     """The largest rate among the .keras model's Dropout-family layers (0: none), read in safe mode."""
     import keras  # only here: writing a run folder otherwise needs no TensorFlow
 
-    from uncertainty.classifier import dropout_layers
+    from uncertainty.models.classifier import dropout_layers
 
     try:
         model = keras.saving.load_model(file, compile=False, safe_mode=True)

@@ -39,9 +39,9 @@ from typing import Any
 
 import pandas as pd
 
-from uncertainty import metric_registry as registry
-from uncertainty.io import write_text
-from uncertainty.vocabulary import first_ood, ood_sets
+from uncertainty.core.io import write_text
+from uncertainty.core.vocabulary import first_ood, ood_sets
+from uncertainty.evaluation import metric_registry as registry
 
 FAILED_REFS = "refs/sweep-failed"
 
@@ -304,7 +304,7 @@ def plot(stats: pd.DataFrame, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from uncertainty.plots import _save
+    from uncertainty.report.plots.common import save
 
     figure, axes = plt.subplots(1, len(FIGURE_COLUMNS), figsize=(4 * len(FIGURE_COLUMNS), 3.4))
     for axis, column in zip(axes, FIGURE_COLUMNS, strict=True):
@@ -315,7 +315,7 @@ def plot(stats: pd.DataFrame, path: Path) -> None:
         axis.grid(alpha=0.3)
     figure.suptitle("Dropout-rate sweep (mean ± std over seeds)")
     figure.tight_layout()
-    _save(figure, path)
+    save(figure, path)
 
 
 def collect(planned: Sequence[str], out: Path) -> pd.DataFrame:
