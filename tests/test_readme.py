@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 
-from uncertainty.core.vocabulary import use_data_sets
-from uncertainty.evaluation import metric_registry as registry
 from uncertainty.evaluation.statistics import WORDS
 from uncertainty.report import readme
 
 ROOT = Path(__file__).resolve().parents[1]
-LABELS = {"ensemble": "deep ensemble", "plain_vector": "plain CNN + vector scaling", "mc_dropout_ts": "MC dropout + temperature"}  # fmt: skip
 BETTER, _, UNDECIDED = WORDS["comparison"]
 
 
@@ -41,69 +36,42 @@ def test_the_table_has_one_row_per_job_of_the_summary() -> None:
 
 
 def test_a_decided_and_an_undecided_job_read_as_in_the_report() -> None:
-    summary = {
-        "jobs": {  # summary.json's order (sorted keys); the table takes the report's
-            "calibration_ece": {
-                "best": {"predictor": "plain_vector", "mean": 0.006, "metric": ["ece"]},
-                "runner_up": {"predictor": "mc_dropout_ts", "mean": 0.007, "metric": ["ece"]},
-                "difference": -0.001078, "low": -0.002931, "high": 0.000776, "half_width": 0.001854,
-                "verdict": UNDECIDED,
-            },
-            "accuracy": {
-                "best": {"predictor": "ensemble", "mean": 0.92452, "metric": ["accuracy"]},
-                "runner_up": {"predictor": "plain_vector", "mean": 0.91214, "metric": ["accuracy"]},
-                "difference": 0.01238, "low": 0.010834, "high": 0.013926, "half_width": 0.001546,
-                "verdict": BETTER,
-            },
-        }
-    }  # fmt: skip
-    assert readme.rows(summary, LABELS) == [
-        [
-            "accuracy",
-            "**deep ensemble**",
-            "+0.0124 [0.0108, 0.0139] over plain CNN + vector scaling",
-            f"**{BETTER}**",
-        ],
-        [
-            "calibration: ECE",
-            "**plain CNN + vector scaling**",
-            "-0.0011 [-0.0029, 0.0008] over MC dropout + temperature",
-            f"**{UNDECIDED} (within ±0.0019)**",
-        ],
-    ]
-    lines = readme.table(summary, LABELS, confidence=0.9).splitlines()
+    """The report summary's records (uncertainty.report.summary.summary's `jobs`) -> the README's rows."""
+    jobs = [
+        {"job": "accuracy", "best": "deep ensemble", "verdict": BETTER,
+         "found": {"difference": 0.01238, "low": 0.010834, "high": 0.013926},
+         "runner_up": {"label": "plain CNN + vector scaling"}},
+        {"job": "calibration: ECE", "best": "plain CNN + vector scaling", "verdict": f"{UNDECIDED} (within ±0.0019)",
+         "found": {"difference": -0.001078, "low": -0.002931, "high": 0.000776},
+         "runner_up": {"label": "MC dropout + temperature"}},
+        {"job": "speed", "best": "KNN", "verdict": None, "found": None, "runner_up": None},
+    ]  # fmt: skip
+    assert [readme.row(job) for job in jobs] == [
+        ["accuracy", "**deep ensemble**", "+0.0124 [0.0108, 0.0139] over plain CNN + vector scaling", f"**{BETTER}**"],
+        ["calibration: ECE", "**plain CNN + vector scaling**", "-0.0011 [-0.0029, 0.0008] over MC dropout + temperature",
+         f"**{UNDECIDED} (within ±0.0019)**"],
+        ["speed", "**KNN**", "– (no other method measured)", "–"],
+    ]  # fmt: skip
+    lines = readme.table(jobs[:1], confidence=0.9).splitlines()
     assert lines[0] == "| job | use | its margin over the next best (90 % interval) | verdict |"
     assert lines[2].startswith("| accuracy | **deep ensemble** | +0.0124 [0.0108, 0.0139] over ")
-    assert len(lines) == 4
+    assert len(lines) == 3
 
 
-def test_a_job_without_a_runner_up_or_unknown_to_the_report_keeps_its_row() -> None:
-    summary = {"jobs": {"speed": {"best": {"predictor": "knn"}, "runner_up": None, "verdict": None}}}
-    assert readme.rows(summary, {}) == [["speed", "**knn**", "– (no other method measured)", "–"]]
-
-
-def test_the_job_words_are_the_registry_s() -> None:
-    """uncertainty.report.readme repeats the registry's job words (numpy-free): they cannot drift apart."""
-    severities = yaml.safe_load((ROOT / "params.yaml").read_text())["corrupt"]["verdict_severities"]
-    for s in ((), severities, [1, 2, 4]):
-        assert readme.jobs(s) == [(job.key, job.label) for job in registry.jobs(s)]
-    use_data_sets(
-        {"letters": {"label": "EMNIST letters", "words": "handwritten letters"}}
-    )  # conftest restores
-    assert readme.jobs() == [(job.key, job.label) for job in registry.jobs()]
-    assert dict(readme.jobs())["detecting_letters"] == "detecting handwritten letters (out of distribution)"
-
-
-def test_the_module_imports_no_numpy() -> None:
-    code = "import sys, uncertainty.report.readme; print(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'pandas', 'sklearn', 'scipy')))"  # fmt: skip
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+def test_the_rows_are_the_report_summary_table_s() -> None:
+    """Each README row names the job, method and verdict the report's summary table names."""
+    report = (ROOT / "reports" / "report.md").read_text()
+    for line in readme.answer(ROOT).splitlines()[2:]:
+        job, best, _, verdict = (cell.strip() for cell in line.strip("|").split(" | "))
+        assert f"| {job} " in report and best in report and verdict in report, line
 
 
 def test_check_fails_on_a_stale_table_in_one_line_and_the_command_mends_it(tmp_path, capsys) -> None:
-    for name in ("README.md", readme.SUMMARY, readme.PARAMS, readme.DATASET_INFO):
+    for name in ("README.md", readme.PARAMS, readme.DATASET_INFO):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, tmp_path / name)
+    for directory in readme.READS:
+        shutil.copytree(ROOT / directory, tmp_path / directory)
     text = (tmp_path / "README.md").read_text()
     stale = text.replace("| accuracy | **", "| accuracy | **plain CNN + ", 1)
     assert stale != text
