@@ -139,7 +139,7 @@ def make_repo(directory: Path, params: dict[str, Any] | None = None) -> Path:
         else:
             shutil.copy2(source, directory / name)
     write_params(directory, params or tiny_params())
-    with (directory / "uncertainty" / "metric_registry.py").open("a") as registry:
+    with (directory / "uncertainty" / "evaluation" / "metric_registry.py").open("a") as registry:
         registry.write(TOY_METRIC_ENTRY)
     sh(["git", "init", "-q", "-b", "main"], directory)
     sh(["dvc", "init", "-q"], directory)

@@ -1,11 +1,12 @@
 """The report's page: every section a Jinja2 template (uncertainty/report/templates/) fed records.
 
-A section's builder below reads the metrics files and tables and returns its records: names and
-numbers as the files hold them, nothing formatted. Its template holds the prose and declares each
-table's columns as [header, key, format] (`table`: the key a dotted path, or a list of parts, into
-a record; the format one of FORMATS), its headings (`heading`: they make the table of contents) and
-its collapsible parts (`details`). Nothing is typed by hand but the numbers the article and the
-literature published (templates/published.yaml).
+A section's builder (uncertainty.report.sections, .summary) reads the metrics files and tables and
+returns its records: names and numbers as the files hold them, nothing formatted. Its template holds
+the prose and declares each table's columns as [header, key, format] (`table`: the key a dotted path,
+or a list of parts, into a record; the format one of uncertainty.report.formats.FORMATS), its headings
+(`heading`: they make the table of contents) and its collapsible parts (`details`). This module renders
+them into report.md and one self-contained HTML page. Nothing is typed by hand but the numbers the
+article and the literature published (templates/published.yaml).
 """
 
 from __future__ import annotations
