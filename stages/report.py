@@ -124,12 +124,7 @@ def curves(passes: Path, members: Path) -> dict[str, list[dict[str, float]]]:
 def main(params: Any, paths: argparse.Namespace) -> None:
     info = read_info(paths.info)
     use_data_sets(info.ood)  # the data's own OOD sets join the vocabulary
-    # Each section's numbers by file name: the metrics files, and the full tables where there is one.
-    metrics = {
-        path.stem: read_json(path)
-        for directory in (paths.metrics_dir, paths.tables_dir)
-        for path in sorted(directory.glob("*.json"))
-    }
+    metrics = page.results(paths.metrics_dir, paths.tables_dir)
     seconds = {  # the post-hoc fits' seconds, the calibrators'
         stage: read_json(path)["seconds"] if (path := paths.machine_dir / f"{stage}.json").is_file() else {}
         for stage in ("posthoc", "temperature")

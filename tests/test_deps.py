@@ -31,7 +31,7 @@ def module_path(module: str) -> Path | None:
 
 
 def imported_modules(path: Path) -> set[str]:
-    """Project modules imported anywhere in the file (`from uncertainty import io` counts as uncertainty.core.io)."""
+    """Project modules imported anywhere in the file (`from uncertainty.core import io` counts as uncertainty.core.io)."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):

@@ -24,6 +24,7 @@ import yaml
 from markupsafe import Markup
 
 from uncertainty.core.article import not_the_article
+from uncertainty.core.io import read_json
 from uncertainty.core.names import format_number
 from uncertainty.evaluation import metric_registry as registry
 from uncertainty.report.formats import cell, metric_columns, path_columns, table
@@ -50,19 +51,19 @@ class Page:
         self.for_html, self.headings, self.summaries = (
             for_html,
             list[tuple[int, str]](),
-            list[tuple[bool, str]](),
+            list[str](),
         )
 
     def heading(self, level: int, title: str) -> str:
         self.headings.append((level, title))
         return f"{'#' * level} {title}"
 
-    def details(self, summary: str, open: bool = False, caller: Callable[[], str] | None = None) -> str:
+    def details(self, summary: str, caller: Callable[[], str] | None = None) -> str:
         body = caller().strip("\n") if caller else ""
         if self.for_html:
-            self.summaries.append((open, summary))
+            self.summaries.append(summary)
             return f"DETAILS-OPEN-{len(self.summaries) - 1}\n\n{body}\n\nDETAILS-CLOSE\n"
-        return f"<details{' open' if open else ''}><summary>{summary}</summary>\n\n{body}\n\n</details>\n"
+        return f"<details><summary>{summary}</summary>\n\n{body}\n\n</details>\n"
 
     def render(self, name: str, **context: Any) -> str:
         """One template; a Markdown section ends with one newline (the sections are joined by another)."""
@@ -90,7 +91,15 @@ def environment() -> jinja2.Environment:
     return templates
 
 
-def html(markdown_text: str, summaries: Sequence[tuple[bool, str]], title: str = TITLE) -> str:
+def results(*directories: Path) -> dict[str, Any]:
+    """Each section's numbers by file name: the metrics files, then the full tables where there is one
+    (a table of the same name replaces its metrics file)."""
+    return {
+        path.stem: read_json(path) for directory in directories for path in sorted(directory.glob("*.json"))
+    }
+
+
+def html(markdown_text: str, summaries: Sequence[str], title: str = TITLE) -> str:
     """One self-contained page (inline style, figures beside it, nothing fetched from the network); the
     collapsible parts are Page.details' markers; headings get GitHub's anchors, as the contents link."""
     toc = {"toc": {"slugify": lambda s, _: slug(s)}}
@@ -98,9 +107,8 @@ def html(markdown_text: str, summaries: Sequence[tuple[bool, str]], title: str =
     converter.preprocessors.deregister("html_block")
     converter.inlinePatterns.deregister("html")
     body = converter.convert(markdown_text).replace("<p>DETAILS-CLOSE</p>", "</details>")
-    for index, (is_open, summary) in enumerate(summaries):
-        opening = f"<details{' open' if is_open else ''}><summary>{escape(summary)}</summary>"
-        body = body.replace(f"<p>DETAILS-OPEN-{index}</p>", opening)
+    for index, summary in enumerate(summaries):
+        body = body.replace(f"<p>DETAILS-OPEN-{index}</p>", f"<details><summary>{escape(summary)}</summary>")
     # Each figure links to itself: shown smaller than its file, it opens whole in one click.
     body = re.sub(r'(<img alt="[^"]*" src="([^"]+)" />)', r'<a href="\2">\1</a>', body)
     return environment().get_template("report.html.j2").render(title=title, body=Markup(body))

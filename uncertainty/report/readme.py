@@ -11,7 +11,6 @@ cell, the verdict as its verdict cell.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from uncertainty.core.schema.params import SECTIONS
 from uncertainty.core.vocabulary import use_data_sets
 from uncertainty.data.dataset_info import read_info
 from uncertainty.report.formats import cell
+from uncertainty.report.page import results
 from uncertainty.report.summary import summary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,11 +61,7 @@ def answer(root: Path = ROOT) -> str:
     info = root / DATASET_INFO
     if info.is_file():  # the data's own OOD sets name the detecting job, as in the report stage
         use_data_sets(read_info(info).ood)
-    metrics = {
-        path.stem: json.loads(path.read_text())
-        for directory in READS
-        for path in sorted((root / directory).glob("*.json"))
-    }
+    metrics = results(*(root / directory for directory in READS))
     return table(summary(metrics, params, {})["jobs"], params.verdicts.confidence)
 
 
