@@ -44,7 +44,7 @@ def limited(data: Dataset, p: Prepare) -> Dataset:
 def main(params: Any, paths: argparse.Namespace) -> None:
     p = params.prepare
     loaded = source(p.source).load(p)
-    where = p.file if p.source == "npz" else f"{loaded.name} ({p.source})"
+    where = {"npz": p.file, "folders": p.dir}.get(p.source, f"{loaded.name} ({p.source})")
     # Checked whole, then as limited: a prefix must still hold every class.
     data = check(limited(check(loaded, where), p), where)
     save_npz(paths.data, data.arrays)

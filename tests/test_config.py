@@ -76,7 +76,7 @@ BAD = [
     ("linear_data.seed", False, "linear_data.seed: Input should be a valid integer, got False"),
     ("noise.repeats", 1, "noise.repeats: Input should be greater than or equal to 2, got 1"),
     ("prepare.source_dir", None, "prepare.source_dir: Input should be a valid string, got None"),
-    ("prepare.source", "cifar", "prepare.source: Input should be 'fashion_mnist', 'mnist' or 'npz'"),
+    ("prepare.source", "cifar", "prepare.source: Input should be 'fashion_mnist', 'mnist', 'npz'"),
     ("train.builder.file", "examples/absent.py", "train.builder.file: should be an existing .py file of the repository"),
     ("train.builder.file", "/tmp/x.py", "train.builder.file: String should match pattern"),
     ("train.builder.function", "build_cn", "train.builder.function: should be a function defined in uncertainty/models/cnn.py, got 'build_cn' (did you mean 'build_cnn'?)"),

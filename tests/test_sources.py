@@ -96,7 +96,8 @@ def test_a_missing_or_unreadable_file_is_one_line(tmp_path: Path) -> None:
 
 def test_an_unknown_source_lists_the_known_ones() -> None:
     with pytest.raises(
-        PipelineError, match="prepare.source: should be one of fashion_mnist, mnist, npz, got 'cifar'"
+        PipelineError,
+        match="prepare.source: should be one of fashion_mnist, mnist, npz, folders, got 'cifar'",
     ):
         source("cifar")
 

