@@ -61,7 +61,7 @@ from uncertainty.evaluation.coverage import (
 )
 from uncertainty.evaluation.curves import write_curves
 from uncertainty.methods import conformal
-from uncertainty.methods.predictors import HALVES, Inference, build, temperature_halves
+from uncertainty.methods.predictors import HALVES, Inference, build, has_set, temperature_halves
 from uncertainty.methods.temperature import halves
 
 SECTIONS = {
@@ -99,7 +99,7 @@ def headline(found: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(params: Any, paths: argparse.Namespace) -> None:
-    use_data_sets(read_info(paths.info).ood)  # the data's own OOD sets join the vocabulary
+    use_data_sets(*read_info(paths.info).input_sets)  # the data's own OOD sets join the vocabulary
     c, p = params.conformal, params.verdicts
     inference, posthoc = Inference(paths.inference), Inference(paths.posthoc)
     temperatures = read_json(paths.temperature)
@@ -117,7 +117,11 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     angles = params.shift.angles
 
     # the image bootstrap of the verdicts stage, the same draws: one weight matrix per set, rows = rounds
-    shift_sizes = {corrupted.SET: first.output(corrupted.SET)["mean"].shape[1]}
+    shift_sizes = (
+        {corrupted.SET: first.output(corrupted.SET)["mean"].shape[1]}
+        if has_set([first], corrupted.SET)
+        else {}
+    )
     weights = statistics.weight_matrices(
         {name: len(side) for name, side in sides.items()}, p.bootstrap, p.seed, shift_sizes
     )

@@ -36,7 +36,15 @@ SECTIONS = {"corrupt": Corrupt}  # the params.yaml sections it reads
 
 def main(params: Any, paths: argparse.Namespace) -> None:
     p = params.corrupt
-    pixels = load_npz(paths.data, keys=("x_test",))["x_test"][: p.test_limit]  # (n, H, W[, C]) as stored
+    data = load_npz(paths.data)
+    if (
+        "x_test" not in data
+    ):  # saved predictions: no images (their own corrupted outputs, if any, are read as saved)
+        save_npz(paths.output, {"skipped": np.asarray("saved predictions: no images to corrupt")})
+        write_json(paths.machine, {"machine": machine_info(), "seconds": {}})
+        print("corrupt: skipped, saved predictions have no images")
+        return
+    pixels = data["x_test"][: p.test_limit]  # (n, H, W[, C]) as stored
     clean = to_model_input(pixels)  # float32 (n, H, W, C)
     order = list(CORRUPTIONS)
     images, names, severities, seconds = [], [], [], {}

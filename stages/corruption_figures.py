@@ -26,6 +26,7 @@ from uncertainty.core.schema.corrupt import Corrupt
 from uncertainty.core.schema.predictors import Predictors
 from uncertainty.evaluation import corrupted
 from uncertainty.evaluation import metric_registry as registry
+from uncertainty.report.plots.common import plot_note
 from uncertainty.report.plots.corruption import plot_corruption_grid, plot_heat_map
 from uncertainty.report.plots.evaluation import plot_shift
 
@@ -39,16 +40,27 @@ def heat_map_severity(p: Any) -> int:
 
 def main(params: Any, paths: argparse.Namespace) -> None:
     p, figures = params.corrupt, paths.figures_dir
-    data = load_npz(paths.corrupted, keys=("images", "clean"))
-    images = data["images"][:, 0].reshape(len(p.corruptions), len(p.severities), *data["images"].shape[2:])
-    plot_corruption_grid(images, data["clean"][0], p.corruptions, p.severities, figures / "corruptions.png")
-
+    data = load_npz(paths.corrupted)
     table, seeds, found = (
         read_json(paths.corruption_table),
         read_json(paths.seeds_table),
         read_json(paths.conformal_table),
     )
+    if "images" in data:
+        images = data["images"][:, 0].reshape(
+            len(p.corruptions), len(p.severities), *data["images"].shape[2:]
+        )
+        plot_corruption_grid(
+            images, data["clean"][0], p.corruptions, p.severities, figures / "corruptions.png"
+        )
+    else:  # saved predictions: the corrupted outputs, if the file has them, but no images to show
+        plot_note("Saved predictions: no images to show corrupted.", figures / "corruptions.png")
     shown = corrupted.distinct(params.predictors, table)
+    if not shown:  # no predictor has outputs on corrupted images
+        for name in ("corruption_heat_map.png", "corruption_severity.png"):
+            plot_note("No outputs on corrupted images: nothing measured under corruption.", figures / name)
+        print(f"corruption_figures: no corrupted outputs; {figures}: notes only")
+        return
     labels = {name: params.predictors[name].label for name in shown}
 
     severity = str(heat_map_severity(p))

@@ -108,7 +108,7 @@ def metrics_keys(output: dict[str, np.ndarray]) -> tuple[str, ...]:
 
 
 def main(params: Any, paths: argparse.Namespace) -> None:
-    use_data_sets(read_info(paths.info).ood)  # the data's own OOD sets join the vocabulary
+    use_data_sets(*read_info(paths.info).input_sets)  # the data's own OOD sets join the vocabulary
     p = params.evaluate
     inference, posthoc = Inference(paths.inference), Inference(paths.posthoc)
     predictors = build(params, inference, read_json(paths.temperature), posthoc)

@@ -171,7 +171,7 @@ def conformal_figures(params: Any, paths: argparse.Namespace) -> None:
 
 def main(params: Any, paths: argparse.Namespace) -> None:
     info = read_info(paths.info)
-    use_data_sets(info.ood)  # the data's own OOD sets join the vocabulary
+    use_data_sets(info.ood, info.noise)  # the data's own OOD sets join the vocabulary
     regression_figures(paths)
     evaluation_figures(params, paths)
     conformal_figures(params, paths)

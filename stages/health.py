@@ -34,6 +34,11 @@ SECTIONS = {"health": Health, "train": Train}  # the params.yaml sections it rea
 def main(params: Any, paths: argparse.Namespace) -> None:
     info = read_info(paths.info)
     builder, p = params.train.builder, params.health
+    models = [name for name, spec in params.train.models.items() if spec.saved is None]  # imported included
+    if not models:  # saved predictions only: no model to run (the report reads their accuracies elsewhere)
+        write_json(paths.metrics, {})
+        print("health: no model to run (saved predictions)")
+        return
     build = architecture(builder.file, builder.function, info.image_shape, info.num_classes)
     data = load_npz(paths.data, keys=("x_train", "y_train", "x_test", "y_test"))
     train_images = to_model_input(data["x_train"][: p.train_images], info.image_shape)
@@ -41,7 +46,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     test_images = to_model_input(data["x_test"], info.image_shape)
     counts = class_counts(data["y_test"], info.num_classes)
     records = {}
-    for name in params.train.models:  # the imported models included
+    for name in models:
         model, _ = load_cnn(paths.models / f"{name}.npz", build)
         training_mode = (
             training_mode_accuracy(model, train_images, train_labels, params.train.batch_size)

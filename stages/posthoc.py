@@ -64,7 +64,9 @@ def fit_model(fitted: dict[str, Any], model: str, paths: argparse.Namespace) -> 
         record = method.fit(inference(model, "train"))
         timing = {"fit_seconds": time.perf_counter() - started}
         outputs = {}
-        for set_name in ("test", *ood_sets(), *SHIFT_SETS):
+        # A shift set with no features (saved predictions may hold none, or no such set) has no outputs here.
+        shifts = [s for s in SHIFT_SETS if inference.has(model, s) and "features" in inference(model, s)]
+        for set_name in ("test", *ood_sets(), *shifts):
             started = time.perf_counter()
             outputs[set_name] = apply(method, inference(model, set_name))
             if set_name in ("test", "corrupted"):
@@ -81,7 +83,7 @@ def fit_model(fitted: dict[str, Any], model: str, paths: argparse.Namespace) -> 
 
 
 def main(params: Any, paths: argparse.Namespace) -> None:
-    use_data_sets(read_info(paths.info).ood)  # the data's own OOD sets join the vocabulary
+    use_data_sets(*read_info(paths.info).input_sets)  # the data's own OOD sets join the vocabulary
     records: dict[str, dict[str, Any]] = {}
     seconds: dict[str, dict[str, dict[str, float]]] = {}  # measurements, not results: the machine record
     fitted = {name: spec for name, spec in params.predictors.items() if KINDS[spec.kind].posthoc is not None}

@@ -123,7 +123,7 @@ def curves(passes: Path, members: Path) -> dict[str, list[dict[str, float]]]:
 
 def main(params: Any, paths: argparse.Namespace) -> None:
     info = read_info(paths.info)
-    use_data_sets(info.ood)  # the data's own OOD sets join the vocabulary
+    use_data_sets(info.ood, info.noise)  # the data's own OOD sets join the vocabulary
     metrics = page.results(paths.metrics_dir, paths.tables_dir)
     seconds = {  # the post-hoc fits' seconds, the calibrators'
         stage: read_json(path)["seconds"] if (path := paths.machine_dir / f"{stage}.json").is_file() else {}
@@ -136,6 +136,7 @@ def main(params: Any, paths: argparse.Namespace) -> None:
         info.class_names,
         [words["words"] for words in info.ood.values()],
         params.train,
+        info.saved,
     )
     parts = [  # in the page's order: each a template and its records (None: left out)
         ("health.md.j2", summary.health(metrics, params)),  # only when a model has not learned

@@ -21,7 +21,9 @@ def main() -> None:
             "figure": "the figure, PNG",
         },
     )
-    use_data_sets(read_info(paths.info).ood)  # the curves' OOD columns are named after the data's first set
+    use_data_sets(
+        *read_info(paths.info).input_sets
+    )  # the curves' OOD columns are named after the data's first set
     # An empty curve file: the run has no MC dropout (or no ensemble) predictor.
     passes, members = (
         pd.read_csv(path) if path.stat().st_size else pd.DataFrame()

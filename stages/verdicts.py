@@ -33,7 +33,6 @@ import numpy as np
 from stages.cli import parse_paths
 from stages.common import run
 from uncertainty.core.article import not_the_article
-from uncertainty.core.errors import PipelineError
 from uncertainty.core.io import read_json, write_json, write_text
 from uncertainty.core.schema.corrupt import Corrupt
 from uncertainty.core.schema.evaluate import Evaluate
@@ -49,7 +48,7 @@ from uncertainty.evaluation import metric_registry as registry
 from uncertainty.evaluation import verdicts as v
 from uncertainty.evaluation.claims import decide_all
 from uncertainty.evaluation.curves import csv_text
-from uncertainty.methods.predictors import KINDS, Inference, Predictor, build, ensemble_output
+from uncertainty.methods.predictors import KINDS, Inference, Predictor, build, ensemble_output, has_set
 
 SECTIONS = {
     "corrupt": Corrupt,
@@ -114,20 +113,9 @@ def curve_members(predictor: Predictor, inference: Inference, labels: np.ndarray
     return csv_text(rows)
 
 
-def has_set(instances: list[Any], set_name: str) -> bool:
-    """Every instance has outputs on the set (the corrupted images: every plain CNN, the dropout CNNs of
-    infer.shift_mc_models only)."""
-    try:
-        for instance in instances:
-            instance.output(set_name)
-    except PipelineError:
-        return False
-    return True
-
-
 def main(params: Any, paths: argparse.Namespace) -> None:
     info = read_info(paths.info)
-    use_data_sets(info.ood)  # the data's own OOD sets join the vocabulary
+    use_data_sets(info.ood, info.noise)  # the data's own OOD sets join the vocabulary
     p, n_bins = params.verdicts, params.evaluate.ece_bins
     inference, posthoc = Inference(paths.inference), Inference(paths.posthoc)
     predictors = build(params, inference, read_json(paths.temperature), posthoc)
@@ -173,7 +161,11 @@ def main(params: Any, paths: argparse.Namespace) -> None:
 
     instance_metrics = {name: [kernels_of(name, i) for i in instances[name]] for name in predictors}  # fmt: skip
     sizes = {"test": len(labels), **{s: len(first.output(s)["mean"]) for s in ood_sets()}}
-    shift_sizes = {corrupted.SET: first.output(corrupted.SET)["mean"].shape[1]}
+    shift_sizes = (
+        {corrupted.SET: first.output(corrupted.SET)["mean"].shape[1]}
+        if has_set([first], corrupted.SET)
+        else {}
+    )
     # A pool's ensembles take the first ensemble_bootstrap rounds of the same draws (a comparison with a
     # pool reads the rounds both have): hundreds of ensembles at every round would cost minutes.
     rounds = {name: p.ensemble_bootstrap if name in pooled else p.bootstrap for name in predictors}

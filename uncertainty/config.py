@@ -132,12 +132,12 @@ class CheckedParams(Params):
                     raise _broken(
                         f"{key}.models[{index}]", "should be in train.models", model, _suggest(model, models)
                     )
-                rate = models[model].dropout_rate
-                if not dropout and rate > 0 and model in self.infer.also_without_dropout:
+                rate, stochastic = models[model].dropout_rate, models[model].stochastic
+                if not dropout and stochastic and model in self.infer.also_without_dropout:
                     continue  # a dropout CNN also run with dropout off
-                if dropout == (rate == 0):
+                if dropout != stochastic:
                     cnn = (
-                        "a dropout CNN (dropout_rate > 0)"
+                        "a dropout CNN (dropout_rate > 0, or saved with mc_samples)"
                         if dropout
                         else "a plain CNN (dropout_rate 0) or one listed in infer.also_without_dropout"
                     )
@@ -167,7 +167,7 @@ class CheckedParams(Params):
             )
         for key in ("also_without_dropout", "shift_mc_models"):  # both name dropout CNNs
             for index, name in enumerate(getattr(infer, key)):
-                if name not in models or models[name].dropout_rate == 0:
+                if name not in models or not models[name].stochastic:
                     raise _broken(
                         f"infer.{key}[{index}]",
                         "should be a dropout CNN of train.models",
@@ -296,9 +296,48 @@ class CheckedParams(Params):
                     "should be an existing folder with train/<class>/ and test/<class>/",
                     self.prepare.dir,
                 )
-        trained = {name: spec for name, spec in self.train.models.items() if name not in self.train.imported}
+        saved, models = self.train.saved, self.train.models
+        if self.prepare.source == "predictions":
+            if not Path(self.prepare.file).is_file():
+                raise _broken(
+                    "prepare.file", "should be an existing predictions .npz (prepare.source is predictions)",
+                    self.prepare.file,
+                )  # fmt: skip
+            for name, spec in models.items():
+                if spec.saved is None:
+                    where = (
+                        f"train.imported.{name}" if name in self.train.imported else f"train.models.{name}"
+                    )
+                    raise _broken(
+                        where, "should be left out: saved predictions have no images to train or run a model on "
+                        "(train.saved lists their trainings)", name,
+                    )  # fmt: skip
+            for key in ("train_limit", "test_limit", "ood_limit"):
+                if getattr(self.prepare, key):
+                    raise _broken(
+                        f"prepare.{key}",
+                        "should be 0: saved predictions are used whole",
+                        getattr(self.prepare, key),
+                    )
+        elif saved:
+            raise _broken(
+                "train.saved", "should be empty unless prepare.source is predictions (the file holds their labels)",
+                list(saved),
+            )  # fmt: skip
+        for name, entry in saved.items():
+            if models[name].saved != entry.file:
+                raise _broken(f"train.saved.{name}", "should not reuse a name of train.models", name)
+            if not Path(entry.file).is_file():
+                raise _broken(
+                    f"train.saved.{name}.file", "should be an existing .npz file in inputs/", entry.file
+                )
+        trained = {
+            name: spec
+            for name, spec in models.items()
+            if name not in self.train.imported and name not in saved
+        }
         if not self.train.models:
-            raise _broken("train.models", "should define a model (or train.imported one)", {})
+            raise _broken("train.models", "should define a model (or train.imported or train.saved one)", {})
         for name, spec in trained.items():
             if spec.file:
                 raise _broken(

@@ -1,7 +1,12 @@
-"""A run folder for one model trained elsewhere: every method that model allows, nothing trained.
+"""A run folder for one model trained elsewhere, or for outputs saved by any framework: every method it
+allows, nothing trained.
 
     python -m uncertainty.runs new mine --model inputs/mine.keras --data inputs/mine.npz
+    python -m uncertainty.runs new theirs --predictions inputs/theirs.npz     (uncertainty.data.predictions)
     cd runs/mine && dvc repro          (or, from the root: make run RUN=runs/mine)
+
+A predictions file's run keeps every kind its keys allow (its trainings, MC passes, features and last
+layer), and the report names what the keys leave out, with the key each would need.
 
 `new` writes runs/<name>/ like runs/mnist: links to the project's dvc.yaml, stages/, uncertainty/,
 examples/ and inputs/, and a params.yaml made from the project's with what this model allows:
@@ -31,7 +36,8 @@ from typing import Any
 import yaml
 
 from uncertainty.core.errors import PipelineError
-from uncertainty.methods.predictors import KINDS
+from uncertainty.data.predictions import Saved, check, read
+from uncertainty.methods.predictors import KINDS, LOGIT_SCORES
 
 ROOT = Path(__file__).resolve().parents[1]
 LINKS = ("dvc.yaml", "stages", "uncertainty", "examples", "inputs")
@@ -90,33 +96,110 @@ def one_model_params(
     return params
 
 
-def new(name: str, model: str, data: str | None, source: str | None, force: bool = False) -> Path:
-    """Write runs/<name>/ (links and params.yaml) for `model` on `data` (an npz in inputs/) or a `source`."""
-    run = ROOT / "runs" / name
-    for file, what in ((model, ".keras"), (data, ".npz")):
-        if file is not None and (
-            not file.startswith("inputs/") or not file.endswith(what) or "/" in file[7:]
+def saved_params(base: dict[str, Any], name: str, file: str, saved: Saved) -> dict[str, Any]:
+    """The project's params (`base`) for a predictions file: every kind its keys allow (see
+    uncertainty.data.predictions.not_run for the others, which the report names)."""
+    params = copy.deepcopy(base)
+    params["prepare"].update(source="predictions", file=file, train_limit=0, test_limit=0, ood_limit=0)
+    names = list(saved.training_names)
+    params["train"].update(models={}, imported={})
+    params["train"]["saved"] = {
+        training: {"file": file, "training": index, "mc_samples": saved.mc}
+        for index, training in enumerate(names)
+    }
+    params["infer"]["shift_mc_models"] = names if saved.mc else []
+    params["infer"]["also_without_dropout"] = names if saved.mc and saved.has("probs") else []
+    if "rotated" in saved.conditions:
+        params["shift"]["angles"] = [int(a) for a in saved.conditions["rotated"]["angles"]]
+    if "corrupted" in saved.conditions:
+        rows = saved.conditions["corrupted"]
+        params["corrupt"]["corruptions"] = list(dict.fromkeys(str(c) for c in rows["corruption"]))
+        params["corrupt"]["severities"] = sorted({int(s) for s in rows["severity"]})
+        params["corrupt"]["verdict_severities"] = [
+            s for s in base["corrupt"]["verdict_severities"] if s in params["corrupt"]["severities"]
+        ] or params["corrupt"]["severities"][-1:]
+    features = saved.has("features")
+    allowed = {
+        "softmax": saved.has("probs"), "mc_dropout": saved.mc, "ensemble": saved.has("probs") and len(names) >= 2,
+        **{kind: saved.has("probs") and features for kind in ("feature_density", "knn", "vim", "rmds", "laplace")},
+    }  # fmt: skip
+    kept: dict[str, Any] = {}
+    for key, spec in base["predictors"].items():
+        kind = spec["kind"]
+        if kind in CALIBRATING_KINDS:
+            if spec["of"] not in kept:
+                continue
+            entry = dict(spec)
+        elif allowed.get(kind) and not (
+            spec.get("options", {}).get("ood_score") in LOGIT_SCORES and not saved.logits
         ):
-            raise PipelineError(f"{file}: expected a {what} file directly in inputs/ (inputs/<name>{what})")
-        if file is not None and not (ROOT / file).is_file():
-            raise PipelineError(f"{file}: no such file; copy it into inputs/ first")
+            entry = {**spec, "models": names}
+            if kind == "ensemble":  # two disjoint ensembles where the trainings split evenly, else one
+                members = len(names) // 2 if len(names) >= 4 and len(names) % 2 == 0 else len(names)
+                entry["options"] = {**spec.get("options", {}), "members": members}
+        else:
+            continue
+        entry["label"] = spec["label"].replace(ARTICLE_LABEL, name)
+        kept[key] = entry
+    params["predictors"] = kept
+    verdicts = params["verdicts"]
+    verdicts["comparisons"] = [pair for pair in verdicts["comparisons"] if all(p in kept for p in pair)]
+    return params
+
+
+def new_saved(name: str, file: str, force: bool = False) -> Path:
+    """Write runs/<name>/ (links and params.yaml) for a predictions .npz in inputs/ (nothing trained or run)."""
+    run = ROOT / "runs" / name
+    _check_input(file, ".npz")
     if (run / "params.yaml").exists() and not force:
         raise PipelineError(f"{run.relative_to(ROOT)}/params.yaml exists; pass --force to write it again")
-    base = yaml.safe_load((ROOT / "params.yaml").read_text())
-    prepare = {"source": "npz", "file": data} if data else {"source": source, "file": ""}
-    params = one_model_params(base, name, model, dropout_rate(str(ROOT / model)), prepare)
+    saved = check(read(ROOT / file), file)
+    params = saved_params(yaml.safe_load((ROOT / "params.yaml").read_text()), name, file, saved)
+    header = (
+        f"# Outputs saved elsewhere ({file}: {len(saved.training_names)} trainings), judged by every method they allow.\n"
+        f"# Written by `python -m uncertainty.runs new {name} --predictions {file}` from the project's params.yaml.\n"
+        f"#   cd runs/{name} && dvc repro    (or, from the root: make run RUN=runs/{name})\n"
+    )
+    run = _write(run, header, params)
+    # The article's stages depend on the models folder (and skip on this run): it exists, with no model.
+    (run / "models").mkdir(exist_ok=True)
+    (run / "models" / "README.md").write_text(f"No models here: {file} holds outputs saved elsewhere.\n")
+    return run
+
+
+def _check_input(file: str | None, what: str) -> None:
+    if file is not None and (not file.startswith("inputs/") or not file.endswith(what) or "/" in file[7:]):
+        raise PipelineError(f"{file}: expected a {what} file directly in inputs/ (inputs/<name>{what})")
+    if file is not None and not (ROOT / file).is_file():
+        raise PipelineError(f"{file}: no such file; copy it into inputs/ first")
+
+
+def _write(run: Path, header: str, params: dict[str, Any]) -> Path:
     run.mkdir(parents=True, exist_ok=True)
     for link in LINKS:
         target = run / link
         if not target.is_symlink():
             target.symlink_to(Path("..") / ".." / link)
+    (run / "params.yaml").write_text(header + yaml.safe_dump(params, sort_keys=False, width=110))
+    return run
+
+
+def new(name: str, model: str, data: str | None, source: str | None, force: bool = False) -> Path:
+    """Write runs/<name>/ (links and params.yaml) for `model` on `data` (an npz in inputs/) or a `source`."""
+    run = ROOT / "runs" / name
+    for file, what in ((model, ".keras"), (data, ".npz")):
+        _check_input(file, what)
+    if (run / "params.yaml").exists() and not force:
+        raise PipelineError(f"{run.relative_to(ROOT)}/params.yaml exists; pass --force to write it again")
+    base = yaml.safe_load((ROOT / "params.yaml").read_text())
+    prepare = {"source": "npz", "file": data} if data else {"source": source, "file": ""}
+    params = one_model_params(base, name, model, dropout_rate(str(ROOT / model)), prepare)
     header = (
         f"# One model trained elsewhere ({model}) on {data or source}, judged by every method it allows.\n"
         f"# Written by `python -m uncertainty.runs new {name} ...` from the project's params.yaml; edit freely.\n"
         f"#   cd runs/{name} && dvc repro    (or, from the root: make run RUN=runs/{name})\n"
     )
-    (run / "params.yaml").write_text(header + yaml.safe_dump(params, sort_keys=False, width=110))
-    return run
+    return _write(run, header, params)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -124,8 +207,10 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     make = commands.add_parser("new", help="write runs/<name>/ for one .keras model")
     make.add_argument("name", help="the run's and the model's name (letters, digits, _)")
-    make.add_argument("--model", required=True, help="the .keras file, in inputs/")
-    where = make.add_mutually_exclusive_group(required=True)
+    what = make.add_mutually_exclusive_group(required=True)
+    what.add_argument("--model", help="the .keras file, in inputs/ (with --data or --source)")
+    what.add_argument("--predictions", help="saved outputs, an .npz in inputs/ (README: Saved predictions)")
+    where = make.add_mutually_exclusive_group()
     where.add_argument("--data", help="your images, an .npz in inputs/ (README: Your own model and data)")
     where.add_argument("--source", choices=("fashion_mnist", "mnist"), help="a data source of the project")
     make.add_argument("--force", action="store_true", help="write params.yaml again")
@@ -133,8 +218,15 @@ def main(argv: list[str] | None = None) -> None:
     if not arguments.name.replace("_", "").isalnum():
         print(f"error: {arguments.name!r}: a run name is letters, digits and _", file=sys.stderr)
         sys.exit(2)
+    if arguments.model and not (arguments.data or arguments.source):
+        parser.error("--model needs --data or --source")
+    if arguments.predictions and (arguments.data or arguments.source):
+        parser.error("--predictions holds the labels itself: no --data or --source")
     try:
-        run = new(arguments.name, arguments.model, arguments.data, arguments.source, arguments.force)
+        if arguments.predictions:
+            run = new_saved(arguments.name, arguments.predictions, arguments.force)
+        else:
+            run = new(arguments.name, arguments.model, arguments.data, arguments.source, arguments.force)
     except PipelineError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)

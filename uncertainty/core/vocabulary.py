@@ -64,11 +64,12 @@ INPUT_SETS: dict[str, InputSet] = {
 }
 
 
-def use_data_sets(own: dict[str, dict[str, str]]) -> None:
-    """The data's own OOD sets (name -> its "label" and "words") in place of the default data's."""
+def use_data_sets(own: dict[str, dict[str, str]], noise: bool = True) -> None:
+    """The data's own OOD sets (name -> its "label" and "words") in place of the default data's, then the
+    noise sets unless `noise` is False (saved predictions: only the sets the file holds)."""
     entries = {"test": INPUT_SETS["test"], **{n: InputSet(w["label"], w["words"]) for n, w in own.items()}}
     INPUT_SETS.clear()
-    INPUT_SETS.update({**entries, **NOISE_SETS})
+    INPUT_SETS.update({**entries, **(NOISE_SETS if noise else {})})
 
 
 def ood_sets() -> tuple[str, ...]:

@@ -111,10 +111,15 @@ def _shift_rows(params: Any) -> tuple[str, str, str, list[tuple[str, str]]]:
     return ensemble, scaled, params.predictors[scaled].of, pairs
 
 
-def _calibration_under_shift(m: Mapping[str, Any], params: Any) -> dict[str, Any]:
+def _calibration_under_shift(m: Mapping[str, Any], params: Any) -> dict[str, Any] | None:
     """Ovadia et al.: the ensemble's ECE under corruption beats every other predictor's in the verdict table
     (against its own temperature-scaled self excepted), and temperature scaling's clean ECE gain is gone."""
     ensemble, scaled, base, pairs = _shift_rows(params)
+    if any(
+        lookup(m["verdicts"][scaled][base], ("corrupted", "ece", str(s))) is None
+        for s in params.corrupt.verdict_severities
+    ):
+        return None  # no outputs on corrupted images (saved predictions without them): nothing to decide
     clean = lookup(m["verdicts"][scaled][base], ("ece",))
     found: dict[str, Any] = {"clean_ts_gain": {k: clean[k] for k in ("difference", "low", "high")}}
     words = []
@@ -237,8 +242,11 @@ def decide_all(
     metrics_by_file: Mapping[str, Any], params: Any, article: bool = True
 ) -> dict[str, dict[str, Any]]:
     """Every claim this run can decide: the article's on its run (`article`), the others where they apply."""
-    return {
+    decided = {
         key: claim.decide(metrics_by_file, params)
         for key, claim in CLAIMS.items()
         if (article or not claim.article) and claim.applies(params)
     }
+    return {
+        key: found for key, found in decided.items() if found is not None
+    }  # None: not measured on this run

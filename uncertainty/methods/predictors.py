@@ -40,6 +40,7 @@ import numpy as np
 import scipy.special
 from pydantic import BaseModel, ConfigDict, Field
 
+from uncertainty.core.errors import PipelineError
 from uncertainty.core.io import load_npz
 from uncertainty.methods.calibrators import CALIBRATORS, Declared, Map
 from uncertainty.methods.temperature import apply_temperature, cross_apply, cross_fit, halves, restrict, scale
@@ -62,6 +63,10 @@ class Inference:
     def __call__(self, model: str, set_name: str) -> dict[str, np.ndarray]:
         return load_npz(self.directory / model / f"{set_name}.npz")
 
+    def has(self, model: str, set_name: str) -> bool:
+        """The model has outputs on the set (saved predictions may lack a shift set)."""
+        return (self.directory / model / f"{set_name}.npz").is_file()
+
     def labels(self, model: str) -> np.ndarray:
         return self(model, "test")["labels"]
 
@@ -79,6 +84,17 @@ class Instance:
     output: Callable[[str], Output]
     models: tuple[str, ...] = ()
     halves: HalfMaps | None = None  # a calibrated instance's maps for the conformal stage
+
+
+def has_set(instances: Iterable[Instance], set_name: str) -> bool:
+    """Every instance has outputs on the set: the corrupted images of a dropout CNN outside
+    infer.shift_mc_models, or a shift set saved predictions leave out, have none."""
+    try:
+        for instance in instances:
+            instance.output(set_name)
+    except PipelineError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -436,7 +452,7 @@ def _describe_laplace(spec: Any) -> str:
     options = {**LAPLACE_DEFAULTS, **spec.options}
     prior = "isotropic" if options["prior"] == "isotropic" else "identifiable-subspace"
     return (
-        f"one CNN with a Gaussian posterior over its last layer (1,290 weights, full GGN, {prior} prior, "
+        f"one CNN with a Gaussian posterior over its last layer (every weight and bias, full GGN, {prior} prior, "
         f"precision by marginal likelihood) fitted on the training images; its "
         f"{LAPLACE_LINKS[options['link']].format(**options)}; {len(spec.models)} trainings ({', '.join(spec.models)})"
     )

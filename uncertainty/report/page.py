@@ -26,6 +26,7 @@ from markupsafe import Markup
 from uncertainty.core.article import not_the_article
 from uncertainty.core.io import read_json
 from uncertainty.core.names import format_number
+from uncertainty.core.vocabulary import INPUT_SETS
 from uncertainty.evaluation import metric_registry as registry
 from uncertainty.report.formats import cell, metric_columns, path_columns, table
 
@@ -86,7 +87,7 @@ def environment() -> jinja2.Environment:
     templates.filters.update(fmt=cell)
     templates.globals.update(
         table=table, metric_columns=metric_columns, path_columns=path_columns, label=registry.label,
-        format_number=format_number, published=PUBLISHED,
+        format_number=format_number, published=PUBLISHED, set_words=lambda name: INPUT_SETS[name].words,
     )  # fmt: skip
     return templates
 
@@ -124,13 +125,23 @@ def run_title(data: Mapping[str, Any]) -> str:
 
 
 def data_record(
-    name: str, source: str, class_names: Sequence[str], ood_words: Sequence[str], train: Any
+    name: str,
+    source: str,
+    class_names: Sequence[str],
+    ood_words: Sequence[str],
+    train: Any,
+    saved: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What every template knows of the run: the data (data/dataset.json), its models (params.train), and
-    `article`: whether this is the article's run (uncertainty.core.article), else `not_article`, why not."""
+    `article`: whether this is the article's run (uncertainty.core.article), else `not_article`, why not.
+    Saved predictions (`saved`, data/dataset.json's): no noise sets, the shift sets the file holds, and what
+    its keys leave out (`not_run`: the methods or sets, and the keys they would need)."""
     reason = not_the_article(source, train)
     imported = [f"{n} ({m.file})" for n, m in train.models.items() if m.file]
+    shifts = [s for s in ("rotated", "corrupted") if saved is None or s in saved["sets"]]
     return {
+        "noise": saved is None, "shifts": " and ".join(shifts), "saved": saved,
+        "saved_file": next((m.saved for m in train.models.values() if m.saved), None),
         "name": name, "source": source, "class_names": list(class_names), "article": reason is None,
         "not_article": reason, "ood_words": " and ".join(ood_words), "models": list(train.models),
         "imported": imported, "builder": f"{train.builder.file}:{train.builder.function}",

@@ -60,7 +60,7 @@ def answer(root: Path = ROOT) -> str:
     params = read_params(SECTIONS, root / PARAMS)  # every section, as the report stage reads them
     info = root / DATASET_INFO
     if info.is_file():  # the data's own OOD sets name the detecting job, as in the report stage
-        use_data_sets(read_info(info).ood)
+        use_data_sets(*read_info(info).input_sets)
     metrics = results(*(root / directory for directory in READS))
     return table(summary(metrics, params, {})["jobs"], params.verdicts.confidence)
 

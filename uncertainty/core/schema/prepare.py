@@ -20,7 +20,8 @@ ImageSize = Annotated[list[PositiveInt], AfterValidator(_none_or_height_width)]
 
 
 class Prepare(Section):
-    source: Literal["fashion_mnist", "mnist", "npz", "folders"]  # uncertainty.data.sources.SOURCES
+    # uncertainty.data.sources.SOURCES, or saved outputs (uncertainty.data.predictions)
+    source: Literal["fashion_mnist", "mnist", "npz", "folders", "predictions"]
     source_dir: str
     file: str
     dir: str

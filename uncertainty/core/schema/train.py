@@ -16,6 +16,14 @@ class TrainedModel(Section):
     epochs: PositiveInt | None = None
     # Set only on the entries train.imported adds (trained elsewhere: seed and epochs do not apply).
     file: str | None = Field(default=None, pattern=r"^inputs/[^/]+\.keras$")
+    # Set only on the entries train.saved adds: outputs saved elsewhere, no model (uncertainty.data.predictions).
+    saved: str | None = None
+    mc_samples: bool | None = None
+
+    @property
+    def stochastic(self) -> bool:
+        """Its outputs are stochastic passes: a dropout CNN, or saved outputs with MC samples."""
+        return self.dropout_rate > 0 or bool(self.mc_samples)
 
     @field_validator("epochs", mode="before")
     @classmethod
@@ -33,6 +41,16 @@ class ImportedModel(Section):
 
     file: str = Field(pattern=r"^inputs/[^/]+\.keras$")
     dropout_rate: Real = Field(default=0.0, ge=0, lt=1)
+
+
+class SavedModel(Section):
+    """A model known only by its outputs, saved by any framework (uncertainty.data.predictions): training
+    `training` of a predictions .npz in inputs/ (its leading trainings axis; 0 without one). `mc_samples`:
+    the file holds MC passes (`<set>_mc_logits`), which MC dropout's predictors read."""
+
+    file: str = Field(pattern=r"^inputs/[^/]+\.npz$")
+    training: int = Field(default=0, ge=0)
+    mc_samples: bool = False
 
 
 class Builder(Section):
@@ -54,12 +72,19 @@ class Train(Section):
     batch_shards: PositiveInt
     models: dict[Name, TrainedModel] = Field(default_factory=dict)  # trained here by train.builder
     imported: dict[Name, ImportedModel] = Field(default_factory=dict)  # trained elsewhere: the import stage
+    saved: dict[Name, SavedModel] = Field(default_factory=dict)  # outputs saved elsewhere: the saved stage
 
     @model_validator(mode="after")
     def _one_set_of_names(self) -> Self:
         """Every later stage sees one set of models: the imported ones join `models` (with their `file`);
-        a name in both stays the trained one's, for check_params to name (uncertainty.config)."""
+        a name in both stays the trained one's, for check_params to name (uncertainty.config). The saved
+        ones join it too, marked `saved` (no model: nothing loads them)."""
         for name, spec in self.imported.items():
             if name not in self.models:
                 self.models[name] = TrainedModel(dropout_rate=spec.dropout_rate, seed=0, file=spec.file)
+        for name, saved in self.saved.items():
+            if name not in self.models:
+                self.models[name] = TrainedModel(
+                    dropout_rate=0.0, seed=0, saved=saved.file, mc_samples=saved.mc_samples or None
+                )
         return self

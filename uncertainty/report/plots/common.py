@@ -53,6 +53,14 @@ def save(fig: Figure, path: str | Path) -> None:
         plt.close(fig)
 
 
+def plot_note(text: str, path: str | Path) -> None:
+    """A figure that says why a stage drew nothing (its file is a DVC output either way; the report skips it)."""
+    fig, ax = plt.subplots(figsize=(6, 1.2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center", wrap=True, fontsize=10)
+    save(fig, path)
+
+
 def as_vector(values: np.ndarray, name: str, length: int | None = None) -> np.ndarray:
     """`values` as a 1-D float array; shape (n,) or (n, 1) accepted, optionally of a given length."""
     array = np.asarray(values, dtype=float)
