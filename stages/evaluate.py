@@ -43,7 +43,7 @@ from uncertainty.evaluation import corrupted, metrics
 from uncertainty.evaluation import metric_registry as registry
 from uncertainty.evaluation.curves import write_curves
 from uncertainty.evaluation.metric_registry import MetricPath
-from uncertainty.methods.predictors import Inference, build
+from uncertainty.methods.predictors import Inference, build, has_set
 
 SECTIONS = {
     "corrupt": Corrupt,
@@ -164,16 +164,17 @@ def main(params: Any, paths: argparse.Namespace) -> None:
                 roc[set_name][f"{name}.{score}"] = {"fpr": fpr, "tpr": tpr}
             files["ood"][set_name]["n_in"], files["ood"][set_name]["n_out"] = len(labels), sizes[set_name]
 
-        rotated = instance.output("rotated")["mean"]  # (A, n, K): the first n test images per angle
-        rows = []
-        for index, angle in enumerate(angles):
-            values = shift_values(rotated[index], labels[: rotated.shape[1]], p.ece_bins)
-            shift.setdefault(name, {})[str(angle)] = values
-            rows.append(values)
-        shift_curves[name] = {"angle": angles, **{q: [row[q] for row in rows] for q in rows[0]}}
+        if has_set([instance], "rotated"):  # saved predictions may have no rotated images
+            rotated = instance.output("rotated")["mean"]  # (A, n, K): the first n test images per angle
+            rows = []
+            for index, angle in enumerate(angles):
+                values = shift_values(rotated[index], labels[: rotated.shape[1]], p.ece_bins)
+                shift.setdefault(name, {})[str(angle)] = values
+                rows.append(values)
+            shift_curves[name] = {"angle": angles, **{q: [row[q] for row in rows] for q in rows[0]}}
         try:
             output = instance.output(corrupted.SET)  # (C * S, n, ...)
-        except PipelineError:  # a dropout CNN not in infer.shift_mc_models
+        except PipelineError:  # a dropout CNN not in infer.shift_mc_models, saved outputs without them
             output = None
         if output is not None:
             model = instance.models[0]  # its rows must be the conditions params.yaml names

@@ -26,6 +26,7 @@ from uncertainty.data.dataset_info import read_info
 from uncertainty.evaluation import metric_registry as registry
 from uncertainty.methods import conformal
 from uncertainty.methods.predictors import KINDS, ood_score, repeats
+from uncertainty.report.plots.common import plot_note
 from uncertainty.report.plots.evaluation import plot_reliability, plot_risk_coverage, plot_roc, plot_shift
 from uncertainty.report.plots.regression import plot_extrapolation, plot_linear_data, plot_regressors
 
@@ -105,13 +106,20 @@ def evaluation_figures(params: Any, paths: argparse.Namespace) -> None:
     plot_roc(curves, figures / "ood_roc.png", aurocs)
 
     by_quantity: dict[str, dict[str, np.ndarray]] = {}
+    angles = np.asarray(params.shift.angles)
     for name in unscaled:
-        table = columns(paths.shift_curves / f"{name}.csv")
+        path = paths.shift_curves / f"{name}.csv"
+        if not path.is_file():
+            continue  # no outputs on rotated images (saved predictions without them, or without their MC passes)
+        table = columns(path)
         angles = table.pop("angle")
         for quantity, values in table.items():
             title = registry.BY_NAME[quantity].label if quantity in registry.BY_NAME else f"mean {quantity}"
             by_quantity.setdefault(title, {})[labels[name]] = values
-    plot_shift(angles, by_quantity, figures / "shift.png")
+    if by_quantity:
+        plot_shift(angles, by_quantity, figures / "shift.png")
+    else:
+        plot_note("No outputs on rotated images: nothing measured under rotation.", figures / "shift.png")
 
 
 def conformal_figures(params: Any, paths: argparse.Namespace) -> None:

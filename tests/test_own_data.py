@@ -127,3 +127,72 @@ def test_the_readme_steps_run_on_a_users_npz_and_builder(tmp_path: Path) -> None
     trained = json.loads((repo / "reports" / "machine" / "train_elsewhere.json").read_text())
     assert trained["epochs"] == 0  # imported, not trained
     assert "elsewhere" in json.loads((repo / "reports" / "tables" / "per_seed.json").read_text())["plain"]
+
+
+def with_mc_passes(path: Path, passes: int = 10, rate: float = 0.2) -> None:
+    """The example's file with MC passes added, as a framework with dropout before its last layer saves them:
+    each pass drops features at `rate` (seeded) and applies the last layer (S, T, N, K)."""
+    arrays = dict(np.load(path))
+    rng = np.random.default_rng(0)
+    kernel, bias = arrays["last_kernel"], arrays["last_bias"]
+    for key in [k for k in arrays if k.endswith("_features") and not k.startswith(("train", "rotated"))]:
+        features = arrays[key]  # (S, N, D)
+        keep = rng.random((passes, *features.shape)) >= rate  # (T, S, N, D)
+        dropped = np.where(keep, features / (1 - rate), 0.0)
+        logits = np.einsum("tsnd,sdk->stnk", dropped, kernel) + bias[:, None, None, :]
+        arrays[key.removesuffix("_features") + "_mc_logits"] = logits.astype(np.float32)
+    np.savez(path, **arrays)
+
+
+@pytest.mark.e2e
+def test_the_readme_saved_predictions_path_judges_every_method_the_keys_allow(tmp_path: Path) -> None:
+    """Step 5: outputs saved outside Keras (the example's scikit-learn MLPs, six trainings, with MC passes
+    added), `runs new --predictions`, `make run`: nothing trained or inferred, every method the keys allow
+    judged, and the report names what they leave out (the corrupted images) with the key it needs."""
+    repo = make_repo(tmp_path / "repo", tiny_params())
+    sh([str(VENV_BIN / "python"), "-m", "examples.saved_predictions", "inputs/theirs.npz"], repo)
+    with_mc_passes(repo / "inputs" / "theirs.npz")
+    sh(
+        [
+            str(VENV_BIN / "python"),
+            "-m",
+            "uncertainty.runs",
+            "new",
+            "theirs",
+            "--predictions",
+            "inputs/theirs.npz",
+        ],
+        repo,
+    )
+    sh(["make", "run", "RUN=runs/theirs", f"VENV={VENV_BIN.parent}"], repo)
+
+    run = repo / "runs" / "theirs"
+    params = yaml.safe_load((run / "params.yaml").read_text())
+    assert params["prepare"]["source"] == "predictions" and params["train"]["models"] == {}
+    assert len(params["train"]["saved"]) == 6 and all(
+        s["mc_samples"] for s in params["train"]["saved"].values()
+    )
+    per_seed = json.loads((run / "reports" / "tables" / "per_seed.json").read_text())
+    assert {
+        "plain",
+        "ensemble",
+        "mc_dropout",
+        "plain_ts",
+        "laplace",
+        "feature_density",
+        "knn",
+        "vim",
+        "rmds",
+    } <= set(per_seed)
+    assert len(per_seed["plain"]) == 6  # one row per training: intervals over the trainings
+    ood = json.loads((run / "reports" / "metrics" / "ood.json").read_text())
+    assert set(ood) == {"digits_5_to_9", "uniform_noise"}  # the file's OOD sets, no noise made up
+    shift = json.loads((run / "reports" / "tables" / "shift.json").read_text())
+    assert shift and json.loads((run / "reports" / "tables" / "corruption.json").read_text()) == {}
+    saved = np.load(run / "data" / "inference" / "mlp_84" / "test.npz")
+    assert {"probs", "logits", "features", "labels", "mean", "mean_entropy", "curve_mean"} <= set(saved.files)
+    page = (run / "reports" / "index.html").read_text()
+    assert "Uncertainty of 6 models on theirs" in page
+    assert "no model runs here" in page and "dataset shift by corruption (needs corrupted_logits" in page
+    assert "MC dropout (needs" not in page and "Models that have not learned" not in page
+    assert not (run / "reports" / "machine" / "train_mlp_84.json").exists()  # nothing trained here

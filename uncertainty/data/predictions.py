@@ -189,7 +189,7 @@ def check(arrays: Mapping[str, np.ndarray], where: str) -> Saved:
     labels = {"test": _labels(y_test, f"{where}: y_test", None, classes)}
     sets: dict[str, dict[str, np.ndarray]] = {}
     conditions: dict[str, dict[str, np.ndarray]] = {}
-    found = sorted({parse(k)[0] for k in arrays if parse(k)}, key=lambda s: (s != "test", s))  # type: ignore[index]
+    found = sorted(dict.fromkeys(parse(k)[0] for k in arrays if parse(k)), key=lambda s: s != "test")  # type: ignore[index]  # the file's order
     for set_name in found:
         per: dict[str, np.ndarray] = {}
         shift = set_name in SHIFTS
@@ -324,8 +324,8 @@ def check(arrays: Mapping[str, np.ndarray], where: str) -> Saved:
             "classifier should not trust, which every OOD verdict compares against the test set"
         )
     has_logits = all("logits" in per or "probs" not in per for per in sets.values())
-    for per in sets.values():  # probabilities only: their logs serve as logits (module docstring)
-        for kind in ("", "mc_"):
+    for set_name, per in sets.items():  # probabilities only: their logs serve as logits (module docstring)
+        for kind in ("", "mc_") if set_name != "train" else ():  # train: its features (and logits) as given
             if f"{kind}logits" in per and f"{kind}probs" not in per:
                 per[f"{kind}probs"] = scipy.special.softmax(
                     per[f"{kind}logits"].astype(np.float64), axis=-1

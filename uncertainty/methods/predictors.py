@@ -154,7 +154,12 @@ def _softmax(inference: Inference, model: str) -> Callable[[str], Output]:
 
 def _mc_dropout(inference: Inference, model: str) -> Callable[[str], Output]:
     def output(set_name: str) -> Output:
-        return inference(model, set_name)
+        arrays = inference(model, set_name)
+        if (
+            "mean" not in arrays
+        ):  # the set was run with dropout off only (saved predictions without its passes)
+            raise PipelineError(f"{inference.directory}/{model}/{set_name}.npz: no MC passes on this set")
+        return arrays
 
     return output
 

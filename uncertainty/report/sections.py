@@ -30,7 +30,7 @@ def same_probabilities(
     predictors: Any, evaluation: Mapping[str, Any], shift: Mapping[str, Any]
 ) -> dict[str, str]:
     """predictor -> the earlier predictor whose test-set and shift metrics it repeats exactly."""
-    return repeats(predictors, lambda a, b: evaluation[a] == evaluation[b] and shift[a] == shift[b])
+    return repeats(predictors, lambda a, b: evaluation[a] == evaluation[b] and shift.get(a) == shift.get(b))
 
 
 def article(metrics: Mapping[str, Any], params: Any, class_names: Sequence[str]) -> dict[str, Any]:
@@ -55,7 +55,9 @@ def article(metrics: Mapping[str, Any], params: Any, class_names: Sequence[str])
 def beyond(metrics: Mapping[str, Any], params: Any) -> dict[str, Any] | None:
     """The whole test set, OOD sets, selective prediction and rotation, each predictor's first training."""
     evaluation, ood, selective, shift = (metrics.get(k) for k in ("eval", "ood", "selective", "shift"))
-    if not (evaluation and ood and selective and shift):
+    if (
+        not (evaluation and ood and selective) or shift is None
+    ):  # shift: {} without rotated images (saved outputs)
         return None
     every = {name: spec for name, spec in params.predictors.items() if name in evaluation}
     # A predictor that only adds a score (energy, feature density) has an earlier one's probabilities:
@@ -80,8 +82,8 @@ def beyond(metrics: Mapping[str, Any], params: Any) -> dict[str, Any] | None:
              "sets": {x: ood[x][n][s] for x in ood_sets()}}
             for n, s in scored
         ],
-        "shift": [{"angle": a, **{n: shift[n][str(a)] for n in shown}} for a in params.shift.angles],
-        "shown": shown, "predictors": every, "descriptions": describe(params),
+        "shift": [{"angle": a, **{n: shift[n][str(a)] for n in shown if n in shift}} for a in params.shift.angles],
+        "shown": {n: spec for n, spec in shown.items() if n in shift}, "predictors": every, "descriptions": describe(params),
         "twins": {every[n].label: every[t].label for n, t in twin_of.items()}, "ood": ood, "first_ood": first_ood(),
         "ood_sets": ood_sets(), "ood_params": params.ood, "evaluate": params.evaluate, "shift_limit": params.shift.test_limit,
     }  # fmt: skip
