@@ -412,7 +412,7 @@ def _feature_score(score: str, words: str) -> Kind:
             for key, value in spec.options.items()
         )
         return (
-            f"one CNN's softmax, judged on OOD inputs by {words}{f', with {options}' if options else ''}; "
+            f"one model's softmax, judged on OOD inputs by {words}{f', with {options}' if options else ''}; "
             f"{len(spec.models)} trainings ({', '.join(spec.models)})"
         )
 
@@ -457,7 +457,7 @@ def _describe_laplace(spec: Any) -> str:
     options = {**LAPLACE_DEFAULTS, **spec.options}
     prior = "isotropic" if options["prior"] == "isotropic" else "identifiable-subspace"
     return (
-        f"one CNN with a Gaussian posterior over its last layer (every weight and bias, full GGN, {prior} prior, "
+        f"one model with a Gaussian posterior over its last layer (every weight and bias, full GGN, {prior} prior, "
         f"precision by marginal likelihood) fitted on the training images; its "
         f"{LAPLACE_LINKS[options['link']].format(**options)}; {len(spec.models)} trainings ({', '.join(spec.models)})"
     )
@@ -469,7 +469,7 @@ KINDS: dict[str, Kind] = {
         "plain",
         _softmax_instances,
         lambda spec, p: (
-            f"the softmax of one CNN{_judged_by(spec)}; {len(spec.models)} trainings ({', '.join(spec.models)})"
+            f"the softmax of one model{_judged_by(spec)}; {len(spec.models)} trainings ({', '.join(spec.models)})"
         ),
         options=ScoreOptions,
     ),
@@ -531,9 +531,9 @@ def _describe_ensembles(spec: Any) -> str:
     groups = ensemble_groups(spec)
     listed = "; ".join(", ".join(group) for group in groups)
     if len(groups) == 1:
-        return f"the mean of M = {len(groups[0])} CNNs' softmaxes{_judged_by(spec)}; one ensemble ({listed})"
+        return f"the mean of M = {len(groups[0])} models' softmaxes{_judged_by(spec)}; one ensemble ({listed})"
     return (
-        f"the mean of M = {len(groups[0])} CNNs' softmaxes{_judged_by(spec)}; {len(groups)} disjoint ensembles "
+        f"the mean of M = {len(groups[0])} models' softmaxes{_judged_by(spec)}; {len(groups)} disjoint ensembles "
         f"({listed}), and in the verdicts every ensemble of {len(groups[0])} its {len(spec.models)} trainings form"
     )
 
