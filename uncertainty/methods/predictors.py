@@ -531,7 +531,9 @@ def _describe_ensembles(spec: Any) -> str:
     groups = ensemble_groups(spec)
     listed = "; ".join(", ".join(group) for group in groups)
     if len(groups) == 1:
-        return f"the mean of M = {len(groups[0])} models' softmaxes{_judged_by(spec)}; one ensemble ({listed})"
+        return (
+            f"the mean of M = {len(groups[0])} models' softmaxes{_judged_by(spec)}; one ensemble ({listed})"
+        )
     return (
         f"the mean of M = {len(groups[0])} models' softmaxes{_judged_by(spec)}; {len(groups)} disjoint ensembles "
         f"({listed}), and in the verdicts every ensemble of {len(groups[0])} its {len(spec.models)} trainings form"
