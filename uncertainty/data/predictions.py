@@ -167,14 +167,15 @@ def check(arrays: Mapping[str, np.ndarray], where: str) -> Saved:
         raise PipelineError(f"{where}: {first}: K = {classes} classes; expected at least 2")
     lead = (trainings,) if stacked else ()
 
-    def model_array(key: str, shape: tuple[str | int, ...]) -> np.ndarray:
-        """A per-training array of the named shape (letters free, numbers fixed), with the trainings axis."""
+    def model_array(key: str, shape: tuple[str, ...], sizes: Mapping[str, int] | None = None) -> np.ndarray:
+        """A per-training array of the named shape (K, and `sizes`' letters, fixed), with the trainings axis."""
         array = _finite(np.asarray(arrays[key]), f"{where}: {key}")
-        want = (*lead, *shape)
+        fixed = {"S": trainings, "K": classes, **(sizes or {})}
+        want = (*(("S",) if stacked else ()), *shape)
         if array.ndim != len(want) or any(
-            isinstance(w, int) and w != a for w, a in zip(want, array.shape, strict=True)
+            w in fixed and fixed[w] != a for w, a in zip(want, array.shape, strict=True)
         ):
-            named = ", ".join(str(w) for w in want)
+            named = ", ".join(f"{w} = {fixed[w]}" if w in fixed else w for w in want)
             also = f" like {first} (every array of a model has the trainings axis)" if stacked else ""
             raise PipelineError(f"{where}: {key}: expected shape ({named}){also}, got {array.shape}")
         return array if stacked else array[None]
@@ -209,7 +210,7 @@ def check(arrays: Mapping[str, np.ndarray], where: str) -> Saved:
                 raise PipelineError(
                     f"{where}: {key}: K = {raw.shape[-1]} classes, {first} has {classes}; expected the same K in every set"
                 )
-            array = model_array(key, (*passes, *lead_axes, "N", "D" if quantity == "features" else classes))
+            array = model_array(key, (*passes, *lead_axes, "N", "D" if quantity == "features" else "K"))
             n = array.shape[1 + len(passes) + len(lead_axes)]
             if rows is None:
                 rows = n
@@ -286,8 +287,8 @@ def check(arrays: Mapping[str, np.ndarray], where: str) -> Saved:
                     f"{where}: {next(iter(dims))}_features: given without {key}; expected last_kernel (D, K) and "
                     "last_bias (K,), the layer the features feed (Laplace and ViM need it)"
                 )
-        last_layer["kernel"] = model_array("last_kernel", (width, classes))
-        last_layer["bias"] = model_array("last_bias", (classes,))
+        last_layer["kernel"] = model_array("last_kernel", ("D", "K"), {"D": width})
+        last_layer["bias"] = model_array("last_bias", ("K",))
         test = sets["test"]
         if "features" in test and "logits" in test:
             implied = (
