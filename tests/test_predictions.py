@@ -189,7 +189,7 @@ BAD = [
     ("features without last_bias", changed(last_bias=None),
      f"{WHERE}: test_features: given without last_bias; expected last_kernel"),
     ("MC passes without the T axis", changed(test_mc_logits=lambda a: a["test_mc_logits"][:, 0]),
-     f"{WHERE}: test_mc_logits: expected shape ({S}, T, N, {K}) like test_logits …, got ({S}, {N}, {K})"),
+     f"{WHERE}: test_mc_logits: expected shape (S = {S}, T, N, K = {K}) like test_logits …, got ({S}, {N}, {K})"),
     ("MC passes of fewer OOD images", changed(ood_far_mc_logits=lambda a: a["ood_far_mc_logits"][:, :, 1:]),
      f"{WHERE}: ood_far_mc_logits: {N_OOD - 1} images (N); expected {N_OOD}, the images of ood_far's first array"),
     ("unknown key (typo)", changed(test_logtis=lambda a: a["test_logits"]),
@@ -214,7 +214,7 @@ BAD = [
      f"{WHERE}: last_kernel: test_features @ last_kernel + last_bias differs from test_logits by up to 1; "
      "expected the last layer that maps the features to the logits"),
     ("last_kernel of the wrong width", changed(last_kernel=lambda a: a["last_kernel"][:, 1:]),
-     f"{WHERE}: last_kernel: expected shape ({S}, {D}, {K}) like test_logits …, got ({S}, {D - 1}, {K})"),
+     f"{WHERE}: last_kernel: expected shape (S = {S}, D = {D}, K = {K}) like test_logits …, got ({S}, {D - 1}, {K})"),
     ("label K", changed(y_test=lambda a: np.where(np.arange(N) == 3, K, a["y_test"])),
      f"{WHERE}: y_test: expected integer labels 0..{K - 1} ({K} classes)"),
     ("label -1 in y_train", changed(y_train=lambda a: np.where(np.arange(N_TRAIN) == 0, -1, a["y_train"])),
@@ -536,3 +536,57 @@ def test_a_run_of_one_training_of_probabilities_keeps_what_they_allow(
     assert all(a in predictors and b in predictors for a, b in params["verdicts"]["comparisons"])
     assert params["infer"]["shift_mc_models"] == [] and params["infer"]["also_without_dropout"] == []
     assert list(checked.train.models) == ["probs"] and not checked.train.models["probs"].stochastic
+
+
+def one_training(arrays: dict[str, np.ndarray], index: int) -> dict[str, np.ndarray]:
+    """Training `index` of a synthetic file alone, without the trainings axis: what one file per training holds."""
+    shared = {
+        "y_test",
+        "y_train",
+        "class_names",
+        "rotated_angles",
+        "corrupted_corruption",
+        "corrupted_severity",
+    }
+    return {k: (v if k in shared else v[index]) for k, v in arrays.items() if k != "training_names"}
+
+
+def test_one_file_per_training_makes_one_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`runs new --predictions a.npz b.npz ...`: each file one training (named by its stem), every kind the
+    keys allow over all of them; a file with other keys is named in one line."""
+    from uncertainty.config import validate
+    from uncertainty.core.errors import PipelineError
+    from uncertainty.runs import saved_params
+
+    (tmp_path / "inputs").mkdir()
+    (tmp_path / "uncertainty").symlink_to(ROOT / "uncertainty")
+    monkeypatch.chdir(tmp_path)
+    arrays = synthetic()
+    files = [f"inputs/seed_{i}.npz" for i in range(S)]
+    for index, file in enumerate(files):
+        np.savez(file, **one_training(arrays, index))
+    (first, saved), *more = [(f, check(read(f), f)) for f in files]
+    params = saved_params(PROJECT, "seeds", first, saved, *more)
+    assert params["train"]["saved"] == {
+        f"seed_{i}": {"file": f, "training": 0, "mc_samples": True} for i, f in enumerate(files)
+    }
+    assert params["predictors"]["ensemble"]["models"] == [f"seed_{i}" for i in range(S)]
+    assert set(validate(params).train.models) == {f"seed_{i}" for i in range(S)}
+
+    without = one_training(arrays, 1)
+    without.pop("test_mc_logits")
+    for key in [k for k in without if k.endswith("_mc_logits")]:
+        without.pop(key)
+    np.savez("inputs/other.npz", **without)
+    with pytest.raises(PipelineError) as error:
+        saved_params(
+            PROJECT,
+            "seeds",
+            first,
+            saved,
+            ("inputs/other.npz", check(read("inputs/other.npz"), "inputs/other.npz")),
+        )
+    assert str(error.value) == (
+        "inputs/other.npz: its sets, keys or test labels differ from inputs/seed_0.npz's; expected one file per "
+        "training with the same outputs on the same images"
+    )

@@ -95,3 +95,44 @@ def test_the_one_model_runs_committed_results_judge_every_method_it_allows() -> 
     page = (DIGITS / "reports" / "index.html").read_text()
     assert "<title>Uncertainty of digits_bn on MNIST digits" in page
     assert "every interval covers the test images only" in page and "Three regressors" not in page
+
+
+SAVED = ROOT / "runs" / "mlp_digits"
+
+
+def test_the_saved_predictions_run_is_what_runs_new_writes() -> None:
+    """runs/mlp_digits/params.yaml is `python -m uncertainty.runs new mlp_digits --predictions
+    inputs/mlp_digits.npz` on the project's params.yaml (examples/saved_predictions.py wrote the file)."""
+    from uncertainty.data.predictions import check, read
+    from uncertainty.runs import saved_params
+
+    project = yaml.safe_load((ROOT / "params.yaml").read_text())
+    saved = check(read(ROOT / "inputs" / "mlp_digits.npz"), "inputs/mlp_digits.npz")
+    expected = saved_params(project, "mlp_digits", "inputs/mlp_digits.npz", saved)
+    assert yaml.safe_load((SAVED / "params.yaml").read_text()) == expected
+    assert len(expected["train"]["saved"]) == 6 and expected["train"]["models"] == {}
+
+
+def test_the_saved_predictions_runs_committed_results_judge_every_method_the_keys_allow() -> None:
+    """Six trainings with features and the last layer, rotated images, no MC passes, no corrupted images:
+    every kind but MC dropout judged over the trainings, and the report names what was not run."""
+    params = yaml.safe_load((SAVED / "params.yaml").read_text())
+    per_seed = json.loads((SAVED / "reports" / "tables" / "per_seed.json").read_text())
+    assert set(per_seed) == set(params["predictors"]) and "mc_dropout" not in per_seed
+    assert {"ensemble", "laplace", "knn", "vim", "rmds", "feature_density", "plain_energy"} <= set(per_seed)
+    assert all(len(rows) == 6 for name, rows in per_seed.items() if not name.startswith("ensemble"))
+    info = json.loads((SAVED / "data" / "dataset.json").read_text())
+    assert (
+        info["source"] == "predictions"
+        and info["noise"] is False
+        and list(info["ood"])
+        == [
+            "digits_5_to_9",
+            "uniform_noise",
+        ]
+    )
+    assert set(info["saved"]["not_run"]) == {"MC dropout", "dataset shift by corruption"}
+    page = (SAVED / "reports" / "index.html").read_text()
+    assert "<title>Uncertainty of 6 models on mlp_digits" in page
+    assert "MC dropout (needs MC passes: test_mc_logits" in page and "no model runs here" in page
+    assert json.loads((SAVED / "reports" / "tables" / "corruption.json").read_text()) == {}

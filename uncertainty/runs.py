@@ -33,6 +33,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from uncertainty.core.errors import PipelineError
@@ -96,17 +97,35 @@ def one_model_params(
     return params
 
 
-def saved_params(base: dict[str, Any], name: str, file: str, saved: Saved) -> dict[str, Any]:
-    """The project's params (`base`) for a predictions file: every kind its keys allow (see
+def saved_params(
+    base: dict[str, Any], name: str, file: str, saved: Saved, *more: tuple[str, Saved]
+) -> dict[str, Any]:
+    """The project's params (`base`) for a predictions file, or one file per training (`more`: further
+    files and their contents, holding the same keys): every kind the keys allow (see
     uncertainty.data.predictions.not_run for the others, which the report names)."""
     params = copy.deepcopy(base)
     params["prepare"].update(source="predictions", file=file, train_limit=0, test_limit=0, ood_limit=0)
-    names = list(saved.training_names)
-    params["train"].update(models={}, imported={})
-    params["train"]["saved"] = {
-        training: {"file": file, "training": index, "mc_samples": saved.mc}
-        for index, training in enumerate(names)
+    files = [(file, saved), *more]
+    for other, contents in more:
+        if _keys(contents) != _keys(saved) or not np.array_equal(
+            contents.labels["test"], saved.labels["test"]
+        ):
+            raise PipelineError(
+                f"{other}: its sets, keys or test labels differ from {file}'s; expected one file per training "
+                "with the same outputs on the same images"
+            )
+    entries = {
+        training: {"file": path, "training": index, "mc_samples": contents.mc}
+        for path, contents in files
+        for index, training in enumerate(contents.training_names)
     }
+    names = list(entries)
+    if len(names) != sum(len(contents.training_names) for _, contents in files):
+        raise PipelineError(
+            f"{file}: training names repeat across the files; set training_names apart in each"
+        )
+    params["train"].update(models={}, imported={})
+    params["train"]["saved"] = entries
     params["infer"]["shift_mc_models"] = names if saved.mc else []
     params["infer"]["also_without_dropout"] = names if saved.mc and saved.has("probs") else []
     if "rotated" in saved.conditions:
@@ -147,23 +166,32 @@ def saved_params(base: dict[str, Any], name: str, file: str, saved: Saved) -> di
     return params
 
 
-def new_saved(name: str, file: str, force: bool = False) -> Path:
-    """Write runs/<name>/ (links and params.yaml) for a predictions .npz in inputs/ (nothing trained or run)."""
+def _keys(saved: Saved) -> tuple[Any, ...]:
+    """What a file holds, apart from its numbers: its sets' arrays, shift conditions and logits."""
+    conditions = {k: {c: v.tolist() for c, v in cs.items()} for k, cs in saved.conditions.items()}
+    return ({k: sorted(v) for k, v in saved.sets.items()}, conditions, saved.logits, saved.class_names)
+
+
+def new_saved(name: str, files: list[str], force: bool = False) -> Path:
+    """Write runs/<name>/ (links and params.yaml) for predictions .npz files in inputs/ (one, or one per
+    training; nothing trained or run)."""
     run = ROOT / "runs" / name
-    _check_input(file, ".npz")
+    for file in files:
+        _check_input(file, ".npz")
     if (run / "params.yaml").exists() and not force:
         raise PipelineError(f"{run.relative_to(ROOT)}/params.yaml exists; pass --force to write it again")
-    saved = check(read(ROOT / file), file)
-    params = saved_params(yaml.safe_load((ROOT / "params.yaml").read_text()), name, file, saved)
+    (file, saved), *more = [(f, check(read(ROOT / f), f)) for f in files]
+    params = saved_params(yaml.safe_load((ROOT / "params.yaml").read_text()), name, file, saved, *more)
+    listed = " ".join(files)
     header = (
-        f"# Outputs saved elsewhere ({file}: {len(saved.training_names)} trainings), judged by every method they allow.\n"
-        f"# Written by `python -m uncertainty.runs new {name} --predictions {file}` from the project's params.yaml.\n"
+        f"# Outputs saved elsewhere ({listed}: {len(params['train']['saved'])} trainings), judged by every method they allow.\n"
+        f"# Written by `python -m uncertainty.runs new {name} --predictions {listed}` from the project's params.yaml.\n"
         f"#   cd runs/{name} && dvc repro    (or, from the root: make run RUN=runs/{name})\n"
     )
     run = _write(run, header, params)
     # The article's stages depend on the models folder (and skip on this run): it exists, with no model.
     (run / "models").mkdir(exist_ok=True)
-    (run / "models" / "README.md").write_text(f"No models here: {file} holds outputs saved elsewhere.\n")
+    (run / "models" / "README.md").write_text(f"No models here: outputs saved elsewhere ({listed}).\n")
     return run
 
 
@@ -209,7 +237,11 @@ def main(argv: list[str] | None = None) -> None:
     make.add_argument("name", help="the run's and the model's name (letters, digits, _)")
     what = make.add_mutually_exclusive_group(required=True)
     what.add_argument("--model", help="the .keras file, in inputs/ (with --data or --source)")
-    what.add_argument("--predictions", help="saved outputs, an .npz in inputs/ (README: Saved predictions)")
+    what.add_argument(
+        "--predictions",
+        nargs="+",
+        help="saved outputs: an .npz in inputs/, or one per training (README: Saved predictions)",
+    )
     where = make.add_mutually_exclusive_group()
     where.add_argument("--data", help="your images, an .npz in inputs/ (README: Your own model and data)")
     where.add_argument("--source", choices=("fashion_mnist", "mnist"), help="a data source of the project")
