@@ -20,7 +20,7 @@ The file (numpy.savez, read without pickle), every key optional unless it says o
 Each OOD set carries what the test set carries (its outputs, features, passes); every array is checked here
 and each problem stops the prepare stage with one line naming the key. A set holding probabilities only
 gets log-probabilities as its logits: every softmax method is unchanged by that (softmax(log p) = p, and
-temperatures act alike), but the logit scores (energy, max logit) need real logits (WITHOUT_LOGITS).
+temperatures act alike), but the logit scores (energy, max logit) need real logits (`not_run`).
 """
 
 from __future__ import annotations
@@ -34,18 +34,15 @@ import numpy as np
 import scipy.special
 
 from uncertainty.core.errors import PipelineError, one_line
+from uncertainty.core.io import load_npz
 from uncertainty.data.contract import class_names_for
 
 SHIFTS = {"rotated": ("angles",), "corrupted": ("corruption", "severity")}  # shift set -> its condition keys
 QUANTITIES = ("mc_logits", "mc_probs", "logits", "probs", "features")  # a set's arrays, longest suffix first
 MODEL_KEYS = ("last_kernel", "last_bias")
 OTHER_KEYS = ("y_test", "y_train", "class_names", "training_names", *MODEL_KEYS)
-PROBABILITY_TOLERANCE = (
-    1e-3  # rows of float32 softmax outputs sum to 1 within ~1e-6; a sum off by more is not one
-)
-# The methods a file's keys allow, by predictor kind (the runs tool keeps those that run; the report names
-# the rest with the key they need). Words only: this layer knows no method.
-WITHOUT_LOGITS = "energy and max logit need real logits (test_logits): the file holds probabilities"
+# Rows of float32 softmax outputs sum to 1 within ~1e-6: a sum off by more than this is not a distribution.
+PROBABILITY_TOLERANCE = 1e-3
 
 
 @dataclass(frozen=True)
@@ -57,9 +54,8 @@ class Saved:
     training_names: tuple[str, ...]
     sets: dict[str, dict[str, np.ndarray]]  # set -> quantity -> array with a leading trainings axis S
     labels: dict[str, np.ndarray]  # "test", and "train" with train features
-    conditions: dict[
-        str, dict[str, np.ndarray]
-    ]  # shift set -> its condition arrays (angles; corruption, severity)
+    # shift set -> its condition arrays (angles; corruption, severity)
+    conditions: dict[str, dict[str, np.ndarray]]
     last_layer: dict[str, np.ndarray]  # kernel (S, D, K), bias (S, K), where given
     logits: bool  # False: probabilities only
 
@@ -382,8 +378,13 @@ def _conditions(
                     f"{where}: {key}: expected strings (the corruptions' names), got dtype {values.dtype}"
                 )
             out[name] = values.astype(str)
-        else:
-            out[name] = _labels(values, f"{where}: {key}", count, 10**9)
+        else:  # angles, severities: whole numbers
+            values = _finite(values, f"{where}: {key}")
+            if not np.all(values == np.rint(values)):
+                raise PipelineError(
+                    f"{where}: {key}: expected whole numbers (one per condition), got {values.dtype}"
+                )
+            out[name] = values.astype(np.int64)
     return out
 
 
@@ -393,7 +394,6 @@ def from_inference(
     """The inference stage's outputs of deterministic models (<directory>/<model>/<set>.npz) as a predictions
     file's arrays, one training per model: what a user of another framework would save, and the check that
     reading it back gives the same files (tests/test_predictions.py)."""
-    from uncertainty.core.io import load_npz
 
     def stacked(set_name: str, key: str) -> np.ndarray:
         return np.stack([load_npz(Path(directory) / m / f"{set_name}.npz")[key] for m in models])

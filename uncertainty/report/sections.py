@@ -75,7 +75,8 @@ def beyond(metrics: Mapping[str, Any], params: Any) -> dict[str, Any] | None:
         for kind, score in (("feature_density", "feature_density"), ("softmax", "entropy"))
     )
     return {
-        "beside": {"density": density, "entropy": entropy} if density and entropy else None,
+        "beside": {"density": density, "entropy": entropy, "softmax": next(params.predictors[n].label for n, k in own if k == "softmax")}
+        if density and entropy else None,
         "quality": [{"label": spec.label, "values": evaluation[n]} for n, spec in shown.items()],
         "scored": [
             {"label": every[n].label, "score": score_label(s), "values": selective[n][s],
