@@ -37,9 +37,8 @@ SECTIONS = {"corrupt": Corrupt}  # the params.yaml sections it reads
 def main(params: Any, paths: argparse.Namespace) -> None:
     p = params.corrupt
     data = load_npz(paths.data)
-    if (
-        "x_test" not in data
-    ):  # saved predictions: no images (their own corrupted outputs, if any, are read as saved)
+    # Saved predictions: no images (their own corrupted outputs, if any, are read as saved).
+    if "x_test" not in data:
         save_npz(paths.output, {"skipped": np.asarray("saved predictions: no images to corrupt")})
         write_json(paths.machine, {"machine": machine_info(), "seconds": {}})
         print("corrupt: skipped, saved predictions have no images")
