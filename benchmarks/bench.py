@@ -57,10 +57,11 @@ from benchmarks.sequential_mc import SequentialMCDropout
 from uncertainty.core.io import load_npz, write_json
 from uncertainty.core.machine import machine_info
 from uncertainty.data.images import one_hot, to_model_input
+from uncertainty.data.linear import linear_data
 from uncertainty.evaluation.statistics import t_interval, word
 from uncertainty.models.cnn import build_cnn, compile_cnn, load_cnn
 from uncertainty.models.mc import MCDropout
-from uncertainty.models.regressors import build_regressor, linear_data, train_regressors
+from uncertainty.models.regressors import build_regressor, train_regressors
 from uncertainty.models.runtime import seed_everything
 from uncertainty.models.training import evaluate, make_dataset, train_cnn
 from uncertainty.report.summary import describe_machine

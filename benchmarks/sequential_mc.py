@@ -39,7 +39,9 @@ class SequentialMCDropout:
         self.chunk_passes = int(chunk_passes)
         self.batch_size = int(batch_size)
         # "mirrored": each chunk's inputs are split over the replicas (GPUs, or logical CPUs).
-        self.strategy = get_strategy(strategy)
+        self.strategy = get_strategy(
+            strategy
+        ).native  # tf.distribute: this reference engine is TensorFlow-only
         layers = list(model.layers)
         dropouts = [i for i, layer in enumerate(layers) if isinstance(layer, keras.layers.Dropout)]
         first = dropouts[0] if dropouts else len(layers)

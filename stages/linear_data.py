@@ -9,7 +9,7 @@ from stages.cli import parse_paths
 from stages.common import run
 from uncertainty.core.io import write_text
 from uncertainty.core.schema.linear_data import LinearData
-from uncertainty.models.regressors import linear_data
+from uncertainty.data.linear import linear_data
 
 SECTIONS = {"linear_data": LinearData}  # the params.yaml sections it reads
 

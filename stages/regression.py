@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+import keras
 import numpy as np
 
 from stages.cli import parse_paths
@@ -34,8 +35,13 @@ def main(params: Any, paths: argparse.Namespace) -> None:
     low, high = p.extrapolate_range
     grid = np.linspace(low, high, round((high - low) * 4) + 1, dtype=np.float32)[:, None]
     points = np.array([p.predict_at, *p.spread_at], np.float32)[:, None]
-    curves = {name: model(grid, training=False).numpy()[:, 0] for name, model in models.items()}
-    at = {name: model(points, training=False).numpy()[:, 0] for name, model in models.items()}
+    curves = {
+        name: keras.ops.convert_to_numpy(model(grid, training=False))[:, 0] for name, model in models.items()
+    }
+    at = {
+        name: keras.ops.convert_to_numpy(model(points, training=False))[:, 0]
+        for name, model in models.items()
+    }
     stacked = np.stack(list(at.values()))  # (models, points)
 
     tag = format_number(p.predict_at)

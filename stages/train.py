@@ -108,7 +108,7 @@ def train(params: Any, name: str, paths: argparse.Namespace) -> None:
             build=build,
         )
         seconds = time.perf_counter() - started  # fit only: the training cost of this model on this machine
-        test = evaluate(model, (x_test, y_test), build)
+        test = evaluate(model, (x_test, y_test), build, p.strategy)
         stored = {"name": name, **spec.model_dump(exclude_none=True)}
 
     # The spec as the file wrote it (epochs only if set): the same model file bytes as from the YAML mapping.

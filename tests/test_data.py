@@ -27,9 +27,9 @@ from uncertainty.data.fashion_mnist import (
     read_idx_gz,
 )
 from uncertainty.data.images import one_hot, to_model_input
+from uncertainty.data.linear import linear_data
 from uncertainty.data.ood_inputs import noise_images, rotate_images
 from uncertainty.data.sources.mnist import load_mnist_digits
-from uncertainty.models.regressors import linear_data
 
 IMAGES_MAGIC = 0x00000803
 LABELS_MAGIC = 0x00000801

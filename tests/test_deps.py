@@ -200,6 +200,7 @@ TENSORFLOW = {
     "uncertainty/models/cnn.py",
     "uncertainty/models/mc.py",
     "uncertainty/models/runtime.py",
+    "uncertainty/models/tf_backend.py",
     "uncertainty/models/training.py",
 }
 

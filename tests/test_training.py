@@ -180,7 +180,7 @@ from uncertainty.core.errors import PipelineError
 from uncertainty.models.runtime import get_strategy
 from uncertainty.models.training import evaluate, train_cnn
 strategy = get_strategy("mirrored")
-assert strategy.num_replicas_in_sync == 2, strategy.num_replicas_in_sync
+assert strategy.replicas == 2, strategy.replicas
 rng = np.random.default_rng(0)
 x = rng.random((65, 28, 28, 1), dtype=np.float32)
 y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 65)]
@@ -189,7 +189,7 @@ y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 65)]
 # Keras averages the first batch's slices over the replicas, which 17 + 16 would fail.
 for shards in (1, 2):
     model, history, _ = train_cnn(0.1, 1, (x, y), (x[:33], y[:33]), 1, 32, 0.001, "mirrored", batch_shards=shards, verbose=0)
-    test = evaluate(model, (x[:33], y[:33]))
+    test = evaluate(model, (x[:33], y[:33]), None, "mirrored")
     single = build_cnn(dropout_rate=0.0)  # the trained weights on one device: the reference loss and accuracy
     single.set_weights(model.get_weights())
     probs = single.predict(x[:33], verbose=0)
@@ -207,7 +207,7 @@ for batch_size, validation in ((33, 33), (32, 1)):
         print("error:", error)
     else:
         raise AssertionError(f"no error for batch {batch_size}, {validation} validation images")
-print("replicas", strategy.num_replicas_in_sync)
+print("replicas", strategy.replicas)
 """
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
@@ -230,7 +230,7 @@ seed_everything(4)
 model = build_cnn(dropout_rate=0.2)
 x = np.random.default_rng(0).random((9, 28, 28, 1), dtype=np.float32)
 mirrored = MCDropout(model, 84, chunk_passes=4, batch_size=9, strategy="mirrored")
-assert mirrored.strategy.num_replicas_in_sync == 2
+assert mirrored.strategy.replicas == 2
 a = mirrored.sample(x, 6)
 b = MCDropout(model, 84, chunk_passes=4, batch_size=9).sample(x, 6)
 assert a.shape == (6, 9, 10)

@@ -9,8 +9,11 @@ Reads /proc/cpuinfo only: no TensorFlow import, so any stage can call it cheaply
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import sys
+from importlib import metadata
 from pathlib import Path
 
 # The flags that change which float kernels run (the rest of /proc/cpuinfo's list does not matter here).
@@ -34,8 +37,41 @@ def _cpuinfo(path: Path = Path("/proc/cpuinfo")) -> tuple[str, set[str]]:
     return model, flags
 
 
+# The distribution that carries each backend's kernels, whose version the record names.
+BACKEND_DISTRIBUTIONS = {
+    "tensorflow": ("tensorflow-cpu", "tensorflow"),
+    "jax": ("jaxlib",),
+    "torch": ("torch",),
+}
+
+
+def keras_backend() -> str:
+    """The backend Keras runs on in this process: the imported Keras' own answer, else Keras' order of
+    lookup (KERAS_BACKEND, then keras.json under KERAS_HOME or ~/.keras, then tensorflow), without importing it."""
+    keras = sys.modules.get("keras")
+    if keras is not None and hasattr(keras, "backend"):
+        return str(keras.backend.backend())
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    config = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "keras.json"
+    try:
+        return str(json.loads(config.read_text()).get("backend", "tensorflow"))
+    except (OSError, ValueError):
+        return "tensorflow"
+
+
+def backend_version(backend: str) -> str:
+    for distribution in BACKEND_DISTRIBUTIONS.get(backend, (backend,)):
+        try:
+            return metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            continue
+    return "not installed"
+
+
 def machine_info(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, object]:
-    """CPU model, which of ISA_FLAGS it has, the AVX-512/AMX flag list, and the usable thread count."""
+    """CPU model, which of ISA_FLAGS it has, the AVX-512/AMX flag list, the usable thread count, and Keras'
+    backend with its version."""
     model, flags = _cpuinfo(cpuinfo)
     try:
         threads = len(os.sched_getaffinity(0))  # what TensorFlow's default thread pools size themselves to
@@ -47,4 +83,5 @@ def machine_info(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, object]:
         "isa": {flag: flag in flags for flag in ISA_FLAGS},
         "isa_flags": " ".join(sorted(f for f in flags if f.startswith(("avx512", "amx")))) or "none",
         "threads": threads,
+        "keras_backend": f"{keras_backend()} {backend_version(keras_backend())}",
     }

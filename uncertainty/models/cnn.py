@@ -24,36 +24,21 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from uncertainty.core.errors import PipelineError, one_line
 from uncertainty.core.io import load_npz, save_npz
 from uncertainty.models.classifier import check, dropout_layers, head_of
+from uncertainty.models.runtime import TENSORFLOW
+
+if TENSORFLOW:
+    from uncertainty.models import tf_backend
 
 Builder = Callable[[tuple[int, ...], int, float], keras.Model]
 
 
-@tf.custom_gradient
-def swish(x: tf.Tensor) -> tuple[tf.Tensor, Callable[[tf.Tensor], tf.Tensor]]:
-    """x * sigmoid(x): Keras' "swish" forward, bit for bit, with a cheaper gradient.
-
-    TensorFlow's own gradient (tf.nn.silu) recomputes sigmoid(x) and then makes
-    five more elementwise passes over the activation map: the training step's
-    largest cost after the convolutions (README, Speed). Here the gradient takes
-    four passes, from swish'(x) = s + x s (1 - s) = s + y (1 - s), s = sigmoid(x),
-    y = x s (the forward output, kept anyway for the next layer's gradient):
-    SoftplusGrad(dy, x) is dy * sigmoid(x) in one pass (softplus' = sigmoid), then
-    dy * swish'(x) = dy s + y (dy - dy s). The same derivative, rounded differently.
-    The forward ops are the ones tf.nn.silu builds, so TensorFlow still fuses them
-    into one oneDNN op, and predictions do not change.
-    """
-    y = x * tf.sigmoid(x)
-
-    def gradient(dy: tf.Tensor) -> tf.Tensor:
-        dy_s = tf.raw_ops.SoftplusGrad(gradients=dy, features=x)
-        return dy_s + y * (dy - dy_s)
-
-    return y, gradient
+# The activation of the article's CNN: Keras' swish, with TensorFlow's cheaper hand-written gradient
+# where Keras runs on TensorFlow (uncertainty.models.tf_backend.swish: the same forward, bit for bit).
+swish: Callable[[Any], Any] = tf_backend.swish if TENSORFLOW else keras.activations.swish
 
 
 def build_cnn(

@@ -14,6 +14,9 @@ Masks follow Keras' Dropout exactly: a unit is kept with probability 1 - rate
 and kept units are scaled by 1 / (1 - rate). Only Dropout layers are made
 stochastic; every other layer runs with training=False (BatchNormalization, if
 a later model has it, keeps its moving statistics).
+
+Written in keras.ops, so it runs on TensorFlow and JAX alike; the masks are integer
+hashes, bit-identical on both (tests/test_backends.py).
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from uncertainty.models.classifier import DROPOUT, Head, dropout_layers, graph_of, infer_mode, nodes, walk
-from uncertainty.models.runtime import get_strategy
+from uncertainty.models.runtime import compile_function, get_strategy, run_on_replicas
+
+Tensor = Any  # a backend tensor: tf.Tensor on TensorFlow, jax.Array on JAX
 
 # The Dropout layers whose noise is shared over positions (one draw per channel).
 SpatialDropout = (keras.layers.SpatialDropout1D, keras.layers.SpatialDropout2D, keras.layers.SpatialDropout3D)
@@ -36,27 +41,31 @@ SpatialDropout = (keras.layers.SpatialDropout1D, keras.layers.SpatialDropout2D, 
 _SALT_LAYER, _SALT_PASS, _SALT_INPUT, _SALT_UNIT = 0x68E31DA4, 0xB5297A4D, 0x1B56C4E9, 0x3C6EF372
 
 
-def _hash32(x: tf.Tensor) -> tf.Tensor:
-    """'lowbias32' integer hash (C. Wellons): uint32 -> well-mixed uint32."""
-    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(16, tf.uint32)))
-    x = x * tf.constant(0x7FEB352D, tf.uint32)
-    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(15, tf.uint32)))
-    x = x * tf.constant(0x846CA68B, tf.uint32)
-    return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(16, tf.uint32)))
+def _u32(value: Any) -> Tensor:
+    return ops.convert_to_tensor(value, "uint32")
 
 
-def dropout_uniform(
-    seed: int, layer: int, pass_ids: tf.Tensor, input_ids: tf.Tensor, units: int
-) -> tf.Tensor:
+def _hash32(x: Tensor) -> Tensor:
+    """'lowbias32' integer hash (C. Wellons): uint32 -> well-mixed uint32 (products wrap modulo 2**32)."""
+    x = ops.bitwise_xor(x, ops.right_shift(x, _u32(16)))
+    x = x * _u32(0x7FEB352D)
+    x = ops.bitwise_xor(x, ops.right_shift(x, _u32(15)))
+    x = x * _u32(0x846CA68B)
+    return ops.bitwise_xor(x, ops.right_shift(x, _u32(16)))
+
+
+def dropout_uniform(seed: int, layer: int, pass_ids: Tensor, input_ids: Tensor, units: int) -> Tensor:
     """Uniform [0, 1) numbers (k, B, units) for dropout layer `layer`; pure function of its arguments."""
-    base = _hash32(tf.constant(seed, tf.uint32) ^ _hash32(tf.constant(layer + _SALT_LAYER, tf.uint32)))
-    per_pass = _hash32(base ^ _hash32(tf.cast(pass_ids, tf.uint32) + _SALT_PASS))  # (k,)
-    per_input = _hash32(tf.cast(input_ids, tf.uint32) + _SALT_INPUT)  # (B,)
-    stream = _hash32(per_pass[:, None] ^ per_input[None, :])  # (k, B)
-    unit = _hash32(tf.cast(tf.range(units), tf.uint32) + _SALT_UNIT)  # (units,)
-    bits = _hash32(stream[:, :, None] ^ unit[None, None, :])  # (k, B, units)
+    base = _hash32(ops.bitwise_xor(_u32(seed), _hash32(_u32(layer + _SALT_LAYER))))
+    per_pass = _hash32(
+        ops.bitwise_xor(base, _hash32(ops.cast(pass_ids, "uint32") + _u32(_SALT_PASS)))
+    )  # (k,)
+    per_input = _hash32(ops.cast(input_ids, "uint32") + _u32(_SALT_INPUT))  # (B,)
+    stream = _hash32(ops.bitwise_xor(per_pass[:, None], per_input[None, :]))  # (k, B)
+    unit = _hash32(ops.cast(ops.arange(units, dtype="int32"), "uint32") + _u32(_SALT_UNIT))  # (units,)
+    bits = _hash32(ops.bitwise_xor(stream[:, :, None], unit[None, None, :]))  # (k, B, units)
     # The top 24 bits as a float32 in [0, 1): exactly representable, never 1.0.
-    return tf.cast(tf.bitwise.right_shift(bits, tf.constant(8, tf.uint32)), tf.float32) * (2.0**-24)
+    return ops.cast(ops.right_shift(bits, _u32(8)), "float32") * (2.0**-24)
 
 
 class MCDropout:
@@ -108,30 +117,29 @@ class MCDropout:
         if not self.stochastic:
             frontier = {id(output): output}
         self._frontier = list(frontier.values())
-        # Shapes with None: one trace serves every batch and chunk size (XLA still
-        # compiles once per concrete shape, i.e. at most twice: full and last chunk).
-        image_spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
-        self._prefix = tf.function(self._run_prefix, input_signature=[image_spec], jit_compile=jit_compile)
-        frontier_specs = [tf.TensorSpec((None, *x.shape[1:]), tf.float32) for x in self._frontier]
-        id_spec = tf.TensorSpec((None,), tf.int32)
-        self._passes = tf.function(
-            self._run_passes, input_signature=[frontier_specs, id_spec, id_spec], jit_compile=jit_compile
-        )
+        # Shapes with None: on TensorFlow one trace serves every batch and chunk size (XLA still
+        # compiles once per concrete shape, i.e. at most twice: full and last chunk); jax.jit compiles
+        # once per concrete shape.
+        image_spec = ((None, *model.input_shape[1:]), "float32")
+        self._prefix = compile_function(self._run_prefix, [image_spec], jit_compile)
+        frontier_specs = [((None, *x.shape[1:]), "float32") for x in self._frontier]
+        id_spec = ((None,), "int32")
+        self._passes = compile_function(self._run_passes, [frontier_specs, id_spec, id_spec], jit_compile)
 
-    def _run_prefix(self, images: tf.Tensor) -> list[tf.Tensor]:
+    def _run_prefix(self, images: Tensor) -> list[Tensor]:
         values = walk(self._graph, [images], only=lambda node: id(node) not in self._stochastic_nodes)
         found = [values[id(x)] for x in self._frontier]
         if not self.stochastic and self._logits:  # the whole model ran here
-            found = [tf.nn.softmax(found[0])]
+            found = [ops.softmax(found[0])]
         return found
 
-    def _run_passes(self, frontier: list[tf.Tensor], input_ids: tf.Tensor, pass_ids: tf.Tensor) -> tf.Tensor:
+    def _run_passes(self, frontier: list[Tensor], input_ids: Tensor, pass_ids: Tensor) -> Tensor:
         """frontier: the prefix's tensors (B, ...) -> softmax of k passes (k, B, classes)."""
-        k, b = tf.shape(pass_ids)[0], tf.shape(frontier[0])[0]
+        k, b = ops.shape(pass_ids)[0], ops.shape(frontier[0])[0]
         tiled = {}
         for x, h in zip(self._frontier, frontier, strict=True):
-            h = tf.repeat(h[None], k, axis=0)  # (k, B, ...)
-            tiled[id(x)] = tf.reshape(h, tf.concat([[k * b], tf.shape(h)[2:]], axis=0))  # (k*B, ...)
+            h = ops.repeat(h[None], k, axis=0)  # (k, B, ...)
+            tiled[id(x)] = ops.reshape(h, (k * b, *ops.shape(h)[2:]))  # (k*B, ...)
         dropout_index = itertools.count()  # the Dropout layers numbered in graph order: their masks' keys
 
         def mc_call(operation: Any, args: Any, kwargs: dict[str, Any]) -> Any:
@@ -146,18 +154,18 @@ class MCDropout:
         stochastic = lambda node: id(node) in self._stochastic_nodes  # noqa: E731
         h = walk(self._graph, [], mc_call, values=tiled, only=stochastic)[id(self._graph.outputs[0])]
         if self._logits:
-            h = tf.nn.softmax(h)
-        return tf.reshape(h, tf.concat([[k, b], tf.shape(h)[1:]], axis=0))
+            h = ops.softmax(h)
+        return ops.reshape(h, (k, b, *ops.shape(h)[1:]))
 
     def _drop(
         self,
         layer: keras.layers.Dropout,
-        h: tf.Tensor,
+        h: Tensor,
         index: int,
-        input_ids: tf.Tensor,
-        pass_ids: tf.Tensor,
-        rows: tf.Tensor,
-    ) -> tf.Tensor:
+        input_ids: Tensor,
+        pass_ids: Tensor,
+        rows: Any,
+    ) -> Tensor:
         """Keras' Dropout on (k*B, ...) with hashed masks: one mask per pass and input over the layer's noise
         shape (every unit; SpatialDropout: one draw per channel, shared over positions)."""
         if isinstance(layer, SpatialDropout):
@@ -168,34 +176,26 @@ class MCDropout:
             noise = None
         units = int(np.prod(h.shape[1:] if noise is None else noise))
         u = dropout_uniform(self.seed, index, pass_ids, input_ids, units)  # (k, B, units)
-        shape = tf.shape(h) if noise is None else tf.concat([[rows], noise], axis=0)
-        keep = tf.reshape(tf.cast(u >= layer.rate, h.dtype), shape)
+        shape = ops.shape(h) if noise is None else (rows, *noise)
+        keep = ops.reshape(ops.cast(u >= layer.rate, h.dtype), shape)
         return h * keep / (1.0 - layer.rate)
 
-    def _chunk(self, h: list[tf.Tensor], input_ids: tf.Tensor, pass_ids: tf.Tensor) -> np.ndarray:
+    def _chunk(self, h: list[Tensor], input_ids: np.ndarray, pass_ids: np.ndarray) -> np.ndarray:
         """One compiled call, or one per replica on contiguous slices of the inputs.
 
         Masks are keyed on the global input index, so the split never changes a result.
         """
-        replicas, n = self.strategy.num_replicas_in_sync, h[0].shape[0]
+        replicas, n = self.strategy.replicas, len(input_ids)
         if replicas == 1 or n < replicas:
-            return self._passes(h, input_ids, pass_ids).numpy()
-        sizes = [len(part) for part in np.array_split(np.arange(n), replicas)]
-        h_parts, id_parts = [tf.split(x, sizes) for x in h], tf.split(input_ids, sizes)
-        per_replica = self.strategy.experimental_distribute_values_from_function
-        result = self.strategy.run(
-            lambda h, ids, passes: self._passes(
-                h, ids, passes
-            ),  # a plain callable: run() unwraps per replica
-            args=(
-                [per_replica(lambda context, x=x: x[context.replica_id_in_sync_group]) for x in h_parts],
-                per_replica(lambda context: id_parts[context.replica_id_in_sync_group]),
-                pass_ids,
-            ),
-        )
-        return np.concatenate(
-            [part.numpy() for part in self.strategy.experimental_local_results(result)], axis=1
-        )
+            return ops.convert_to_numpy(
+                self._passes(h, ops.convert_to_tensor(input_ids), ops.convert_to_tensor(pass_ids))
+            )
+        bounds = np.cumsum([0, *(len(part) for part in np.array_split(np.arange(n), replicas))])
+        slices = [slice(start, stop) for start, stop in itertools.pairwise(bounds)]
+        frontier = [[x[part] for x in h] for part in slices]
+        ids = [ops.convert_to_tensor(input_ids[part]) for part in slices]
+        outputs = run_on_replicas(self.strategy, self._passes, frontier, ids, ops.convert_to_tensor(pass_ids))
+        return np.concatenate([ops.convert_to_numpy(part) for part in outputs], axis=1)
 
     def sample(
         self,
@@ -217,17 +217,19 @@ class MCDropout:
         out: np.ndarray | None = None
         total = -(-len(images) // self.batch_size)
         for step, start in enumerate(range(0, len(images), self.batch_size)):
-            batch = tf.constant(images[start : start + self.batch_size])
+            batch = ops.convert_to_tensor(images[start : start + self.batch_size])
             h = self._prefix(batch)
-            input_ids = tf.range(start, start + batch.shape[0], dtype=tf.int32)
+            input_ids = np.arange(start, start + len(images[start : start + self.batch_size]), dtype=np.int32)
             if not self.stochastic:
-                probs = h[0].numpy()  # the whole model ran in the prefix
+                probs = ops.convert_to_numpy(h[0])  # the whole model ran in the prefix
                 if out is None:
                     out = np.empty((passes, len(images), probs.shape[-1]), np.float32)
                 out[:, start : start + len(probs)] = probs[None]
                 continue
             for first in range(0, passes, self.chunk_passes):
-                pass_ids = tf.range(first_pass + first, first_pass + min(first + self.chunk_passes, passes))
+                pass_ids = np.arange(
+                    first_pass + first, first_pass + min(first + self.chunk_passes, passes), dtype=np.int32
+                )
                 probs = self._chunk(h, input_ids, pass_ids)  # (k, B, classes)
                 if out is None:
                     out = np.empty((passes, len(images), probs.shape[-1]), np.float32)

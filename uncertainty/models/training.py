@@ -1,4 +1,11 @@
-"""Training the CNNs: a tf.data input pipeline, `model.fit` under the chosen strategy, per-epoch history."""
+"""Training the CNNs: the input batches, `model.fit` under the chosen strategy, per-epoch history.
+
+The batches: on TensorFlow a tf.data pipeline (uncertainty.models.tf_backend.make_dataset: the
+order the committed models were trained in); on any other backend a `keras.utils.PyDataset` of the
+same arrays, `Batches`, whose order is numpy's permutation from (seed, epoch). Both give the same
+batch sizes and the same images per epoch, each reshuffled every epoch from the seed (same seed =>
+same order, run after run); the two orders differ, as do the two backends' kernels.
+"""
 
 from __future__ import annotations
 
@@ -10,51 +17,87 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from uncertainty.core.errors import PipelineError
 from uncertainty.models.classifier import head_of
 from uncertainty.models.cnn import build_cnn, compile_cnn, swish
-from uncertainty.models.runtime import get_strategy
+from uncertainty.models.runtime import TENSORFLOW, get_strategy
+
+if TENSORFLOW:
+    from uncertainty.models import tf_backend
+
+
+class Batches(keras.utils.PyDataset):
+    """(images, one-hot labels) in batches, for `model.fit` on a backend without tf.data.
+
+    Batch b of an epoch is images[order[starts[b]:starts[b + 1]]] (one gather from the in-memory arrays);
+    `order` is the identity without a seed, else numpy's permutation from (seed, epoch), the epoch
+    counted by Keras' calls to `on_epoch_end`. `starts` defaults to every `batch_size` images; `split`
+    restarts the batches there (`evaluation_dataset`).
+
+    With `multiple` R > 1 (JAX's DataParallel over R devices, which shards every batch evenly) a batch
+    of n images that R does not divide is padded with its own first images up to the next multiple
+    m, with sample weight 0 on the padding and m / n on the rest, so the batch's loss,
+    sum(weight * loss) / m, and its gradient are those of the n real images. Every batch then
+    carries weights (1 where none is padded), as Keras wants one structure for all. Keras' epoch
+    means weight that batch by its m rows, so with R replicas the history's epoch loss and accuracy
+    may count up to R - 1 images twice; `evaluate` (the stage's test metrics) runs on one device.
+    """
+
+    def __init__(
+        self,
+        images: np.ndarray,
+        labels: np.ndarray,
+        batch_size: int,
+        seed: int | None = None,
+        split: int | None = None,
+        multiple: int = 1,
+    ) -> None:
+        super().__init__(workers=1, use_multiprocessing=False)  # in order, in this process
+        self.images, self.labels, self.seed, self.epoch, self.multiple = images, labels, seed, 0, multiple
+        edge = len(images) if split is None else split
+        starts = [*range(0, edge, batch_size), *range(edge, len(images), batch_size)]
+        self.bounds = [*starts, len(images)]
+
+    def order(self) -> np.ndarray:
+        if self.seed is None:
+            return np.arange(len(self.images))
+        return np.random.default_rng([self.seed, self.epoch]).permutation(len(self.images))
+
+    def __len__(self) -> int:
+        return len(self.bounds) - 1
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, ...]:
+        if index >= len(self):
+            raise IndexError(index)
+        rows = self.order()[self.bounds[index] : self.bounds[index + 1]]
+        if self.multiple == 1:
+            return self.images[rows], self.labels[rows]
+        padded = -(-len(rows) // self.multiple) * self.multiple
+        weights = np.zeros(padded, np.float32)
+        weights[: len(rows)] = padded / len(rows)
+        rows = np.resize(rows, padded)  # the batch's own first images again
+        return self.images[rows], self.labels[rows], weights
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
 
 
 def make_dataset(
-    images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int | None = None
-) -> tf.data.Dataset:
-    """(images (N, H, W, C) float32, one-hot labels (N, K)) -> batched, prefetched dataset.
-
-    With a seed the order is reshuffled every epoch from that seed (same seed =>
-    same order, run after run); without one the order is kept (evaluation).
-    Only indices are shuffled; each batch is one gather from the in-memory
-    arrays (per-element slicing and shuffling of 60,000 images costs more than
-    a training step on this CPU), and the next batch is prepared while the
-    cores run the current one.
-
-    The pipeline runs on one thread of its own, at a fixed depth, with tf.data's
-    autotuner off. A gather of 128 images takes well under a millisecond, so one
-    thread keeps ahead of the step; with tf.data's defaults its thread pool competed
-    with the training ops for the two cores and the autotuner stalled whole epochs
-    (an epoch took 6 s or 10 s at random, the process idle half of the slow ones:
-    `make bench`, README "Speed"). The batches, and so the trained bits, are the same.
-    """
-    images_t, labels_t = tf.constant(images), tf.constant(labels)
-    indices = tf.data.Dataset.range(len(images))
-    if seed is not None:
-        indices = indices.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    options = tf.data.Options()
-    options.autotune.enabled = False
-    options.threading.private_threadpool_size = 1
-    return (
-        indices.batch(batch_size)
-        .map(lambda i: (tf.gather(images_t, i), tf.gather(labels_t, i)))
-        .prefetch(2)
-        .with_options(options)
-    )
+    images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int | None = None, replicas: int = 1
+) -> Any:
+    """(images (N, H, W, C) float32, one-hot labels (N, K)) -> batches for `fit`/`evaluate`: reshuffled every
+    epoch from `seed`, in order without one. tf.data on TensorFlow (its docstring says why it runs as
+    it does; BatchShards pads for its replicas), `Batches` elsewhere (padded and weighted for them)."""
+    if TENSORFLOW:
+        return tf_backend.make_dataset(images, labels, batch_size, seed)
+    return Batches(images, labels, batch_size, seed, multiple=replicas)
 
 
 def evaluation_dataset(
     images: np.ndarray, labels: np.ndarray, replicas: int = 1, batch_size: int = 1024
-) -> tf.data.Dataset:
+) -> Any:
     """(images, one-hot labels) -> batches in order, for validation and evaluation.
 
     On one device, `make_dataset`'s batches of `batch_size`. Over R > 1 replicas
@@ -73,9 +116,11 @@ def evaluation_dataset(
             f"(train.strategy: mirrored); use at least {replicas} test images (prepare.test_limit)"
         )
     size = max(replicas, batch_size - batch_size % replicas)
+    if not TENSORFLOW:
+        return Batches(images, labels, size, split=even, multiple=replicas)
     dataset = make_dataset(images[:even], labels[:even], size)
     if even < len(images):
-        dataset = dataset.concatenate(make_dataset(images[even:], labels[even:], size))
+        dataset = tf_backend.concatenate(dataset, make_dataset(images[even:], labels[even:], size))
     return dataset
 
 
@@ -99,17 +144,19 @@ class BatchShards(keras.layers.Layer):
         self.cnn = cnn
         self.shards = shards
 
-    def call(self, images: tf.Tensor, training: bool | None = None) -> tf.Tensor:
-        size = tf.shape(images)[0]
-        # oneDNN rejects a convolution over zero images, so a batch smaller than the shard
-        # count (only ever a last batch) gets blank images, whose outputs are dropped before
-        # the loss. Padding rather than a tf.cond: the cond's If op, inside the
-        # steps-per-execution loop, kept the slices from running at once (README, "Speed").
-        padded = tf.pad(images, [[0, tf.maximum(self.shards - size, 0)], [0, 0], [0, 0], [0, 0]])
-        total = tf.shape(padded)[0]
+    def call(self, images: Any, training: bool | None = None) -> Any:
+        if TENSORFLOW:  # the batch size is a tensor there (tf_backend.shard_batch: pads, slices)
+            return tf_backend.shard_batch(self.cnn, images, self.shards, training)
+        # JAX traces every batch size apart, so the size is a number and the slices are static
+        # (Keras' symbolic build pass, with no size, just needs the output's shape).
+        size = images.shape[0]
+        if not isinstance(size, int):
+            return self.cnn(images, training=training)
+        padded = ops.pad(images, [[0, max(self.shards - size, 0)], [0, 0], [0, 0], [0, 0]])
+        total = padded.shape[0]
         bounds = [total * k // self.shards for k in range(self.shards + 1)]  # balanced: 96 -> 48 + 48
         pieces = [padded[start:stop] for start, stop in pairwise(bounds)]
-        return tf.concat([self.cnn(piece, training=training) for piece in pieces], axis=0)[:size]
+        return ops.concatenate([self.cnn(piece, training=training) for piece in pieces], axis=0)[:size]
 
 
 def train_cnn(
@@ -142,7 +189,7 @@ def train_cnn(
     run killed mid-training leaves no partial history beside the outputs.
     """
     distribution = get_strategy(strategy)
-    replicas = distribution.num_replicas_in_sync
+    replicas = distribution.replicas
     if batch_size % replicas:
         # Keras averages the first batch's per-replica slices before training; unequal ones fail.
         raise PipelineError(
@@ -157,10 +204,10 @@ def train_cnn(
             model = keras.Sequential([keras.Input(cnn.input_shape[1:]), BatchShards(cnn, batch_shards)])
         logits = head_of(cnn).outputs_logits  # a logits head trains on the cross-entropy from logits
         compile_cnn(model, learning_rate, steps_per_execution, logits)
-    with tempfile.TemporaryDirectory() as directory:
+    with tempfile.TemporaryDirectory() as directory, distribution.scope():
         log = Path(directory) / "history.csv"
         history = model.fit(
-            make_dataset(*train_data, batch_size, seed=seed),
+            make_dataset(*train_data, batch_size, seed=seed, replicas=replicas),
             epochs=epochs,
             validation_data=evaluation_dataset(*validation_data, replicas),
             shuffle=False,  # the dataset reshuffles itself from the seed; fit's own shuffle would only warn
@@ -180,10 +227,18 @@ def evaluate(
     model: keras.Model,
     data: tuple[np.ndarray, np.ndarray],
     build: Callable[[float], keras.Model] | None = None,
+    strategy_name: str = "default",
 ) -> dict[str, Any]:
     """Test loss and accuracy of a CNN from `train_cnn` (built by `build`, as there), under its strategy."""
-    strategy = model.distribute_strategy
-    if strategy.num_replicas_in_sync > 1:
+    strategy = get_strategy(strategy_name)
+    if strategy.replicas > 1 and not TENSORFLOW:
+        # JAX: on one device, a copy of the trained weights, so the mean is over exactly the images
+        # (over replicas Keras would count a padded last batch's rows: `Batches`).
+        copy = build(0.0) if build else build_cnn()
+        copy.set_weights(model.get_weights())
+        compile_cnn(copy, 0.001, from_logits=head_of(copy).outputs_logits)
+        model, strategy = copy, get_strategy("default")
+    if strategy.replicas > 1:
         # Over replicas, through BatchShards for its padding (a replica left with no image).
         # A copy of the CNN: wrapping the compiled one would bring in its unbuilt metrics.
         with strategy.scope():
@@ -193,6 +248,7 @@ def evaluate(
             compile_cnn(
                 model, 0.001, from_logits=head_of(copy).outputs_logits
             )  # evaluation only: the optimizer never steps
-    dataset = evaluation_dataset(*data, strategy.num_replicas_in_sync)
-    loss, accuracy = model.evaluate(dataset, verbose=0)
+    dataset = evaluation_dataset(*data, strategy.replicas)
+    with strategy.scope():
+        loss, accuracy = model.evaluate(dataset, verbose=0)
     return {"loss": float(loss), "accuracy": float(accuracy)}

@@ -96,7 +96,9 @@ def provenance(params_text: str, versions: Mapping[str, str], machines: Mapping[
 
 
 def describe_machine(info: Mapping[str, Any]) -> str:
-    """One line: 'Intel(R) Xeon(R) ... (x86_64), avx2 avx512f avx512_bf16, 2 threads'."""
+    """One line: 'Intel(R) Xeon(R) ... (x86_64), avx2 avx512f avx512_bf16, 2 threads, Keras on tensorflow 2.21.0'
+    (the backend where the record names it)."""
     isa = info.get("isa", {})
     present = [flag for flag, has in isa.items() if has] if isinstance(isa, Mapping) else []
-    return f"{info['cpu_model']} ({info['architecture']}), {' '.join(present) or 'no AVX2'}, {info['threads']} threads"
+    backend = f", Keras on {info['keras_backend']}" if info.get("keras_backend") else ""
+    return f"{info['cpu_model']} ({info['architecture']}), {' '.join(present) or 'no AVX2'}, {info['threads']} threads{backend}"

@@ -43,7 +43,7 @@ DESCRIPTIONS: dict[str, str] = {
     "train.epochs": "epochs of every model without its own",
     "train.batch_size": "images per training step",
     "train.learning_rate": "Adam's learning rate",
-    "train.strategy": "tf.distribute: default (one device) or mirrored (all local GPUs)",
+    "train.strategy": "default (one device) or mirrored (all local GPUs: tf.distribute, or Keras DataParallel on JAX)",
     "train.steps_per_execution": "training steps per call into the compiled graph",
     "train.batch_shards": "each batch computed as this many slices",
     "train.models": "name -> dropout rate and seed: the models trained here",
