@@ -103,8 +103,9 @@ format: ## ruff fix and format
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: ## speed benchmarks, side by side in one run -> reports/benchmarks.json; the last make report's stages
+bench: ## speed benchmarks, side by side in one run -> reports/benchmarks*.json (TensorFlow against JAX too); the last make report's stages
 	$(PYTHON) -m benchmarks.bench
+	$(PYTHON) -m benchmarks.backends
 	@if [ -f reports/machine/stages.jsonl ]; then $(PYTHON) -m benchmarks.stages; \
 	else echo "no stage log yet: make report writes reports/machine/stages.jsonl"; fi
 

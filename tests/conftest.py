@@ -16,6 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # they all go to one worker, in order, so the run is made once; every other test goes to whichever worker
 # is free. tests/test_deps.py checks this list against the tests that ask for tiny_repo.
 TINY_REPO_MODULES = (
+    "tests/test_backends_pipeline.py",
     "tests/test_compare.py",
     "tests/test_pipeline.py",
     "tests/test_reliability.py",

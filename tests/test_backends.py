@@ -24,6 +24,7 @@ import keras
 import numpy as np
 import pytest
 
+from tests.pipeline import env, make_repo
 from tests.test_predictions import fashion_mnist_images
 from uncertainty.core.errors import PipelineError
 from uncertainty.models import runtime
@@ -39,6 +40,7 @@ IMAGES, PASSES = 500, 20
 JAX_SCRIPT = """
 import sys, numpy as np, keras
 assert keras.backend.backend() == "jax"
+from tests.pipeline import env, make_repo
 from tests.test_predictions import fashion_mnist_images
 from uncertainty.models.cnn import architecture, load_cnn, predict_probs
 from uncertainty.models.mc import MCDropout, dropout_uniform
@@ -218,3 +220,28 @@ print("mirrored ok")
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "mirrored ok" in result.stdout
+
+
+@pytest.mark.e2e
+def test_the_tiny_pipeline_runs_end_to_end_on_jax_without_tensorflow(tmp_path: Path) -> None:
+    """Every stage of the tiny params on JAX, training included, on a Python where TensorFlow cannot import."""
+    repo = make_repo(tmp_path / "repo")
+    environment = {**env(), "KERAS_BACKEND": "jax", "PYTHONPATH": str(ROOT / "tests" / "no_tensorflow")}
+    result = subprocess.run(
+        ["dvc", "repro"], cwd=repo, env=environment, capture_output=True, text=True, timeout=1800
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    status = subprocess.run(["dvc", "status"], cwd=repo, env=environment, capture_output=True, text=True)
+    assert "up to date" in status.stdout
+    trained = [
+        json.loads(path.read_text()) for path in sorted((repo / "reports/machine").glob("train_*.json"))
+    ]
+    assert len(trained) == 6 and all(
+        record["machine"]["keras_backend"].startswith("jax ") for record in trained
+    )
+    assert all(record["threads"] == {} for record in trained)  # TensorFlow's thread pools: not on JAX
+    history = (repo / "reports/plots/train_dropout.csv").read_text().splitlines()
+    assert history[0] == "epoch,accuracy,loss,val_accuracy,val_loss" and len(history) == 2
+    verdicts = json.loads((repo / "reports/tables/verdicts.json").read_text())
+    assert {"ensemble", "mc_dropout", "laplace"} <= verdicts.keys()
+    assert "Keras on jax" in (repo / "reports/report.md").read_text()

@@ -22,7 +22,7 @@ from keras import ops
 from uncertainty.core.errors import PipelineError
 from uncertainty.models.classifier import head_of
 from uncertainty.models.cnn import build_cnn, compile_cnn, swish
-from uncertainty.models.runtime import TENSORFLOW, get_strategy
+from uncertainty.models.runtime import TENSORFLOW, Strategy, get_strategy
 
 if TENSORFLOW:
     from uncertainty.models import tf_backend
@@ -230,7 +230,12 @@ def evaluate(
     strategy_name: str = "default",
 ) -> dict[str, Any]:
     """Test loss and accuracy of a CNN from `train_cnn` (built by `build`, as there), under its strategy."""
-    strategy = get_strategy(strategy_name)
+    if TENSORFLOW:
+        # The model's own tf.distribute strategy: a second MirroredStrategy may not touch its variables.
+        native = model.distribute_strategy
+        strategy = Strategy(strategy_name, native.num_replicas_in_sync, native)
+    else:
+        strategy = get_strategy(strategy_name)
     if strategy.replicas > 1 and not TENSORFLOW:
         # JAX: on one device, a copy of the trained weights, so the mean is over exactly the images
         # (over replicas Keras would count a padded last batch's rows: `Batches`).
