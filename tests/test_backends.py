@@ -6,8 +6,9 @@ without it (tests/no_tensorflow), computes the same things from the same committ
 * Exact: the MC dropout masks (integer hashes in keras.ops), and the batch order of `Batches`.
 * Round-off: a CNN's softmax and MC dropout's passes. The two backends run the same float32 model
   through different kernels (oneDNN under TensorFlow, XLA's under JAX), which sum convolutions in
-  other orders. Measured on an AVX-512 EPYC: at most 3.1e-6 apart on MC passes, 2.4e-6 on the plain
-  CNN's softmax; SOFTMAX_ATOL, 2e-5, is 6x the worst of those, a few dozen float32 ulps at 1.0, and
+  other orders. Measured on an AVX-512 EPYC: at most 2.9e-6 apart on these MC passes (3.1e-6 on 700
+  images x 30 passes), 2.0e-6 on the plain CNN's softmax; SOFTMAX_ATOL, 2e-5, is 6x the worst of
+  those, a few dozen float32 ulps at 1.0, and
   still 2.5x below the 5e-5 that could move any metric the pipeline writes with 4 decimals. A wrong
   mask or weight moves probabilities by orders of magnitude more.
 """
