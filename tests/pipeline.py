@@ -114,6 +114,12 @@ def env() -> dict[str, str]:
     }
 
 
+def jax_env() -> dict[str, str]:
+    """`env()` with Keras on JAX and TensorFlow hidden (tests/no_tensorflow's sitecustomize), as on a
+    machine without it. Processes started in the project root still import its packages from there."""
+    return {**env(), "KERAS_BACKEND": "jax", "PYTHONPATH": str(ROOT / "tests" / "no_tensorflow")}
+
+
 def sh(
     args: list[str], cwd: Path, check: bool = True, timeout: int = 900
 ) -> subprocess.CompletedProcess[str]:

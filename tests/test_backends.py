@@ -16,7 +16,6 @@ without it (tests/no_tensorflow), computes the same things from the same committ
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +24,7 @@ import keras
 import numpy as np
 import pytest
 
-from tests.pipeline import env, make_repo
+from tests.pipeline import jax_env, make_repo
 from tests.test_predictions import fashion_mnist_images
 from uncertainty.core.errors import PipelineError
 from uncertainty.models import runtime
@@ -41,7 +40,7 @@ IMAGES, PASSES = 500, 20
 JAX_SCRIPT = """
 import sys, numpy as np, keras
 assert keras.backend.backend() == "jax"
-from tests.pipeline import env, make_repo
+from tests.pipeline import jax_env, make_repo
 from tests.test_predictions import fashion_mnist_images
 from uncertainty.models.cnn import architecture, load_cnn, predict_probs
 from uncertainty.models.mc import MCDropout, dropout_uniform
@@ -65,12 +64,6 @@ out["weights"] = np.stack(weights)
 np.savez(sys.argv[1], **out)
 print("tensorflow imported:", "tensorflow" in sys.modules)
 """
-
-
-def jax_env() -> dict[str, str]:
-    """KERAS_BACKEND=jax with TensorFlow hidden (tests/no_tensorflow's sitecustomize)."""
-    path = os.pathsep.join([str(ROOT / "tests" / "no_tensorflow"), str(ROOT)])
-    return {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": path, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
 @pytest.fixture(scope="module")
@@ -227,7 +220,7 @@ print("mirrored ok")
 def test_the_tiny_pipeline_runs_end_to_end_on_jax_without_tensorflow(tmp_path: Path) -> None:
     """Every stage of the tiny params on JAX, training included, on a Python where TensorFlow cannot import."""
     repo = make_repo(tmp_path / "repo")
-    environment = {**env(), "KERAS_BACKEND": "jax", "PYTHONPATH": str(ROOT / "tests" / "no_tensorflow")}
+    environment = jax_env()
     result = subprocess.run(
         ["dvc", "repro"], cwd=repo, env=environment, capture_output=True, text=True, timeout=1800
     )

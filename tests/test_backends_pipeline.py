@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from tests.pipeline import ROOT, env
+from tests.pipeline import jax_env
 
 WORD_MARGIN = 1e-4
 
@@ -47,7 +47,7 @@ def near_zero(entry: dict[str, Any]) -> bool:
 def test_the_same_models_on_jax_give_tensorflows_verdict_words(tiny_repo: Path, tmp_path: Path) -> None:
     repo = tmp_path / "jax"
     shutil.copytree(tiny_repo, repo, symlinks=True)
-    environment = {**env(), "KERAS_BACKEND": "jax", "PYTHONPATH": str(ROOT / "tests" / "no_tensorflow")}
+    environment = jax_env()
     stages = [
         name
         for name in yaml.safe_load((repo / "dvc.lock").read_text())["stages"]

@@ -73,6 +73,7 @@ def machine_info(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, object]:
     """CPU model, which of ISA_FLAGS it has, the AVX-512/AMX flag list, the usable thread count, and Keras'
     backend with its version."""
     model, flags = _cpuinfo(cpuinfo)
+    backend = keras_backend()
     try:
         threads = len(os.sched_getaffinity(0))  # what TensorFlow's default thread pools size themselves to
     except AttributeError:  # not Linux
@@ -83,5 +84,5 @@ def machine_info(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, object]:
         "isa": {flag: flag in flags for flag in ISA_FLAGS},
         "isa_flags": " ".join(sorted(f for f in flags if f.startswith(("avx512", "amx")))) or "none",
         "threads": threads,
-        "keras_backend": f"{keras_backend()} {backend_version(keras_backend())}",
+        "keras_backend": f"{backend} {backend_version(backend)}",
     }

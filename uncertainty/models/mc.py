@@ -217,9 +217,9 @@ class MCDropout:
         out: np.ndarray | None = None
         total = -(-len(images) // self.batch_size)
         for step, start in enumerate(range(0, len(images), self.batch_size)):
-            batch = ops.convert_to_tensor(images[start : start + self.batch_size])
-            h = self._prefix(batch)
-            input_ids = np.arange(start, start + len(images[start : start + self.batch_size]), dtype=np.int32)
+            batch = images[start : start + self.batch_size]
+            h = self._prefix(ops.convert_to_tensor(batch))
+            input_ids = np.arange(start, start + len(batch), dtype=np.int32)
             if not self.stochastic:
                 probs = ops.convert_to_numpy(h[0])  # the whole model ran in the prefix
                 if out is None:

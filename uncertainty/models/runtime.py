@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,13 +75,8 @@ class Strategy:
     native: Any  # tf.distribute.Strategy on TensorFlow; keras.distribution.DataParallel (or None) on JAX
     devices: tuple[Any, ...] = ()  # JAX: the devices of the replicas
 
-    @contextlib.contextmanager
-    def scope(self) -> Iterator[None]:
-        if self.native is None:
-            yield
-        else:
-            with self.native.scope():
-                yield
+    def scope(self) -> contextlib.AbstractContextManager[Any]:
+        return contextlib.nullcontext() if self.native is None else self.native.scope()
 
 
 def jax_devices() -> list[Any]:

@@ -146,10 +146,6 @@ def make_dataset(
     )
 
 
-def concatenate(first: tf.data.Dataset, second: tf.data.Dataset) -> tf.data.Dataset:
-    return first.concatenate(second)
-
-
 def shard_batch(cnn: keras.Model, images: tf.Tensor, shards: int, training: bool | None) -> tf.Tensor:
     """BatchShards' call with the batch size a tensor: `shards` balanced slices, concatenated in order.
 

@@ -56,14 +56,20 @@ class Batches(keras.utils.PyDataset):
     ) -> None:
         super().__init__(workers=1, use_multiprocessing=False)  # in order, in this process
         self.images, self.labels, self.seed, self.epoch, self.multiple = images, labels, seed, 0, multiple
+        self._order: np.ndarray | None = None  # this epoch's, drawn once (not once per batch)
         edge = len(images) if split is None else split
         starts = [*range(0, edge, batch_size), *range(edge, len(images), batch_size)]
         self.bounds = [*starts, len(images)]
 
     def order(self) -> np.ndarray:
-        if self.seed is None:
-            return np.arange(len(self.images))
-        return np.random.default_rng([self.seed, self.epoch]).permutation(len(self.images))
+        if self._order is None:
+            n = len(self.images)
+            self._order = (
+                np.arange(n)
+                if self.seed is None
+                else np.random.default_rng([self.seed, self.epoch]).permutation(n)
+            )
+        return self._order
 
     def __len__(self) -> int:
         return len(self.bounds) - 1
@@ -81,7 +87,7 @@ class Batches(keras.utils.PyDataset):
         return self.images[rows], self.labels[rows], weights
 
     def on_epoch_end(self) -> None:
-        self.epoch += 1
+        self.epoch, self._order = self.epoch + 1, None
 
 
 def make_dataset(
@@ -120,7 +126,7 @@ def evaluation_dataset(
         return Batches(images, labels, size, split=even, multiple=replicas)
     dataset = make_dataset(images[:even], labels[:even], size)
     if even < len(images):
-        dataset = tf_backend.concatenate(dataset, make_dataset(images[even:], labels[even:], size))
+        dataset = dataset.concatenate(make_dataset(images[even:], labels[even:], size))
     return dataset
 
 
